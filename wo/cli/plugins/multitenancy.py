@@ -1,5 +1,83 @@
-"""wo multitenancy: command-line controller (skeleton)."""
+"""wo multitenancy: many WordPress sites on one shared WordPress core.
+
+The controller parses arguments, calls the commands in multitenancy_functions and
+is the only place that turns an error into a message and an exit code:
+0 done (or nothing to do), 1 failed and rolled back, 2 refused (bad input, nothing
+changed), 3 unhealthy, 4 another wo multitenancy command is running.
+"""
+import json
+import logging
+import logging.handlers
+import os
+import sys
+
 from cement.core.controller import CementBaseController, expose
+
+from wo.cli.plugins import multitenancy_functions as mt
+from wo.cli.plugins.multitenancy_db import MTDatabase
+from wo.multitenancy import settings as mt_settings
+from wo.multitenancy import validate
+from wo.multitenancy.errors import EXIT_UNHEALTHY, MTError
+
+CACHE_FLAGS = (('wpfc', 'Nginx FastCGI cache'), ('wpredis', 'Redis page cache'),
+               ('wprocket', 'WP Rocket'), ('wpce', 'Cache Enabler'), ('wpsc', 'WP Super Cache'))
+EPILOG = ('Exit codes: 0 done or nothing to do, 1 failed (rolled back), 2 refused '
+          '(nothing changed), 3 unhealthy, 4 another wo multitenancy command is running.')
+
+
+def _php_flags():
+    from wo.core.variables import WOVar
+    return [(['--' + flag], dict(help='PHP {0}'.format(version), action='store_true'))
+            for flag, version in WOVar.wo_php_versions.items()]
+
+
+class MTCommand(CementBaseController):
+    """Base of the wo multitenancy subcommands: settings, state, errors, output."""
+
+    class Meta:
+        stacked_on = 'multitenancy'
+        stacked_type = 'nested'
+        aliases_only = True
+        epilog = EPILOG
+
+    def _context(self):
+        settings = mt_settings.from_app(self.app)
+        database = MTDatabase(settings.wo_database)
+        database.initialize_tables()
+        _attach_syslog(settings)
+        return mt.Context(ctl=self, settings=settings, db=database, report=self._progress)
+
+    def _progress(self, text):
+        print('  ' + text + ' ...', file=sys.stderr, flush=True)
+        logging.getLogger('wo.multitenancy').info(text)
+        self.app.log.info(text)
+
+    def _run(self, command):
+        """Run command(context); any MTError becomes a message on stderr and an exit code."""
+        try:
+            return command(self._context())
+        except MTError as e:
+            self._fail(e.message, e.hint, e.exit_code)
+
+    def _fail(self, message, hint, exit_code):
+        print('Error: ' + message, file=sys.stderr)
+        if hint:
+            print('  ' + hint, file=sys.stderr)
+        self.app.log.error(message)
+        logging.getLogger('wo.multitenancy').error(message)
+        self.app.close(exit_code)
+
+    def _emit(self, data, text):
+        print(json.dumps(data, indent=2, sort_keys=True) if self.app.pargs.json else text)
+
+
+def _attach_syslog(settings):
+    logger = logging.getLogger('wo.multitenancy')
+    if settings.enable_syslog and os.path.exists('/dev/log') and not logger.handlers:
+        handler = logging.handlers.SysLogHandler(address='/dev/log')
+        handler.setFormatter(logging.Formatter(settings.syslog_tag + ': %(message)s'))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 class MultitenancyController(CementBaseController):
@@ -7,12 +85,176 @@ class MultitenancyController(CementBaseController):
         label = 'multitenancy'
         stacked_on = 'base'
         stacked_type = 'nested'
-        description = 'Many WordPress sites on one shared WordPress core'
+        description = ('Host many WordPress sites on one shared WordPress core: '
+                       'one release on disk serves every site')
+        epilog = EPILOG
 
     @expose(hide=True)
     def default(self):
         self.app.args.print_help()
 
 
+class InitController(MTCommand):
+    class Meta:
+        label = 'mt_init'
+        aliases = ['init']
+        description = ('Create the shared root, stage a WordPress release (the latest from '
+                       'wordpress.org, checksum-verified, unless --source), seed the baseline '
+                       'plugins and theme, and switch to it. Does nothing when already set up, '
+                       'unless --force.')
+        arguments = [
+            (['--force'], dict(action='store_true',
+                               help='stage and switch to a fresh release even when set up')),
+            (['--source'], dict(metavar='PATH|URL',
+                                help='WordPress .tar.gz/.zip, its directory, or a URL '
+                                     '(for servers without internet)')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        result = self._run(lambda ctx: mt.init_shared(ctx, pargs.source, pargs.force))
+        if not result['changed']:
+            print(result['message'])
+            return
+        print('Shared core ready: {0} (WordPress {1})'.format(result['release'], result['wp_version']))
+
+
+class CreateController(MTCommand):
+    class Meta:
+        label = 'mt_create'
+        aliases = ['create']
+        description = ('Create a WordPress site on the shared core: its own database (WordOps '
+                       'setupdatabase), wp-config.php, uploads and nginx vhost (WordOps '
+                       'includes), WordPress installed and the baseline applied.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the domain of the new site, e.g. example.com')),
+            (['--letsencrypt', '--le'], dict(action='store_true', dest='letsencrypt',
+                                             help="secure it with Let's Encrypt")),
+            (['--hsts'], dict(action='store_true', help='send HSTS (needs --le)')),
+            (['--dns'], dict(nargs='?', const='dns_cf', metavar='PROVIDER',
+                             help='acme.sh DNS API for the certificate (default dns_cf)')),
+            (['--admin-email'], dict(dest='admin_email', metavar='EMAIL',
+                                     help='admin e-mail (default: admin_email setting)')),
+            (['--admin-user'], dict(dest='admin_user', default='admin', metavar='NAME',
+                                    help='admin user name (default: admin)')),
+        ] + [(['--' + flag], dict(action='store_true', help=text))
+             for flag, text in CACHE_FLAGS] + _php_flags()
+
+    @expose(hide=True)
+    def default(self):
+        self._run(self._create)
+
+    def _create(self, ctx):
+        site = self._new_site(ctx.settings)
+        result = mt.create_site(ctx, site)
+        print('Site ready: {0}\n  Admin: {1}  user {2}  password {3}\n'
+              '  (the password is shown once and not logged)'.format(
+                  result['url'], result['admin_url'], result['admin_user'],
+                  result['admin_password']))
+
+    def _new_site(self, settings):
+        pargs = self.app.pargs
+        for arg in pargs.domain:
+            validate.reject_lookalike_dashes(arg)
+        if len(pargs.domain) != 1:
+            raise mt.InvalidInput('give exactly one domain (got {0})'.format(
+                ' '.join(pargs.domain) or 'none'), 'wo multitenancy create example.com --wpfc')
+        flags = [name for name, value in vars(pargs).items() if value is True]
+        letsencrypt = pargs.letsencrypt or bool(pargs.dns) or settings.auto_ssl
+        return mt.NewSite(
+            domain=pargs.domain[0],
+            php_version=validate.one_php(flags, settings.php_version),
+            cache=validate.one_cache(flags, settings.default_cache),
+            letsencrypt=letsencrypt, hsts=pargs.hsts or (letsencrypt and settings.enable_hsts),
+            dns=pargs.dns, admin_email=pargs.admin_email or settings.admin_email,
+            admin_user=pargs.admin_user)
+
+
+class ListController(MTCommand):
+    class Meta:
+        label = 'mt_list'
+        aliases = ['list']
+        description = 'List the sites on the shared core.'
+        arguments = [(['--json'], dict(action='store_true', help='print JSON'))]
+
+    @expose(hide=True)
+    def default(self):
+        sites = self._run(mt.list_sites)
+        lines = ['{domain:40} php {php:4} {cache:8} {release}'.format(**s) for s in sites]
+        self._emit(sites, '\n'.join(lines) if lines else 'No sites on the shared core yet.')
+
+
+class StatusController(MTCommand):
+    class Meta:
+        label = 'mt_status'
+        aliases = ['status']
+        description = ('Show the current release and WordPress version, the releases kept, '
+                       'disk use, and each site\'s health from a real HTTP request. '
+                       'Exits 3 when a site is unhealthy.')
+        arguments = [(['--json'], dict(action='store_true', help='print JSON'))]
+
+    @expose(hide=True)
+    def default(self):
+        report = self._run(mt.status)
+        self._emit(report, _status_text(report))
+        if not report['healthy']:
+            self.app.close(EXIT_UNHEALTHY)
+
+
+def _status_text(report):
+    lines = ['Current release: {release} (WordPress {wp_version})'.format(**report),
+             'Shared root uses {0:.1f} MB; baseline version {1}'.format(
+                 report['shared_disk_bytes'] / 1e6, report['baseline_version']), 'Releases:']
+    for r in report['releases']:
+        lines.append('  {0} {1:24} WordPress {2:8} {3:.1f} MB'.format(
+            '*' if r['current'] else ' ', r['release'], r['wp_version'], r['disk_bytes'] / 1e6))
+    lines.append('Sites:' if report['sites'] else 'Sites: none')
+    for s in report['sites']:
+        lines.append('  {0:40} {1:9} {2} ({3:.0f} KB own files)'.format(
+            s['domain'], 'ok' if s['ok'] else 'UNHEALTHY',
+            s['problem'] or 'WordPress {0}'.format(s['version']), s['own_disk_bytes'] / 1e3))
+    return '\n'.join(lines)
+
+
+class BaselineController(MTCommand):
+    class Meta:
+        label = 'mt_baseline'
+        aliases = ['baseline']
+        description = ('Show the baseline (the theme and plugins every site must have), or '
+                       'change it and bring every site to it. A plugin or theme is a '
+                       'wordpress.org slug, a .zip or a directory.')
+        arguments = [
+            (['--add-plugin'], dict(action='append', default=[], metavar='PLUGIN',
+                                    dest='add_plugin', help='add a plugin (repeatable)')),
+            (['--remove-plugin'], dict(action='append', default=[], metavar='SLUG',
+                                       dest='remove_plugin', help='stop requiring a plugin')),
+            (['--theme'], dict(metavar='THEME', help='the theme every site uses')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        if not (pargs.add_plugin or pargs.remove_plugin or pargs.theme):
+            current = self._run(mt.show_baseline)
+            self._emit(current, _baseline_text(current))
+            return
+        current, failed = self._run(lambda ctx: mt.change_baseline(
+            ctx, pargs.add_plugin, pargs.remove_plugin, pargs.theme))
+        self._emit(dict(current, failed_sites=failed), _baseline_text(current))
+        if failed:
+            self._fail('{0} site(s) could not be brought to the baseline: {1}'.format(
+                len(failed), '; '.join('{0}: {1}'.format(d, p) for d, p in failed.items())),
+                'fix the cause and run the same command again', 1)
+
+
+def _baseline_text(current):
+    return 'Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  auto-activate: {1}'.format(
+        ', '.join(current['plugins']) or 'none', 'yes' if current['auto_activate'] else 'no', **current)
+
+
 def load(app):
-    app.handler.register(MultitenancyController)
+    for controller in (MultitenancyController, InitController, CreateController,
+                       ListController, StatusController, BaselineController):
+        app.handler.register(controller)

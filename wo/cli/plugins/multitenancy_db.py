@@ -1,0 +1,137 @@
+"""State of wo multitenancy in WordOps' own SQLite database (/var/lib/wo/dbase.db).
+
+Our tables: multitenancy_config, multitenancy_releases, multitenancy_sites. A site
+is also registered in WordOps' `sites` table, in the same transaction, so that
+`wo site info/list` know it. Release paths are never stored, only release names.
+"""
+import sqlite3
+from contextlib import closing, contextmanager
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS multitenancy_config (
+    id INTEGER PRIMARY KEY,
+    key VARCHAR(255) UNIQUE NOT NULL,
+    value TEXT,
+    created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
+    updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS multitenancy_releases (
+    id INTEGER PRIMARY KEY,
+    release_name VARCHAR(255) UNIQUE NOT NULL,
+    wp_version VARCHAR(50),
+    db_version INTEGER,
+    is_current BOOLEAN DEFAULT 0,
+    created_at DATETIME DEFAULT CURRENT_TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS multitenancy_sites (
+    id INTEGER PRIMARY KEY,
+    domain VARCHAR(255) UNIQUE NOT NULL,
+    site_type VARCHAR(50),
+    cache_type VARCHAR(50),
+    site_path VARCHAR(255),
+    php_version VARCHAR(10),
+    shared_release VARCHAR(255),
+    baseline_version INTEGER DEFAULT 0,
+    is_enabled BOOLEAN DEFAULT 1,
+    is_ssl BOOLEAN DEFAULT 0,
+    created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
+    updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
+);
+"""
+SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
+                'shared_release', 'baseline_version', 'is_enabled', 'is_ssl')
+
+
+class MTDatabase:
+    """Our tables (and the `sites` rows of our sites) in the SQLite file at `path`."""
+
+    def __init__(self, path):
+        self.path = path
+
+    @contextmanager
+    def _transaction(self):
+        with closing(sqlite3.connect(self.path, timeout=30)) as connection:
+            connection.row_factory = sqlite3.Row
+            with connection:
+                yield connection
+
+    def initialize_tables(self):
+        with self._transaction() as db:
+            db.executescript(SCHEMA)
+
+    # -- configuration ---------------------------------------------------------------
+    def set_config(self, values):
+        with self._transaction() as db:
+            for key, value in values.items():
+                db.execute('INSERT INTO multitenancy_config (key, value) VALUES (?, ?) '
+                           'ON CONFLICT(key) DO UPDATE SET value = excluded.value, '
+                           'updated_at = CURRENT_TIMESTAMP', (key, str(value)))
+
+    def get_config(self, key, default=None):
+        with self._transaction() as db:
+            row = db.execute('SELECT value FROM multitenancy_config WHERE key = ?',
+                             (key,)).fetchone()
+        return row['value'] if row else default
+
+    # -- releases --------------------------------------------------------------------
+    def record_release(self, name, wp_version, db_version):
+        with self._transaction() as db:
+            db.execute('INSERT OR IGNORE INTO multitenancy_releases '
+                       '(release_name, wp_version, db_version) VALUES (?, ?, ?)',
+                       (name, wp_version, db_version))
+
+    def mark_current_release(self, name):
+        with self._transaction() as db:
+            db.execute('UPDATE multitenancy_releases SET is_current = (release_name = ?)', (name,))
+            db.execute('UPDATE multitenancy_sites SET shared_release = ?, '
+                       'updated_at = CURRENT_TIMESTAMP', (name,))
+
+    def forget_releases(self, names):
+        with self._transaction() as db:
+            db.executemany('DELETE FROM multitenancy_releases WHERE release_name = ?',
+                           [(n,) for n in names])
+
+    def releases(self):
+        with self._transaction() as db:
+            return [dict(r) for r in db.execute(
+                'SELECT release_name, wp_version, db_version, is_current, created_at '
+                'FROM multitenancy_releases ORDER BY release_name')]
+
+    # -- sites -----------------------------------------------------------------------
+    def add_site(self, site, wordops_row):
+        """Register a site in our table and in WordOps' `sites` table, atomically."""
+        with self._transaction() as db:
+            db.execute('INSERT INTO multitenancy_sites ({0}) VALUES ({1})'.format(
+                ', '.join(SITE_COLUMNS), ', '.join('?' * len(SITE_COLUMNS))),
+                [site[c] for c in SITE_COLUMNS])
+            columns = sorted(wordops_row)
+            db.execute('INSERT INTO sites ({0}, created_on) VALUES ({1}, CURRENT_TIMESTAMP)'
+                       .format(', '.join(columns), ', '.join('?' * len(columns))),
+                       [wordops_row[c] for c in columns])
+
+    def remove_site(self, domain):
+        with self._transaction() as db:
+            db.execute('DELETE FROM multitenancy_sites WHERE domain = ?', (domain,))
+            db.execute('DELETE FROM sites WHERE sitename = ?', (domain,))
+
+    def set_site_baseline(self, domain, version):
+        with self._transaction() as db:
+            db.execute('UPDATE multitenancy_sites SET baseline_version = ?, '
+                       'updated_at = CURRENT_TIMESTAMP WHERE domain = ?', (version, domain))
+
+    def get_shared_sites(self):
+        with self._transaction() as db:
+            return [dict(r) for r in db.execute(
+                'SELECT * FROM multitenancy_sites ORDER BY domain')]
+
+    def get_site(self, domain):
+        with self._transaction() as db:
+            row = db.execute('SELECT * FROM multitenancy_sites WHERE domain = ?',
+                             (domain,)).fetchone()
+        return dict(row) if row else None
+
+    def wordops_site(self, domain):
+        """WordOps' `sites` row of `domain`, or None."""
+        with self._transaction() as db:
+            row = db.execute('SELECT * FROM sites WHERE sitename = ?', (domain,)).fetchone()
+        return dict(row) if row else None

@@ -1,0 +1,294 @@
+"""The commands of wo multitenancy, each a short list of named steps.
+
+Every command validates all its input before it changes anything, holds the
+multitenancy lock while it changes the server, and registers an undo before each
+step, so a failure leaves the server as it was (see wo.multitenancy.undo).
+"""
+import os
+import secrets
+from dataclasses import dataclass
+
+from wo.cli.plugins.multitenancy_db import MTDatabase
+from wo.multitenancy import (baseline, fs, health, layout, lock, mariadb, nginx, phpfpm,
+                             releases, sources, ssl, validate, wordpress)
+from wo.multitenancy.errors import InvalidInput, MTError, Unhealthy
+from wo.multitenancy.undo import Changes
+
+
+@dataclass
+class Context:
+    """What every command needs: the WordOps controller (for WordOps' helpers),
+    the settings, our state, and where progress lines go."""
+    ctl: object
+    settings: object
+    db: MTDatabase
+    report: object  # report(text): one progress line
+
+
+# -- init -----------------------------------------------------------------------------
+def init_shared(ctx, source=None, force=False):
+    """Create the shared root, stage a release, seed the baseline, switch to it."""
+    settings = ctx.settings
+    sources.check_source(source)
+    current = releases.current(settings)
+    if current and not force:
+        return {'changed': False, 'release': current,
+                'message': 'already initialized on {0}; --force stages a fresh release'
+                .format(current)}
+    require_free_space(settings, settings.shared_root)
+    with lock.exclusive(settings.lock_file), Changes() as changes:
+        ctx.report('Creating the shared directories')
+        create_shared_dirs(settings, changes)
+        ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
+        name = releases.stage(settings, source, None, changes)
+        ctx.report('Seeding the baseline plugins and theme')
+        seed_baseline(settings, releases.path(settings, name), changes)
+        baseline.install_enforcer(settings)
+        ctx.report('Switching every site to {0}'.format(name))
+        switch_to(ctx, name, changes)
+    removed = prune(ctx, protected={name, current})
+    wp_version, _ = releases.read_version(releases.path(settings, name))
+    return {'changed': True, 'release': name, 'wp_version': wp_version, 'pruned': removed}
+
+
+def create_shared_dirs(settings, changes):
+    if not os.path.isdir(settings.shared_root):
+        changes.on_failure('remove ' + settings.shared_root,
+                           lambda: fs.remove(settings.shared_root))
+    for path in (settings.releases_dir, settings.backups_dir,
+                 os.path.dirname(settings.baseline_file)):
+        fs.make_dir(path)
+    for name in layout.SHARED_DIRS:
+        fs.make_dir(os.path.join(settings.shared_content, name))
+
+
+def seed_baseline(settings, release_dir, changes):
+    """Make the baseline theme and plugins present in the shared wp-content and
+    write baseline.json when there is none (an existing one is kept)."""
+    wanted = baseline.read(settings) or baseline.initial(settings)
+    baseline.ensure(settings, 'themes', wanted['theme'], release_dir, changes)
+    for plugin in wanted['plugins']:
+        baseline.ensure(settings, 'plugins', plugin, release_dir, changes)
+    if baseline.read(settings) is None:
+        baseline.write(settings, wanted, changes)
+
+
+def switch_to(ctx, name, changes):
+    """Point `current` at release `name`, relink every site's core entries, record it."""
+    settings = ctx.settings
+    previous = releases.current(settings)
+    changes.on_failure('switch back to {0}'.format(previous),
+                       lambda: _switch_back(ctx, previous))
+    releases.switch(settings, name)
+    for site in ctx.db.get_shared_sites():
+        layout.link_core(settings, site['domain'])
+    wp_version, db_version = releases.read_version(releases.path(settings, name))
+    ctx.db.record_release(name, wp_version, db_version)
+    ctx.db.mark_current_release(name)
+
+
+def _switch_back(ctx, previous):
+    if previous is None:
+        fs.remove(ctx.settings.current_link)
+        return
+    releases.switch(ctx.settings, previous)
+    ctx.db.mark_current_release(previous)
+
+
+def prune(ctx, protected):
+    removed = releases.prune(ctx.settings, ctx.settings.keep_releases, protected)
+    ctx.db.forget_releases(removed)
+    return removed
+
+
+def require_free_space(settings, path):
+    free = fs.free_mb(path)
+    if free < settings.min_free_space:
+        raise InvalidInput('only {0} MB free on the disk holding {1}; min_free_space is {2} MB'
+                           .format(free, path, settings.min_free_space),
+                           'free some space, or lower min_free_space in '
+                           '/etc/wo/plugins.d/multitenancy.conf')
+
+
+def require_initialized(settings):
+    name = releases.current(settings)
+    if not name or not os.path.isdir(releases.path(settings, name)):
+        raise InvalidInput('the shared core is not set up yet', 'run: wo multitenancy init')
+    return name
+
+
+# -- create ---------------------------------------------------------------------------
+@dataclass
+class NewSite:
+    domain: str
+    php_version: str
+    cache: str
+    letsencrypt: bool
+    hsts: bool
+    dns: str
+    admin_email: str
+    admin_user: str
+
+
+def check_new_site(ctx, site):
+    """Refuse a site that cannot be created, before anything changes."""
+    settings = ctx.settings
+    validate.domain(site.domain)
+    validate.email(site.admin_email)
+    validate.admin_user(site.admin_user)
+    if site.hsts and not site.letsencrypt:
+        raise InvalidInput('--hsts needs --le: HSTS is only sent over HTTPS')
+    require_initialized(settings)
+    if ctx.db.get_site(site.domain) or ctx.db.wordops_site(site.domain):
+        raise InvalidInput('{0} already exists'.format(site.domain),
+                           'see wo site info {0}; delete it first or pick another name'
+                           .format(site.domain))
+    for path in (settings.site_root(site.domain), nginx.available(settings, site.domain)):
+        if os.path.lexists(path):
+            raise InvalidInput('{0} already exists on disk but WordOps does not know the site'
+                               .format(path), 'remove it, or convert that site instead')
+    phpfpm.require(settings, site.php_version, site.cache)
+    require_free_space(settings, settings.sites_root)
+    nginx.check_config('nginx is already failing `nginx -t` before this site was added')
+    mariadb.ping(ctx.ctl, settings)
+
+
+def create_site(ctx, site):
+    """Create a site on the shared core; returns what the user needs to log in."""
+    settings = ctx.settings
+    check_new_site(ctx, site)
+    password = secrets.token_urlsafe(18)
+    scheme = 'https' if site.letsencrypt else 'http'
+    with lock.exclusive(settings.lock_file), Changes() as changes:
+        ctx.report('Creating the database')
+        db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
+        ctx.report('Linking the site to the shared core')
+        layout.build(settings, site.domain, changes)
+        layout.write_config(settings, site.domain, db)
+        ctx.report('Configuring nginx')
+        vhost = nginx.render_vhost(ctx.ctl.app, settings, site.domain, site.php_version, site.cache)
+        nginx.install_vhost(settings, site.domain, vhost, changes)
+        ctx.report('Installing WordPress')
+        wordpress.install(settings, site.domain, site.php_version, 'http://' + site.domain,
+                          site.domain, site.admin_user, site.admin_email, password)
+        ctx.report('Applying the baseline')
+        applied = apply_baseline(ctx, site.domain, site.php_version)
+        if site.letsencrypt:
+            ctx.report("Setting up Let's Encrypt")
+            ssl.secure(ctx.ctl, settings, site.domain, site.dns, site.hsts, changes)
+            wordpress.task(settings, site.domain, site.php_version, 'set_url',
+                           url='https://' + site.domain)
+        ctx.report('Recording the site')
+        record_site(ctx, site, db, applied['version'], changes)
+        if settings.enable_health_check:
+            ctx.report('Checking the site over HTTP')
+            require_healthy(site.domain, site.letsencrypt)
+    return {'domain': site.domain, 'url': '{0}://{1}/'.format(scheme, site.domain),
+            'admin_url': '{0}://{1}/wp-admin/'.format(scheme, site.domain),
+            'admin_user': site.admin_user, 'admin_password': password,
+            'php': site.php_version, 'cache': site.cache}
+
+
+def apply_baseline(ctx, domain, php_version):
+    """Bring one site to the baseline; raise MTError naming what could not be applied."""
+    applied = wordpress.task(ctx.settings, domain, php_version, 'baseline')
+    if applied['missing']:
+        raise MTError('the baseline could not be applied to {0}: {1} missing'
+                      .format(domain, ', '.join(applied['missing'])),
+                      'see wo multitenancy baseline; the shared wp-content lacks them')
+    return applied
+
+
+def record_site(ctx, site, db, baseline_version, changes):
+    settings = ctx.settings
+    changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
+    ctx.db.add_site(
+        {'domain': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
+         'site_path': settings.site_root(site.domain), 'php_version': site.php_version,
+         'shared_release': releases.current(settings), 'baseline_version': baseline_version,
+         'is_enabled': 1, 'is_ssl': int(site.letsencrypt)},
+        {'sitename': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
+         'site_path': settings.site_root(site.domain), 'is_enabled': 1,
+         'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
+         'db_name': db['db_name'], 'db_user': db['db_user'], 'db_password': db['db_password'],
+         'db_host': db['db_host'], 'is_hhvm': 0, 'php_version': site.php_version})
+
+
+def require_healthy(domain, https):
+    result = health.probe(domain, https)
+    if not result['ok']:
+        raise Unhealthy('{0} does not answer well: {1}'.format(domain, result['problem']),
+                        'see {0}/logs/error.log; nothing was kept'.format(domain))
+
+
+# -- list, status ---------------------------------------------------------------------
+def list_sites(ctx):
+    return [{'domain': s['domain'], 'php': s['php_version'], 'cache': s['cache_type'],
+             'ssl': bool(s['is_ssl']), 'release': s['shared_release'],
+             'baseline_version': s['baseline_version']} for s in ctx.db.get_shared_sites()]
+
+
+def status(ctx):
+    """The shared core, its releases and disk use, and each site's health."""
+    settings = ctx.settings
+    current = require_initialized(settings)
+    wp_version, _ = releases.read_version(releases.path(settings, current))
+    kept = [{'release': name, 'wp_version': releases.read_version(releases.path(settings, name))[0],
+             'current': name == current,
+             'disk_bytes': fs.disk_usage(releases.path(settings, name))}
+            for name in releases.names(settings)]
+    sites = []
+    for site in ctx.db.get_shared_sites():
+        ctx.report('Checking {0}'.format(site['domain']))
+        probe = health.probe(site['domain'], bool(site['is_ssl']))
+        sites.append(dict(probe, domain=site['domain'],
+                          own_disk_bytes=layout.own_disk_usage(settings, site['domain'])))
+    return {'release': current, 'wp_version': wp_version, 'releases': kept,
+            'shared_disk_bytes': fs.disk_usage(settings.shared_root),
+            'baseline_version': (baseline.read(settings) or {}).get('version'),
+            'sites': sites, 'healthy': all(s['ok'] for s in sites)}
+
+
+# -- baseline -------------------------------------------------------------------------
+def show_baseline(ctx):
+    require_initialized(ctx.settings)
+    return baseline.read(ctx.settings)
+
+
+def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None):
+    """Change what every site must have and bring every site to it.
+
+    Re-running the same command finishes sites a previous run could not reach.
+    Returns the baseline and the sites that could not be brought to it.
+    """
+    settings = ctx.settings
+    current = require_initialized(settings)
+    slugs = [baseline.slug_of(p) for p in add_plugins]
+    theme_slug = baseline.slug_of(theme) if theme else None
+    with lock.exclusive(settings.lock_file):
+        with Changes() as changes:
+            for plugin in add_plugins:
+                baseline.ensure(settings, 'plugins', plugin, releases.path(settings, current), changes)
+            if theme:
+                baseline.ensure(settings, 'themes', theme, releases.path(settings, current), changes)
+            present = baseline.read(settings)
+            wanted = baseline.changed(present, slugs,
+                                      [baseline.slug_of(p) for p in remove_plugins], theme_slug)
+            if wanted != present:
+                baseline.write(settings, wanted, changes)
+        return baseline.read(settings), apply_to_all_sites(ctx)
+
+
+def apply_to_all_sites(ctx):
+    """Apply the baseline to every site behind it; returns {domain: problem} of failures."""
+    target = baseline.read(ctx.settings)['version']
+    behind = [s for s in ctx.db.get_shared_sites() if s['baseline_version'] != target]
+    failed = {}
+    for number, site in enumerate(behind, 1):
+        ctx.report('[{0}/{1}] Applying the baseline to {2}'.format(number, len(behind), site['domain']))
+        try:
+            applied = apply_baseline(ctx, site['domain'], site['php_version'])
+            ctx.db.set_site_baseline(site['domain'], applied['version'])
+        except MTError as e:
+            failed[site['domain']] = e.message
+    return failed

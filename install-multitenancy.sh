@@ -1,0 +1,486 @@
+#!/usr/bin/env bash
+# install-multitenancy.sh - install the `wo multitenancy` plugin into WordOps.
+#
+# With --stack it first builds a WordOps-compatible stack from the distribution's
+# own packages (WordOps' apt repositories are not needed): nginx, PHP-FPM, MariaDB,
+# Redis, WordOps 3.23.1 from PyPI, and WordOps' own nginx/PHP configuration.
+#
+# Idempotent: every run converges, upgrades the plugin and (re)starts the services,
+# with or without systemd.
+set -euo pipefail
+
+readonly REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly WO_VERSION="3.23.1"
+readonly WO_VENV="/opt/wo"
+readonly WO_PY="$WO_VENV/bin/python"
+readonly PLUGIN_NAME="wordops-multitenancy"
+readonly PLUGIN_CONF_SRC="$REPO_DIR/config/plugins.d/multitenancy.conf"
+readonly PLUGIN_CONF_DST="/etc/wo/plugins.d/multitenancy.conf"
+readonly MYSQL_CNF="/etc/mysql/conf.d/my.cnf"
+readonly MYSQL_SOCK="/run/mysqld/mysqld.sock"
+
+WITH_STACK=0
+PHP_VER="${PHP_VERSION:-}"   # X.Y; detected from the distribution when empty
+PHP_SHORT=""                 # XY, as WordOps names its upstreams and sockets
+
+export DEBIAN_FRONTEND=noninteractive
+
+step() { printf '\033[1m[step]\033[0m %s\n' "$*"; }
+info() { printf '       %s\n' "$*"; }
+warn() { printf '\033[33m[warn]\033[0m %s\n' "$*" >&2; }
+die()  { printf '\033[31m[error]\033[0m %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    cat <<EOF
+Usage: sudo $0 [--stack] [--help]
+
+Installs (or upgrades) the 'wo multitenancy' plugin into WordOps' Python
+environment ($WO_VENV) and enables it in $PLUGIN_CONF_DST.
+
+  --stack   first install and configure a WordOps-compatible stack from the
+            distribution's packages (Debian 12, Ubuntu 22.04/24.04):
+            nginx-extras, PHP-FPM, MariaDB, Redis, WordOps $WO_VERSION (PyPI),
+            WordOps' nginx and PHP-FPM configuration; then start the services.
+  --help    show this help
+
+Environment: PHP_VERSION=X.Y overrides the detected PHP version (--stack only).
+Every run can be repeated: it converges and starts services that are not running.
+EOF
+}
+
+parse_args() {
+    while (($#)); do
+        case "$1" in
+            --stack) WITH_STACK=1 ;;
+            -h|--help) usage; exit 0 ;;
+            *) usage >&2; die "unknown argument: $1" ;;
+        esac
+        shift
+    done
+}
+
+require_root() {
+    [[ $EUID -eq 0 ]] || die "run as root (sudo $0)"
+}
+
+has_systemd() { [[ -d /run/systemd/system ]]; }
+
+# Wait up to $1 seconds for the command that follows to succeed.
+wait_until() {
+    local timeout=$1; shift
+    local i
+    for ((i = 0; i < timeout * 4; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.25
+    done
+    return 1
+}
+
+# True when the pid file names a live process whose command is $2.
+pid_alive() {
+    local pidfile=$1 comm=$2 pid
+    [[ -s $pidfile ]] || return 1
+    pid=$(<"$pidfile")
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    [[ -r /proc/$pid/comm ]] && [[ "$(</proc/"$pid"/comm)" == "$comm"* ]]
+}
+
+# ---------------------------------------------------------------- stack --
+
+check_distribution() {
+    step "Checking the distribution"
+    [[ -r /etc/os-release ]] || die "/etc/os-release missing: unsupported system"
+    # shellcheck disable=SC1091
+    . /etc/os-release
+    case "${ID:-}:${VERSION_ID:-}" in
+        debian:12|ubuntu:22.04|ubuntu:24.04) info "$PRETTY_NAME" ;;
+        *) warn "untested distribution ${PRETTY_NAME:-unknown}: continuing" ;;
+    esac
+}
+
+apt_lists_present() { compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; }
+
+APT_UPDATED=0
+apt_update_once() {
+    ((APT_UPDATED)) && return 0
+    info "apt-get update"
+    apt-get update -qq
+    APT_UPDATED=1
+}
+
+# The distribution's PHP is what its php-fpm metapackage depends on.
+php_version_from_apt() {
+    apt-cache depends php-fpm 2>/dev/null | sed -n 's/^ *Depends: php\([0-9]\+\.[0-9]\+\)-fpm$/\1/p' | head -n1
+}
+
+detect_php_version() {
+    step "Detecting the distribution's PHP version"
+    if [[ -z $PHP_VER ]]; then
+        apt_lists_present || apt_update_once
+        PHP_VER=$(php_version_from_apt)
+        if [[ -z $PHP_VER ]]; then
+            apt_update_once
+            PHP_VER=$(php_version_from_apt)
+        fi
+    fi
+    [[ $PHP_VER =~ ^[0-9]+\.[0-9]+$ ]] || die "cannot detect the PHP version (set PHP_VERSION=X.Y)"
+    PHP_SHORT=${PHP_VER/./}
+    info "PHP $PHP_VER (WordOps upstream php$PHP_SHORT)"
+}
+
+stack_packages() {
+    local p=php$PHP_VER
+    printf '%s\n' nginx-extras libnginx-mod-http-cache-purge libnginx-mod-http-srcache-filter \
+        libnginx-mod-http-set-misc libnginx-mod-http-memc \
+        "$p-fpm" "$p-cli" "$p-mysql" "$p-curl" "$p-gd" "$p-mbstring" "$p-xml" "$p-zip" \
+        "$p-intl" "$p-redis" "$p-opcache" \
+        mariadb-server mariadb-client redis-server curl unzip openssl python3-venv python3-apt git util-linux
+}
+
+is_installed() {
+    [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+install_packages() {
+    step "Installing distribution packages"
+    local pkg missing=()
+    while read -r pkg; do
+        is_installed "$pkg" || missing+=("$pkg")
+    done < <(stack_packages)
+    if ((${#missing[@]} == 0)); then
+        info "all packages already installed"
+        return 0
+    fi
+    info "installing: ${missing[*]}"
+    apt_lists_present || apt_update_once
+    # Keep configuration files WordOps has rewritten (e.g. pool.d/www.conf) on upgrades.
+    local apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+    if ! apt-get install "${apt_opts[@]}" "${missing[@]}"; then
+        apt_update_once
+        apt-get install "${apt_opts[@]}" "${missing[@]}"
+    fi
+}
+
+# Importing wo.core.variables asks for a git name/e-mail on stdin when they are missing.
+configure_git_identity() {
+    step "Configuring a git identity for root (WordOps versions /etc with git)"
+    local cfg
+    for cfg in /root/.gitconfig "${HOME:-/root}/.gitconfig"; do
+        git config --file "$cfg" user.name >/dev/null 2>&1 ||
+            git config --file "$cfg" user.name "WordOps"
+        git config --file "$cfg" user.email >/dev/null 2>&1 ||
+            git config --file "$cfg" user.email "root@$(hostname -f 2>/dev/null || hostname)"
+    done
+}
+
+copy_missing_files() {
+    local src=$1 dst=$2 f
+    while IFS= read -r -d '' f; do
+        [[ -e $dst/$f ]] || install -D -m 644 "$src/$f" "$dst/$f"
+    done < <(cd "$src" && find . -type f -print0)
+}
+
+# Same layout as WordOps' own installer: a venv that sees python3-apt, data files
+# copied from the wheel into /etc and /usr, and `wo` on the PATH.
+install_wordops() {
+    step "Installing WordOps $WO_VERSION into $WO_VENV"
+    [[ -x $WO_PY ]] || /usr/bin/python3 -m venv --system-site-packages "$WO_VENV"
+    "$WO_VENV/bin/pip" install -q "wordops==$WO_VERSION"
+
+    local data
+    data=$("$WO_PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    [[ -d $data/etc/wo ]] || data=$WO_VENV   # older pips put wheel data under the prefix
+    [[ -d $data/etc/wo && -d $data/usr/lib/wo ]] || die "WordOps data files not found in $data"
+    copy_missing_files "$data/etc" /etc    # keep an existing, possibly edited, wo.conf
+    cp -rf "$data/usr/." /usr/
+    ln -sfn "$WO_VENV/bin/wo" /usr/local/bin/wo
+    install -d -m 755 /var/log/wo /var/lib/wo
+
+    (cd / && wo --help >/dev/null </dev/null) || die "'wo --help' fails"
+    (cd / && wo site list >/dev/null </dev/null) || die "'wo site list' fails"
+    info "wo --help and wo site list work ($(wo -v </dev/null 2>&1 | head -n1))"
+}
+
+# Digest of a configuration tree, to reload a daemon only when its files changed.
+config_digest() {
+    find "$@" -type f ! -path '*/.git/*' -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null | md5sum
+}
+
+PHP_DIGEST_BEFORE=""
+# WordOps' post_pref writes nginx.conf, conf.d/*, common/* (every PHP version),
+# sites-available/22222, php.ini (OPcache values) and the two pools per PHP version.
+run_wordops_post_pref() {
+    step "Writing WordOps' nginx and PHP-FPM $PHP_VER configuration (stack_pref.post_pref)"
+    PHP_DIGEST_BEFORE=$(config_digest "/etc/php/$PHP_VER/fpm")
+    install -d /var/www/html/.well-known
+    # stdin is the script itself: an interactive prompt would read EOF, not hang.
+    (cd / && "$WO_PY" - "$PHP_VER") <<'PY'
+import sys
+from wo.cli.main import WOApp
+from wo.core.git import WOGit
+from wo.core.services import WOService
+from wo.core.variables import WOVar
+from wo.cli.plugins import stack_pref
+
+# The installer starts and reloads the daemons itself. WordOps' own service calls
+# fail here (nginx -t fails until the installer adapts nginx.conf) and on failure
+# WordOps git-stashes the configuration it has just written.
+for name in ('start_service', 'stop_service', 'restart_service', 'reload_service'):
+    setattr(WOService, name, lambda self, service_name: True)
+WOGit.rollback = lambda self, paths, msg='': None
+
+class Controller:
+    def __init__(self, app):
+        self.app, self.msg = app, []
+
+app = WOApp(argv=[])
+app.setup()
+stack_pref.post_pref(Controller(app), WOVar.wo_nginx + ['php%s-fpm' % sys.argv[1]], [])
+app.close()
+PY
+    echo
+}
+
+# Debian/Ubuntu nginx lacks modules of WordOps' own nginx build. Each edit is a
+# no-op the second time (commented lines no longer match).
+adapt_nginx_to_distribution() {
+    step "Adapting WordOps' nginx configuration to the distribution's nginx"
+    local conf=/etc/nginx/nginx.conf files
+    grep -q '^include /etc/nginx/modules-enabled/\*\.conf;' "$conf" ||
+        sed -i '1i include /etc/nginx/modules-enabled/*.conf;' "$conf"
+    mapfile -t files < <(grep -rlE 'vhost_traffic_status_|ssl_dyn_rec_|^\s*http2 on;|\$http3' \
+        /etc/nginx --exclude-dir=.git || true)
+    if ((${#files[@]})); then
+        info "adjusting: ${files[*]}"
+        sed -i -E \
+            -e 's/^(\s*)(vhost_traffic_status_|ssl_dyn_rec_|http2 on;)/\1# \2/' \
+            -e 's/ "\$http3"//' \
+            "${files[@]}"
+    fi
+    [[ -f /etc/nginx/common/php$PHP_SHORT.conf && -f /etc/nginx/common/wpcommon-php$PHP_SHORT.conf &&
+       -f /etc/nginx/common/wpfc-php$PHP_SHORT.conf && -f /etc/nginx/common/locations-wo.conf ]] ||
+        die "WordOps' nginx includes for php$PHP_SHORT are missing in /etc/nginx/common"
+    grep -q "^upstream php$PHP_SHORT " /etc/nginx/conf.d/upstream.conf ||
+        die "upstream php$PHP_SHORT missing in /etc/nginx/conf.d/upstream.conf"
+    nginx -t -q || die "nginx -t fails after the adjustments"
+}
+
+check_php_fpm_config() {
+    step "Checking PHP-FPM $PHP_VER pools"
+    local pool=/etc/php/$PHP_VER/fpm/pool.d
+    [[ -f $pool/www.conf && -f $pool/www-two.conf ]] || die "WordOps' pools missing in $pool"
+    grep -q "^listen = php$PHP_SHORT-fpm.sock" "$pool/www.conf" ||
+        die "$pool/www.conf is not WordOps' www-php$PHP_SHORT pool"
+    "php-fpm$PHP_VER" -t >/dev/null 2>&1 || { "php-fpm$PHP_VER" -t; die "php-fpm$PHP_VER -t fails"; }
+    info "pools www-php$PHP_SHORT, www-two-php$PHP_SHORT, debug ($(grep -h '^pm = ' "$pool/www.conf"))"
+}
+
+# -------------------------------------------------------------- services --
+
+# NOAUTH: the server answers, it just has a password set.
+redis_up() { redis-cli ping 2>&1 | grep -qE 'PONG|NOAUTH'; }
+
+start_redis() {
+    step "Starting Redis"
+    if has_systemd; then
+        systemctl enable --now redis-server
+    elif redis_up; then
+        info "already running"
+    else
+        install -d -o redis -g redis -m 2775 /run/redis
+        start-stop-daemon --start --quiet --oknodo --umask 007 --chuid redis:redis \
+            --pidfile /run/redis/redis-server.pid --exec /usr/bin/redis-server -- \
+            /etc/redis/redis.conf --daemonize yes
+    fi
+    wait_until 30 redis_up || die "Redis does not answer PING"
+    info "redis answers PONG"
+}
+
+mysqladmin_bin() { command -v mariadb-admin || command -v mysqladmin; }
+
+# ping succeeds as soon as the server answers, whatever the credentials.
+mariadb_up() { "$(mysqladmin_bin)" --no-defaults --socket="$MYSQL_SOCK" --connect-timeout=2 ping; }
+
+start_mariadb() {
+    step "Starting MariaDB"
+    if has_systemd; then
+        systemctl enable --now mariadb
+    elif mariadb_up >/dev/null 2>&1; then
+        info "already running"
+    else
+        install -d -o mysql -g mysql -m 755 /run/mysqld
+        [[ -d /var/lib/mysql/mysql ]] ||
+            mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
+        start-stop-daemon --start --background --exec /usr/sbin/mariadbd -- --user=mysql
+    fi
+    wait_until 60 mariadb_up || die "MariaDB does not answer on $MYSQL_SOCK"
+    info "mariadb answers on $MYSQL_SOCK"
+}
+
+wo_mysql_works() {
+    "$WO_PY" - <<'PY' >/dev/null 2>&1
+import pymysql
+c = pymysql.connect(read_default_file='/etc/mysql/conf.d/my.cnf')
+c.cursor().execute('SELECT 1')
+PY
+}
+
+# As WordOps' stack install: root keeps its unix-socket login and gets a password
+# in /etc/mysql/conf.d/my.cnf ([client], mode 600), which WOMysql reads.
+configure_mariadb_access() {
+    step "Configuring WordOps' MySQL access ($MYSQL_CNF)"
+    if [[ -f $MYSQL_CNF ]] && wo_mysql_works; then
+        chmod 600 "$MYSQL_CNF"
+        info "root access via $MYSQL_CNF already works"
+        return 0
+    fi
+    local password=""
+    [[ -f $MYSQL_CNF ]] && password=$(sed -n 's/^ *password *= *//p' "$MYSQL_CNF" | head -n1)
+    [[ -n $password ]] || password=$(/usr/bin/python3 -c \
+        'import secrets, string; print("".join(secrets.choice(string.ascii_letters) for _ in range(24)))')
+    mariadb --no-defaults --socket="$MYSQL_SOCK" -u root -e \
+        "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('$password'); FLUSH PRIVILEGES;"
+    install -d /etc/mysql/conf.d
+    (umask 077 && cat >"$MYSQL_CNF" <<EOF
+[client]
+user = root
+password = $password
+socket = $MYSQL_SOCK
+EOF
+    )
+    chmod 600 "$MYSQL_CNF"
+    wo_mysql_works || die "pymysql cannot log in with $MYSQL_CNF"
+    info "root password written to $MYSQL_CNF (mode 600)"
+}
+
+php_sockets_up() {
+    local s
+    for s in "/run/php/php$PHP_SHORT-fpm.sock" "/run/php/php$PHP_SHORT-two-fpm.sock"; do
+        /usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$s" ||
+            return 1
+    done
+}
+
+start_php_fpm() {
+    step "Starting PHP-FPM $PHP_VER"
+    local pidfile="/run/php/php$PHP_VER-fpm.pid" changed=0
+    [[ "$(config_digest "/etc/php/$PHP_VER/fpm")" == "$PHP_DIGEST_BEFORE" ]] || changed=1
+    if has_systemd; then
+        systemctl enable "php$PHP_VER-fpm"
+        if ((changed)); then systemctl restart "php$PHP_VER-fpm"; else systemctl start "php$PHP_VER-fpm"; fi
+    elif pid_alive "$pidfile" php-fpm; then
+        if ((changed)) || ! php_sockets_up >/dev/null 2>&1; then
+            info "configuration changed: graceful reload (USR2)"
+            kill -USR2 "$(<"$pidfile")"
+            sleep 1
+        else
+            info "already running, configuration unchanged"
+        fi
+    else
+        install -d -m 755 /run/php
+        "/usr/sbin/php-fpm$PHP_VER" --daemonize --fpm-config "/etc/php/$PHP_VER/fpm/php-fpm.conf"
+    fi
+    wait_until 30 php_sockets_up || die "PHP-FPM sockets php$PHP_SHORT-fpm.sock / php$PHP_SHORT-two-fpm.sock do not answer"
+    info "/run/php/php$PHP_SHORT-fpm.sock and /run/php/php$PHP_SHORT-two-fpm.sock answer"
+}
+
+# WordOps' stub_status server owns 127.0.0.1:80 and answers /nginx_status.
+nginx_up() { [[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/nginx_status)" == 200 ]]; }
+
+start_nginx() {
+    step "Starting nginx"
+    nginx -t -q || die "nginx -t fails"
+    if has_systemd; then
+        systemctl enable nginx
+        systemctl reload-or-restart nginx
+    elif pid_alive /run/nginx.pid nginx; then
+        info "already running: reload"
+        nginx -s reload
+    else
+        nginx
+    fi
+    wait_until 30 nginx_up || die "nginx does not answer on http://127.0.0.1/nginx_status"
+    info "nginx answers (sites: curl -H 'Host: SITE' http://127.0.0.2/)"
+}
+
+# --------------------------------------------------------------- plugin --
+
+require_wordops() {
+    [[ -x $WO_PY ]] && "$WO_PY" -c 'import wo.cli.main' 2>/dev/null && command -v wo >/dev/null ||
+        die "WordOps is not installed (no $WO_VENV with the 'wo' package, or no 'wo' on PATH).
+        Install WordOps first, or run: sudo $0 --stack"
+}
+
+# --no-deps: pip must never touch WordOps' pinned dependencies.
+install_plugin() {
+    step "Installing the plugin ($PLUGIN_NAME) from $REPO_DIR into $WO_VENV"
+    [[ -f $REPO_DIR/setup.py ]] || die "setup.py not found in $REPO_DIR"
+    "$WO_VENV/bin/pip" install -q --upgrade --no-deps "$REPO_DIR"
+    "$WO_PY" -c 'import pystache, requests' 2>/dev/null ||
+        "$WO_VENV/bin/pip" install -q pystache requests
+    info "$("$WO_VENV/bin/pip" show "$PLUGIN_NAME" 2>/dev/null | grep -E '^Version' || echo 'installed')"
+}
+
+# New file: copy it. Existing file: keep the user's values, add only the keys the
+# shipped file has and the installed one lacks (at the end of its first section).
+install_plugin_config() {
+    step "Installing the plugin configuration ($PLUGIN_CONF_DST)"
+    [[ -f $PLUGIN_CONF_SRC ]] || die "$PLUGIN_CONF_SRC missing"
+    install -d /etc/wo/plugins.d
+    if [[ ! -f $PLUGIN_CONF_DST ]]; then
+        install -m 644 "$PLUGIN_CONF_SRC" "$PLUGIN_CONF_DST"
+        info "installed"
+        return 0
+    fi
+    /usr/bin/python3 - "$PLUGIN_CONF_SRC" "$PLUGIN_CONF_DST" <<'PY'
+import re, sys
+src, dst = sys.argv[1], sys.argv[2]
+key = re.compile(r'^\s*([A-Za-z0-9_.-]+)\s*=')
+have = {m.group(1) for m in map(key.match, open(dst)) if m}
+new = [l.rstrip('\n') for l in open(src) if (m := key.match(l)) and m.group(1) not in have]
+if not new:
+    print('       up to date, user values kept')
+    sys.exit()
+lines = open(dst).read().splitlines()
+sections = [i for i, l in enumerate(lines) if l.lstrip().startswith('[')]
+end = sections[1] if len(sections) > 1 else len(lines)
+while end > 0 and not lines[end - 1].strip():
+    end -= 1
+lines[end:end] = ['', '# Added by install-multitenancy.sh (new settings)'] + new
+open(dst, 'w').write('\n'.join(lines) + '\n')
+print('       added: ' + ', '.join(key.match(l).group(1) for l in new))
+PY
+}
+
+verify_plugin() {
+    step "Checking 'wo multitenancy --help'"
+    (cd / && wo multitenancy --help >/dev/null </dev/null) || die "'wo multitenancy --help' fails"
+    info "ok"
+}
+
+main() {
+    parse_args "$@"
+    require_root
+    if ((WITH_STACK)); then
+        check_distribution
+        detect_php_version
+        install_packages
+        configure_git_identity
+        install_wordops
+        run_wordops_post_pref
+        adapt_nginx_to_distribution
+        check_php_fpm_config
+        start_redis
+        start_mariadb
+        configure_mariadb_access
+        start_php_fpm
+        start_nginx
+    fi
+    require_wordops
+    install_plugin
+    install_plugin_config
+    verify_plugin
+    step "Done"
+}
+
+main "$@"

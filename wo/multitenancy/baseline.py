@@ -1,0 +1,136 @@
+"""The baseline: the theme and plugins every site must have, kept in
+<shared_root>/config/baseline.json and enforced on every site by an MU-plugin.
+
+Plugins and themes come from the shared wp-content, seeded from the release's own
+bundle, a local .zip or directory, or wordpress.org.
+"""
+import json
+import os
+import re
+
+from wo.multitenancy import fs, sources
+from wo.multitenancy.errors import InvalidInput, MTError
+
+ENFORCER = 'wo-baseline-enforcer.php'
+ENFORCER_SOURCE = os.path.join(os.path.dirname(__file__), 'php', ENFORCER)
+DOWNLOAD = {'plugins': 'https://downloads.wordpress.org/plugin/{0}.latest-stable.zip',
+            'themes': 'https://downloads.wordpress.org/theme/{0}.latest-stable.zip'}
+_SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*$')
+
+
+def read(settings):
+    """The baseline as a dict: version, theme, plugins, auto_activate."""
+    try:
+        with open(settings.baseline_file, encoding='utf-8') as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+    except ValueError as e:
+        raise MTError('{0} is not valid JSON: {1}'.format(settings.baseline_file, e),
+                      'fix or remove it, then run wo multitenancy init --force')
+
+
+def write(settings, baseline, changes):
+    """Write baseline.json; the undo puts the previous text back."""
+    previous = read(settings)
+    changes.on_failure('restore baseline.json', lambda: _restore(settings, previous))
+    fs.write_file(settings.baseline_file, json.dumps(baseline, indent=2, sort_keys=True) + '\n')
+
+
+def initial(settings):
+    return {'version': 1, 'theme': settings.baseline_theme,
+            'plugins': list(settings.baseline_plugins), 'auto_activate': settings.auto_activate}
+
+
+def changed(baseline, add_plugins=(), remove_plugins=(), theme=None):
+    """The baseline with the changes applied and its version bumped; the same
+    baseline when the changes change nothing."""
+    plugins = [p for p in baseline['plugins'] if p not in remove_plugins]
+    plugins += [p for p in add_plugins if p not in plugins]
+    theme = theme or baseline['theme']
+    if plugins == baseline['plugins'] and theme == baseline['theme']:
+        return baseline
+    return dict(baseline, version=baseline['version'] + 1, plugins=plugins, theme=theme)
+
+
+def slug_of(item):
+    """The slug a plugin/theme argument names: 'akismet', './akismet.zip' -> 'akismet'."""
+    name = os.path.basename(item.rstrip('/'))
+    name = re.sub(r'(\.latest-stable)?\.zip$', '', name)
+    if not _SLUG.match(name):
+        raise InvalidInput('{0!r} is not a plugin or theme slug, .zip or directory'.format(item))
+    return name
+
+
+def install_enforcer(settings):
+    with open(ENFORCER_SOURCE, encoding='utf-8') as f:
+        fs.write_file(os.path.join(settings.shared_content, 'mu-plugins', ENFORCER), f.read())
+
+
+def ensure(settings, kind, item, release_dir, changes):
+    """Make plugin or theme `item` (slug, .zip or directory) present in the shared
+    wp-content/<kind>; return its slug. Already present: nothing changes."""
+    slug = slug_of(item)
+    target_dir = os.path.join(settings.shared_content, kind)
+    if _present(target_dir, slug):
+        return slug
+    bundled = os.path.join(release_dir, 'wp-content', kind)
+    if os.path.isdir(item) or item.endswith('.zip') and os.path.isfile(item):
+        origin = item
+    elif _present(bundled, slug):
+        origin = _present(bundled, slug)
+    else:
+        origin = None
+    _add(target_dir, slug, origin, kind, changes)
+    return slug
+
+
+def _present(directory, slug):
+    for candidate in (os.path.join(directory, slug), os.path.join(directory, slug + '.php')):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def _add(target_dir, slug, origin, kind, changes):
+    scratch = sources.scratch_dir(target_dir)
+    try:
+        if origin is None:
+            origin = _download(kind, slug, target_dir, scratch)
+        if origin.endswith('.zip'):
+            fs.extract_archive(origin, os.path.join(scratch, 'unzipped'))
+            origin = _single_top(os.path.join(scratch, 'unzipped'), slug)
+        target = os.path.join(target_dir, os.path.basename(origin) if origin.endswith('.php') else slug)
+        changes.on_failure('remove ' + target, lambda: fs.remove(target))
+        if os.path.isdir(origin):
+            fs.copy_tree(origin, target)
+            fs.lock_down(target)
+        else:
+            with open(origin, encoding='utf-8') as f:
+                fs.write_file(target, f.read())
+    finally:
+        fs.remove(scratch)
+
+
+def _download(kind, slug, target_dir, scratch):
+    try:
+        return sources.fetch(DOWNLOAD[kind].format(slug), None, scratch)
+    except MTError as e:
+        raise MTError('{0} {1} is not in the shared set and could not be downloaded: {2}'
+                      .format(kind[:-1], slug, e.message),
+                      'copy it into {0}/, or give its .zip or directory, or leave it out of'
+                      ' the baseline'.format(target_dir))
+
+
+def _single_top(unzipped, slug):
+    entries = os.listdir(unzipped)
+    if entries == [slug] or len(entries) == 1:
+        return os.path.join(unzipped, entries[0])
+    raise MTError('the archive for {0} does not hold one folder'.format(slug))
+
+
+def _restore(settings, previous):
+    if previous is None:
+        fs.remove(settings.baseline_file)
+    else:
+        fs.write_file(settings.baseline_file, json.dumps(previous, indent=2, sort_keys=True) + '\n')

@@ -1,0 +1,53 @@
+"""The errors of wo multitenancy: one base class, a hint for the user, an exit code each.
+
+Helpers raise; only the controller turns an error into a message and an exit code
+(see docs/exit-codes.md).
+"""
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_UNHEALTHY = 3
+EXIT_BUSY = 4
+
+
+class MTError(Exception):
+    """Base class: `message` says what went wrong, `hint` what to do next."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message, hint=''):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InvalidInput(MTError):
+    """The command was refused before it changed anything."""
+
+    exit_code = EXIT_REFUSED
+
+
+class Busy(MTError):
+    """Another wo multitenancy command holds the lock."""
+
+    exit_code = EXIT_BUSY
+
+
+class Unhealthy(MTError):
+    """A site or the shared core failed its health check."""
+
+    exit_code = EXIT_UNHEALTHY
+
+
+class CommandFailed(MTError):
+    """An external program exited non-zero; carries its argv and output."""
+
+    def __init__(self, argv, returncode, stdout='', stderr='', hint=''):
+        detail = (stderr or stdout or '').strip().splitlines()
+        last = detail[-1] if detail else 'no output'
+        super().__init__('{0} exited with {1}: {2}'.format(argv[0], returncode, last), hint)
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr

@@ -1,0 +1,166 @@
+"""The one place where wo multitenancy changes files, directories and links."""
+import grp
+import os
+import pwd
+import shutil
+import tarfile
+import tempfile
+import zipfile
+
+from wo.multitenancy.errors import MTError
+
+ROOT = ('root', 'root')
+
+
+def _ids(owner):
+    user, group = owner
+    return pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
+
+
+def make_dir(path, mode=0o755, owner=ROOT):
+    """Create `path` (and parents) if missing; set mode and owner either way."""
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, mode)
+    os.chown(path, *_ids(owner))
+
+
+def write_file(path, content, mode=0o644, owner=ROOT):
+    """Write `content` to `path` atomically (a temporary file renamed over it)."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.mt-')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            handle.write(content)
+        os.chmod(tmp, mode)
+        os.chown(tmp, *_ids(owner))
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def symlink(target, link):
+    """Make `link` point at `target`, replacing an existing link in one rename(2).
+
+    `ln -sfn` unlinks first, leaving a moment with no link at all; a new link made
+    beside the old one and renamed over it never does.
+    """
+    tmp = '{0}.mt-new-{1}'.format(link, os.getpid())
+    _unlink_quietly(tmp)
+    os.symlink(target, tmp)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def remove(path):
+    """Remove a file, link or directory tree if it exists (links are not followed)."""
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path)
+
+
+def rename(source, destination):
+    os.rename(source, destination)
+
+
+def copy_tree(source, destination):
+    """Copy a directory tree, keeping links as links."""
+    shutil.copytree(source, destination, symlinks=True)
+
+
+def lock_down(path, owner=ROOT):
+    """Give a tree to `owner` with directories 0755 and files 0644, not following links."""
+    uid, gid = _ids(owner)
+    for top, dirs, files in os.walk(path, followlinks=False):
+        os.lchown(top, uid, gid)
+        os.chmod(top, 0o755)
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+            item = os.path.join(top, name)
+            os.lchown(item, uid, gid)
+            if not os.path.islink(item):
+                os.chmod(item, 0o644)
+
+
+def give_tree(path, owner):
+    """chown -R without following links (for trees the web user must write)."""
+    uid, gid = _ids(owner)
+    for top, dirs, files in os.walk(path, followlinks=False):
+        os.lchown(top, uid, gid)
+        for name in dirs + files:
+            os.lchown(os.path.join(top, name), uid, gid)
+
+
+def free_mb(path):
+    """Free space in MB on the filesystem holding `path` (or its nearest existing parent)."""
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize // (1024 * 1024)
+
+
+def disk_usage(path):
+    """Bytes used by a tree, counting each inode once and not following links."""
+    seen, total = set(), 0
+    for top, dirs, files in os.walk(path, followlinks=False):
+        for name in [top] + [os.path.join(top, n) for n in files + dirs]:
+            st = os.lstat(name)
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
+
+
+def extract_archive(archive, destination):
+    """Unpack a .tar.gz/.tgz/.tar or .zip into `destination` (which must not exist).
+
+    Refuses members that would land outside `destination` (absolute paths, ..,
+    links); a truncated or corrupt archive raises MTError.
+    """
+    os.makedirs(destination)
+    try:
+        if zipfile.is_zipfile(archive):
+            _extract_zip(archive, destination)
+        else:
+            _extract_tar(archive, destination)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
+        raise MTError('cannot unpack {0}: {1}'.format(archive, e),
+                      'the archive is damaged or incomplete: download it again')
+
+
+def _extract_tar(archive, destination):
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for member in members:
+            _check_member(member.name, destination)
+            if not (member.isfile() or member.isdir()):
+                raise MTError('{0}: {1} is not a plain file or directory'
+                              .format(archive, member.name))
+        tar.extractall(destination, members=members)
+
+
+def _extract_zip(archive, destination):
+    with zipfile.ZipFile(archive) as zipped:
+        bad = zipped.testzip()
+        if bad:
+            raise MTError('{0}: {1} is corrupt'.format(archive, bad))
+        for name in zipped.namelist():
+            _check_member(name, destination)
+        zipped.extractall(destination)
+
+
+def _check_member(name, destination):
+    target = os.path.realpath(os.path.join(destination, name))
+    if not (target + os.sep).startswith(os.path.realpath(destination) + os.sep) \
+            and target != os.path.realpath(destination):
+        raise MTError('archive member {0!r} would be written outside the release'.format(name))
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,44 @@
+"""Health of a site, from a real HTTP request through nginx.
+
+Requests go to 127.0.0.2 with the site's name: WordOps' stub_status server listens
+on 127.0.0.1:80 itself, so a request to 127.0.0.1 never reaches a site's vhost. A
+query string keeps the FastCGI page cache out of the answer.
+"""
+import re
+import time
+
+from wo.multitenancy.errors import CommandFailed
+from wo.multitenancy.runner import run
+
+PROBE_ADDRESS = '127.0.0.2'
+_GENERATOR = re.compile(r'<meta name="generator" content="WordPress ([^"]+)"')
+_BROKEN = ('Fatal error', 'There has been a critical error', 'Error establishing a database')
+
+
+def fetch(domain, path='/', https=False):
+    """(status, headers text, body) of GET `path` on `domain`, through nginx."""
+    scheme, port = ('https', 443) if https else ('http', 80)
+    argv = ['curl', '-sS', '--max-time', '30', '-D', '-', '--resolve',
+            '{0}:{1}:{2}'.format(domain, port, PROBE_ADDRESS),
+            '{0}://{1}{2}'.format(scheme, domain, path)]
+    done = run(argv, timeout=40)
+    head, _, body = done.stdout.partition('\r\n\r\n')
+    status = int(head.split(' ', 2)[1]) if head.startswith('HTTP/') else 0
+    return status, head, body
+
+
+def probe(domain, https=False):
+    """A dict saying whether the site answers well: ok, status, version, problem."""
+    try:
+        status, _, body = fetch(domain, '/?mt-probe={0}'.format(int(time.time())), https)
+    except CommandFailed as e:
+        return {'ok': False, 'status': 0, 'version': None, 'problem': e.message}
+    version = _GENERATOR.search(body)
+    broken = [marker for marker in _BROKEN if marker in body]
+    problem = None
+    if status != 200:
+        problem = 'HTTP {0}'.format(status)
+    elif broken:
+        problem = broken[0]
+    return {'ok': problem is None, 'status': status,
+            'version': version.group(1) if version else None, 'problem': problem}

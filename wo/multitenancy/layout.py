@@ -1,0 +1,102 @@
+"""The files of one site on the shared core, under <sites_root>/<domain>/.
+
+    wp-config.php          the site's configuration (root:www-data 0640)
+    htdocs/index.php       front controller requiring wp/wp-blog-header.php
+    htdocs/wp              -> <shared_root>/current
+    htdocs/wp-admin, wp-includes, wp-*.php, xmlrpc.php  -> wp/...
+    htdocs/wp-content/     the site's own: uploads/ and cache/ (web user),
+                           plugins, themes, mu-plugins, languages -> shared
+    logs/                  links to /var/log/nginx/<domain>.*.log, as WordOps does
+    conf/nginx/            the site's extra nginx includes (ssl.conf ...)
+"""
+import os
+import secrets
+import string
+
+import pystache
+
+from wo.multitenancy import fs, releases
+
+HERE = os.path.dirname(__file__)
+SHARED_DIRS = ('plugins', 'themes', 'mu-plugins', 'languages')
+OWN_DIRS = ('uploads', 'cache')
+SALT_NAMES = ('AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
+              'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT')
+# No quote or backslash: the values go between single quotes in PHP.
+_SALT_ALPHABET = string.ascii_letters + string.digits + '!#$%&()*+,-./:;<=>?@[]^_{|}~'
+
+
+def htdocs(settings, domain):
+    return os.path.join(settings.site_root(domain), 'htdocs')
+
+
+def build(settings, domain, changes):
+    """Create the site's tree (it must not exist yet); undone by removing it."""
+    root = settings.site_root(domain)
+    changes.on_failure('remove ' + root, lambda: fs.remove(root))
+    web = (settings.web_user, settings.web_user)
+    docroot = htdocs(settings, domain)
+    fs.make_dir(root)
+    fs.make_dir(docroot)
+    fs.make_dir(os.path.join(root, 'conf', 'nginx'))
+    fs.make_dir(os.path.join(root, 'logs'))
+    for kind in ('access', 'error'):
+        fs.symlink('/var/log/nginx/{0}.{1}.log'.format(domain, kind),
+                   os.path.join(root, 'logs', kind + '.log'))
+    fs.write_file(os.path.join(docroot, 'index.php'), _read('php', 'site-index.php'))
+    link_core(settings, domain)
+    content = os.path.join(docroot, 'wp-content')
+    fs.make_dir(content, owner=web)
+    for name in SHARED_DIRS:
+        fs.symlink(os.path.join(settings.shared_content, name), os.path.join(content, name))
+    for name in OWN_DIRS:
+        fs.make_dir(os.path.join(content, name), owner=web)
+
+
+def link_core(settings, domain):
+    """Link the site's document root to the shared core (idempotent)."""
+    docroot = htdocs(settings, domain)
+    fs.symlink(settings.current_link, os.path.join(docroot, 'wp'))
+    release_dir = releases.path(settings, releases.current(settings))
+    for entry in releases.core_entries(release_dir):
+        fs.symlink(os.path.join('wp', entry), os.path.join(docroot, entry))
+
+
+def write_config(settings, domain, db):
+    """Write the site's wp-config.php from its database credentials `db`
+    (keys db_name, db_user, db_password, db_host)."""
+    data = dict(db, domain=domain, htdocs=htdocs(settings, domain),
+                shared_root=settings.shared_root, shared_content=settings.shared_content,
+                salts=[{'name': n, 'value': _salt()} for n in SALT_NAMES],
+                disable_file_edit=_php_bool(settings.disable_file_edit),
+                disable_file_mods=_php_bool(settings.disable_file_mods),
+                wp_memory_limit=settings.wp_memory_limit,
+                wp_max_memory_limit=settings.wp_max_memory_limit)
+    text = pystache.Renderer(escape=lambda s: s).render(
+        _read('templates', 'site-wp-config.mustache'), data)
+    fs.write_file(config_path(settings, domain), text, mode=0o640,
+                  owner=('root', settings.web_user))
+
+
+def config_path(settings, domain):
+    return os.path.join(settings.site_root(domain), 'wp-config.php')
+
+
+def own_disk_usage(settings, domain):
+    """Bytes the site itself uses on disk, uploads not counted."""
+    root = settings.site_root(domain)
+    uploads = os.path.join(htdocs(settings, domain), 'wp-content', 'uploads')
+    return fs.disk_usage(root) - fs.disk_usage(uploads)
+
+
+def _salt():
+    return ''.join(secrets.choice(_SALT_ALPHABET) for _ in range(64))
+
+
+def _php_bool(value):
+    return 'true' if value else 'false'
+
+
+def _read(*parts):
+    with open(os.path.join(HERE, *parts), encoding='utf-8') as f:
+        return f.read()

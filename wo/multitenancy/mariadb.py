@@ -1,0 +1,112 @@
+"""The one place where wo multitenancy touches MariaDB, through WordOps' own code:
+`setupdatabase` creates a site's database and user, `WOMysql` runs the rest."""
+import re
+import time
+
+from wo.multitenancy.errors import MTError
+
+_IDENTIFIER = re.compile(r'^[A-Za-z0-9_]{1,64}$')
+
+
+def _womysql():
+    from wo.core.mysql import WOMysql
+    return WOMysql
+
+
+def ping(ctl, settings):
+    """Raise MTError unless MariaDB answers, trying db_connect_retries times."""
+    last = None
+    for attempt in range(max(1, settings.db_connect_retries)):
+        try:
+            connection = _womysql().connect(ctl)
+            connection.close()
+            return
+        except Exception as e:  # WOMysql raises several unrelated types
+            last = e
+            time.sleep(settings.db_connect_timeout if attempt + 1 < settings.db_connect_retries else 0)
+    raise MTError('MariaDB does not answer: {0}'.format(last or 'connection refused'),
+                  'start it (service mariadb start) and run the same command again')
+
+
+def create_site_database(ctl, domain, changes):
+    """Create the database and user of `domain` with WordOps' setupdatabase.
+
+    Returns dict(db_name, db_user, db_password, db_host, grant_host). The undo drops
+    whatever it created, even when it failed half-way (a database without its user).
+    """
+    from wo.cli.plugins.site_functions import SiteError, setupdatabase
+    before = _snapshot(ctl)
+    changes.on_failure('drop the database of ' + domain,
+                       lambda: _drop_new(ctl, before, domain))
+    try:
+        created = setupdatabase(ctl, {'site_name': domain})
+    except SiteError as e:
+        raise MTError('creating the database of {0} failed: {1}'.format(domain, e.message),
+                      'check that MariaDB runs and root can log in (wo info --mysql)')
+    return {'db_name': created['wo_db_name'], 'db_user': created['wo_db_user'],
+            'db_password': created['wo_db_pass'], 'db_host': created['wo_db_host'] or 'localhost',
+            'grant_host': created['wo_mysql_grant_host']}
+
+
+def drop_site_database(ctl, db_name, db_user, grant_host='localhost'):
+    """Drop a site's database and user if they exist."""
+    for identifier in (db_name, db_user, grant_host.replace('.', '').replace('%', '')):
+        if not _IDENTIFIER.match(identifier):
+            raise MTError('refusing to drop {0!r}: not a plain identifier'.format(identifier))
+    _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(db_name))
+    _execute(ctl, "DROP USER IF EXISTS `{0}`@`{1}`".format(db_user, grant_host))
+
+
+def exists(ctl, db_name=None, db_user=None):
+    """Whether a database (or a user) of that name exists."""
+    connection = _womysql().connect(ctl)
+    try:
+        with connection.cursor() as cursor:
+            if db_name:
+                cursor.execute('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s',
+                               (db_name,))
+            else:
+                cursor.execute('SELECT 1 FROM mysql.user WHERE User=%s', (db_user,))
+            return cursor.fetchone() is not None
+    finally:
+        connection.close()
+
+
+def _snapshot(ctl):
+    return set(_column(ctl, 'SELECT SCHEMA_NAME FROM information_schema.SCHEMATA')), \
+        set(_column(ctl, 'SELECT CONCAT(User, "@", Host) FROM mysql.user'))
+
+
+def _drop_new(ctl, before, domain):
+    """Drop the databases and users that appeared since `before` under the names
+    setupdatabase derives from `domain`."""
+    schemas, users = _snapshot(ctl)
+    db_prefix = domain.replace('-', '_').replace('.', '_')[0:32] + '_'
+    user_prefixes = (domain.replace('-', '').replace('.', '')[0:12], db_prefix[0:12])
+    for schema in schemas - before[0]:
+        if schema.startswith(db_prefix):
+            _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(schema))
+    for user_host in users - before[1]:
+        user, host = user_host.rsplit('@', 1)
+        if user.startswith(user_prefixes):
+            _execute(ctl, 'DROP USER IF EXISTS `{0}`@`{1}`'.format(user, host))
+
+
+def _column(ctl, query):
+    connection = _womysql().connect(ctl)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(query)
+            return [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def _execute(ctl, statement):
+    connection = _womysql().connect(ctl)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+        connection.commit()
+    finally:
+        connection.close()

@@ -1,0 +1,81 @@
+"""The one place where wo multitenancy touches nginx.
+
+A site's vhost is WordOps' own `virtualconf.mustache` (so a template override in
+/var/lib/wo/templates applies too), which includes common/<cache>-phpXY.conf,
+common/wpcommon-phpXY.conf, common/locations-wo.conf and the site's conf/nginx/*.conf.
+"""
+import os
+
+from wo.multitenancy import fs
+from wo.multitenancy.errors import MTError
+from wo.multitenancy.runner import run
+
+CACHE_INCLUDE = {'basic': '{php}', 'wpfc': 'wpfc-{php}', 'wpredis': 'redis-{php}',
+                 'wpsc': 'wpsc-{php}', 'wprocket': 'wprocket-{php}', 'wpce': 'wpce-{php}'}
+
+
+def available(settings, domain):
+    return os.path.join(settings.nginx_root, 'sites-available', domain)
+
+
+def enabled(settings, domain):
+    return os.path.join(settings.nginx_root, 'sites-enabled', domain)
+
+
+def upstream(php_version):
+    """WordOps' name for a PHP version's upstream and includes: '8.2' -> 'php82'."""
+    return 'php' + php_version.replace('.', '')
+
+
+def missing_includes(settings, php_version, cache):
+    """The WordOps includes a vhost for (php_version, cache) needs that do not exist."""
+    php = upstream(php_version)
+    wanted = [CACHE_INCLUDE[cache].format(php=php), 'wpcommon-' + php, 'locations-wo']
+    return [name + '.conf' for name in wanted
+            if not os.path.isfile(os.path.join(settings.nginx_root, 'common', name + '.conf'))]
+
+
+def render_vhost(app, settings, domain, php_version, cache):
+    """The vhost text, rendered by WordOps' template engine and virtualconf.mustache."""
+    data = dict(site_name=domain, www_domain='www.' + domain, static=False,
+                basic=(cache == 'basic'), wp=True, wpfc=(cache == 'wpfc'),
+                wpsc=(cache == 'wpsc'), wpredis=(cache == 'wpredis'),
+                wprocket=(cache == 'wprocket'), wpce=(cache == 'wpce'),
+                multisite=False, wpsubdir=False, webroot=settings.site_root(domain),
+                wo_php=upstream(php_version))
+    return app.render(data, 'virtualconf.mustache', out=None)
+
+
+def install_vhost(settings, domain, text, changes):
+    """Write and enable a site's vhost, prove it with `nginx -t`, then reload.
+
+    The undo removes both files and reloads, so a failed command leaves nginx as it was.
+    Raises MTError with nginx's own complaint when the test fails.
+    """
+    changes.on_failure('remove the vhost of ' + domain, lambda: remove_vhost(settings, domain))
+    fs.write_file(available(settings, domain), text)
+    fs.symlink(available(settings, domain), enabled(settings, domain))
+    check_config('the new vhost of {0} was refused by nginx'.format(domain))
+    reload()
+
+
+def remove_vhost(settings, domain):
+    existed = os.path.lexists(enabled(settings, domain))
+    fs.remove(enabled(settings, domain))
+    fs.remove(available(settings, domain))
+    if existed:
+        reload()
+
+
+def check_config(failure='the nginx configuration is broken'):
+    """Raise MTError with nginx's message unless `nginx -t` passes."""
+    done = run(['nginx', '-t'], check=False)
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if '[emerg]' in line or 'failed' in line]
+        raise MTError('{0}: {1}'.format(failure, (errors or ['nginx -t failed'])[0]),
+                      'run `nginx -t` to see the whole message')
+
+
+def reload():
+    """Reload nginx gracefully (running requests finish on the old workers)."""
+    run(['nginx', '-s', 'reload'])

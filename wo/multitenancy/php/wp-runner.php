@@ -1,0 +1,87 @@
+<?php
+/**
+ * Runs one WordPress task for wo multitenancy, without WP-CLI.
+ *
+ * Usage: php wp-runner.php < job.json   (run as the site's web user)
+ * The job is a JSON object: {"action": ..., "htdocs": ..., "domain": ..., ...}.
+ * Prints one JSON object on the last line of stdout; exits non-zero on failure.
+ */
+$wo_mt_job = json_decode( stream_get_contents( STDIN ), true );
+if ( ! is_array( $wo_mt_job ) || empty( $wo_mt_job['action'] ) || empty( $wo_mt_job['htdocs'] ) ) {
+	fwrite( STDERR, "wp-runner: expected a JSON job on stdin\n" );
+	exit( 2 );
+}
+
+function wo_mt_done( $result ) {
+	echo "\n" . json_encode( $result ) . "\n";
+	exit( 0 );
+}
+
+function wo_mt_fail( $message ) {
+	fwrite( STDERR, 'wp-runner: ' . $message . "\n" );
+	exit( 1 );
+}
+
+// The request WordPress believes it is serving, as nginx would describe it.
+$_SERVER['HTTP_HOST']       = $wo_mt_job['domain'];
+$_SERVER['SERVER_NAME']     = $wo_mt_job['domain'];
+$_SERVER['DOCUMENT_ROOT']   = $wo_mt_job['htdocs'];
+$_SERVER['REQUEST_URI']     = '/';
+$_SERVER['REQUEST_METHOD']  = 'GET';
+$_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
+$_SERVER['SERVER_PORT']     = 80;
+$_SERVER['SCRIPT_NAME']     = '/index.php';
+$_SERVER['PHP_SELF']        = '/index.php';
+
+if ( 'install' === $wo_mt_job['action'] ) {
+	define( 'WP_INSTALLING', true );
+	define( 'WP_SITEURL', $wo_mt_job['url'] );
+	// No mail from a server that may not send any: the admin gets the password from wo.
+	function wp_new_blog_notification() {}
+}
+
+require $wo_mt_job['htdocs'] . '/wp/wp-load.php';
+
+switch ( $wo_mt_job['action'] ) {
+	case 'install':
+		require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+		if ( is_blog_installed() ) {
+			wo_mt_fail( 'WordPress is already installed in this database' );
+		}
+		$result = wp_install( $wo_mt_job['title'], $wo_mt_job['admin_user'], $wo_mt_job['admin_email'],
+			true, '', wp_slash( $wo_mt_job['admin_password'] ), $wo_mt_job['locale'] );
+		if ( is_wp_error( $result ) ) {
+			wo_mt_fail( $result->get_error_message() );
+		}
+		update_option( 'permalink_structure', '/%postname%/' );
+		wo_mt_done( array( 'user_id' => $result['user_id'] ) );
+		break;
+
+	case 'baseline':
+		// Loading WordPress ran the baseline enforcer (an MU-plugin); report what holds now.
+		if ( ! function_exists( 'wo_mt_apply_baseline' ) ) {
+			wo_mt_fail( 'the baseline enforcer MU-plugin is not loaded' );
+		}
+		wo_mt_done( wo_mt_apply_baseline() );
+		break;
+
+	case 'set_url':
+		update_option( 'home', $wo_mt_job['url'] );
+		update_option( 'siteurl', $wo_mt_job['url'] );
+		wo_mt_done( array( 'home' => get_option( 'home' ) ) );
+		break;
+
+	case 'info':
+		global $wp_version, $wp_db_version;
+		wo_mt_done( array(
+			'wp_version'      => $wp_version,
+			'core_db_version' => (int) $wp_db_version,
+			'db_version'      => (int) get_option( 'db_version' ),
+			'home'            => get_option( 'home' ),
+			'abspath'         => ABSPATH,
+		) );
+		break;
+
+	default:
+		wo_mt_fail( 'unknown action ' . $wo_mt_job['action'] );
+}

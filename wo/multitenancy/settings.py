@@ -1,0 +1,127 @@
+"""Settings of wo multitenancy, read from the [multitenancy] section of
+/etc/wo/plugins.d/multitenancy.conf. Every option, its default and its meaning is
+listed in README.md. Paths that only tests change (nginx, WordOps' DB) are fields
+with production defaults, not options.
+"""
+import os
+from dataclasses import dataclass, field, fields
+
+from wo.multitenancy.errors import InvalidInput
+
+SECTION = 'multitenancy'
+CACHE_TYPES = ('wpfc', 'wpredis', 'wprocket', 'wpce', 'wpsc', 'basic')
+
+
+@dataclass(frozen=True)
+class Settings:
+    shared_root: str = '/var/www/shared'
+    sites_root: str = '/var/www'
+    keep_releases: int = 3
+    php_version: str = '8.3'
+    admin_email: str = 'admin@example.com'
+    wp_locale: str = 'en_US'
+    baseline_plugins: tuple = ('nginx-helper', 'redis-cache')
+    baseline_theme: str = 'twentytwentyfour'
+    auto_activate: bool = True
+    disable_file_edit: bool = True
+    disable_file_mods: bool = False
+    wp_memory_limit: str = '256M'
+    wp_max_memory_limit: str = '512M'
+    default_cache: str = 'wpfc'
+    auto_ssl: bool = False
+    enable_hsts: bool = False
+    enable_health_check: bool = True
+    alert_email: str = ''
+    min_free_space: int = 1000
+    db_connect_timeout: int = 5
+    db_connect_retries: int = 3
+    enable_syslog: bool = True
+    syslog_tag: str = 'wo-multitenancy'
+    # Not options: where the rest of the server lives (tests point these into a sandbox).
+    nginx_root: str = field(default='/etc/nginx', metadata={'option': False})
+    wo_database: str = field(default='/var/lib/wo/dbase.db', metadata={'option': False})
+    web_user: str = field(default='www-data', metadata={'option': False})
+
+    @property
+    def releases_dir(self):
+        return os.path.join(self.shared_root, 'releases')
+
+    @property
+    def current_link(self):
+        return os.path.join(self.shared_root, 'current')
+
+    @property
+    def shared_content(self):
+        return os.path.join(self.shared_root, 'wp-content')
+
+    @property
+    def baseline_file(self):
+        return os.path.join(self.shared_root, 'config', 'baseline.json')
+
+    @property
+    def backups_dir(self):
+        return os.path.join(self.shared_root, 'backups')
+
+    @property
+    def lock_file(self):
+        return os.path.join(os.path.dirname(self.wo_database), 'multitenancy.lock')
+
+    def site_root(self, domain):
+        return os.path.join(self.sites_root, domain)
+
+
+def option_names():
+    return [f.name for f in fields(Settings) if f.metadata.get('option', True)]
+
+
+def _convert(name, raw, default):
+    raw = raw.strip()
+    if isinstance(default, bool):
+        if raw.lower() in ('1', 'true', 'yes', 'on'):
+            return True
+        if raw.lower() in ('0', 'false', 'no', 'off', ''):
+            return False
+        raise InvalidInput('{0} = {1!r} is not true or false'.format(name, raw),
+                           'fix it in /etc/wo/plugins.d/multitenancy.conf')
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInput('{0} = {1!r} is not a whole number'.format(name, raw),
+                               'fix it in /etc/wo/plugins.d/multitenancy.conf')
+    if isinstance(default, tuple):
+        return tuple(item.strip() for item in raw.split(',') if item.strip())
+    return raw
+
+
+def from_mapping(values, **overrides):
+    """Settings from a {option: text} mapping (a config section); unknown keys are ignored."""
+    defaults = Settings()
+    kwargs = {}
+    for name in option_names():
+        if name in values and values[name] is not None:
+            kwargs[name] = _convert(name, str(values[name]), getattr(defaults, name))
+    kwargs.update(overrides)
+    settings = Settings(**kwargs)
+    _check(settings)
+    return settings
+
+
+def from_app(app):
+    """Settings from the Cement app's configuration."""
+    if not app.config.has_section(SECTION):
+        return from_mapping({})
+    return from_mapping(dict(app.config.get_section_dict(SECTION)))
+
+
+def _check(settings):
+    if settings.keep_releases < 2:
+        raise InvalidInput('keep_releases = {0}: at least 2 are needed to roll back'
+                           .format(settings.keep_releases),
+                           'set keep_releases to 2 or more')
+    if settings.default_cache not in CACHE_TYPES:
+        raise InvalidInput('default_cache = {0!r} is not one of {1}'
+                           .format(settings.default_cache, ', '.join(CACHE_TYPES)))
+    for name in ('shared_root', 'sites_root'):
+        if not os.path.isabs(getattr(settings, name)):
+            raise InvalidInput('{0} must be an absolute path'.format(name))

@@ -1,0 +1,112 @@
+"""Where a WordPress release comes from: wordpress.org, a URL, a local archive or directory.
+
+Downloads are verified against the SHA-1 checksum published beside the archive
+(`<url>.sha1`, as wordpress.org publishes for every release). For wordpress.org the
+checksum is required; for another URL it is checked when that server publishes one.
+"""
+import hashlib
+import os
+import re
+import tempfile
+
+import requests
+
+from wo.multitenancy.errors import InvalidInput, MTError
+
+VERSION_API = 'https://api.wordpress.org/core/version-check/1.7/'
+RELEASE_URL = 'https://wordpress.org/wordpress-{0}.tar.gz'
+_VERSION = re.compile(r'^\d+\.\d+(\.\d+)?$')
+
+
+def is_url(source):
+    return bool(re.match(r'^https?://', source or ''))
+
+
+def check_source(source):
+    """Refuse a --source that cannot be used, before anything changes."""
+    if source is None or is_url(source):
+        return
+    if os.path.isdir(source):
+        return
+    if not os.path.isfile(source):
+        raise InvalidInput('--source {0}: no such file or directory'.format(source),
+                           'give a WordPress .tar.gz/.zip, its unpacked directory, or a URL')
+    if not re.search(r'\.(tar\.gz|tgz|tar|zip)$', source):
+        raise InvalidInput('--source {0}: not a .tar.gz, .tgz, .tar or .zip'.format(source))
+
+
+def check_version(version):
+    if version is not None and not _VERSION.match(version):
+        raise InvalidInput('--version {0!r} is not a version such as 6.5.5'.format(version))
+
+
+def latest_version():
+    """The version wordpress.org offers as the latest release."""
+    offers = _get(VERSION_API).json().get('offers') or []
+    if not offers or 'current' not in offers[0]:
+        raise MTError('wordpress.org did not name a latest version',
+                      'try again later, or pass --source')
+    return offers[0]['current']
+
+
+def fetch(source, version, workdir):
+    """Return a local path (archive or directory) holding the release `source` names.
+
+    source None means wordpress.org (`version`, or the latest). Downloads land in
+    `workdir`. Raises MTError when a download fails or its checksum does not match.
+    """
+    if source is not None and not is_url(source):
+        return source
+    if source is None:
+        url = RELEASE_URL.format(version or latest_version())
+        return _download_verified(url, workdir, checksum_required=True)
+    return _download_verified(source, workdir, checksum_required=False)
+
+
+def _download_verified(url, workdir, checksum_required):
+    name = os.path.basename(url.split('?')[0]) or 'wordpress.tar.gz'
+    path = os.path.join(workdir, name)
+    expected = _published_sha1(url, checksum_required)
+    digest = hashlib.sha1()
+    with _get(url, stream=True) as response, open(path, 'wb') as out:
+        for chunk in response.iter_content(chunk_size=1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+    if expected and digest.hexdigest() != expected:
+        raise MTError('checksum mismatch for {0}: expected sha1 {1}, got {2}'
+                      .format(url, expected, digest.hexdigest()),
+                      'the download is damaged or was tampered with; nothing was changed')
+    return path
+
+
+def _published_sha1(url, required):
+    try:
+        response = requests.get(url + '.sha1', timeout=30)
+    except requests.RequestException as e:
+        if required:
+            raise MTError('cannot fetch the checksum {0}.sha1: {1}'.format(url, e),
+                          'check the network, or pass --source with a local copy')
+        return None
+    if response.status_code == 200 and re.match(r'^[0-9a-f]{40}', response.text.strip()):
+        return response.text.strip()[:40]
+    if required:
+        raise MTError('no checksum published at {0}.sha1 (HTTP {1})'
+                      .format(url, response.status_code), 'check --version')
+    return None
+
+
+def _get(url, stream=False):
+    try:
+        response = requests.get(url, timeout=60, stream=stream)
+    except requests.RequestException as e:
+        raise MTError('cannot download {0}: {1}'.format(url, e),
+                      'check the network, or pass --source with a local copy')
+    if response.status_code != 200:
+        raise MTError('cannot download {0}: HTTP {1}'.format(url, response.status_code),
+                      'check the URL or --version')
+    return response
+
+
+def scratch_dir(parent):
+    """A temporary directory on the same filesystem as `parent` (cheap renames)."""
+    return tempfile.mkdtemp(prefix='.mt-download-', dir=parent)

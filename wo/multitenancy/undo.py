@@ -1,0 +1,43 @@
+"""Multi-step changes that undo themselves.
+
+Each step registers its undo *before* it acts; if anything raises (an error, a
+signal turned into an exception by Cement, SystemExit from a WordOps helper), the
+undos run in reverse order and the exception goes on. A step that completes needs
+no undo afterwards: `commit()` drops the list.
+"""
+import logging
+
+log = logging.getLogger('wo.multitenancy')
+
+
+class Changes:
+    """A context manager collecting undo actions for one command."""
+
+    def __init__(self):
+        self._undos = []
+
+    def on_failure(self, description, undo):
+        """Register `undo()` to run if the command fails later."""
+        self._undos.append((description, undo))
+
+    def commit(self):
+        self._undos = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+            return False
+        self.rollback()
+        return False
+
+    def rollback(self):
+        """Run the registered undos in reverse; an undo that fails is logged, not raised."""
+        while self._undos:
+            description, undo = self._undos.pop()
+            try:
+                undo()
+            except Exception as e:  # one failed undo must not stop the others
+                log.warning('undo "%s" failed: %s', description, e)

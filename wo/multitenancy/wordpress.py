@@ -1,0 +1,44 @@
+"""Runs WordPress tasks (install, baseline, info) through PHP itself, as the web user.
+
+No WP-CLI: php/wp-runner.php loads the site's WordPress the way a request does and
+prints one JSON object. Secrets travel on stdin, never in argv or the logs.
+"""
+import json
+import os
+
+from wo.multitenancy import layout, phpfpm
+from wo.multitenancy.errors import CommandFailed, MTError
+from wo.multitenancy.runner import run
+
+RUNNER = os.path.join(os.path.dirname(__file__), 'php', 'wp-runner.php')
+
+
+def task(settings, domain, php_version, action, **fields):
+    """Run `action` for `domain` and return its JSON result.
+
+    Raises MTError carrying PHP's own message when the task fails.
+    """
+    job = dict(fields, action=action, domain=domain, htdocs=layout.htdocs(settings, domain))
+    try:
+        done = run([phpfpm.cli(php_version), RUNNER], user=settings.web_user,
+                   input=json.dumps(job))
+    except CommandFailed as e:
+        raise MTError('WordPress {0} failed for {1}: {2}'.format(
+            action, domain, _php_message(e)), 'see the message above; nothing was kept')
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise MTError('WordPress {0} for {1} printed no result: {2}'.format(
+            action, domain, done.stdout.strip()[-300:]))
+
+
+def install(settings, domain, php_version, url, title, admin_user, admin_email, password):
+    return task(settings, domain, php_version, 'install', url=url, title=title,
+                admin_user=admin_user, admin_email=admin_email,
+                admin_password=password, locale=settings.wp_locale)
+
+
+def _php_message(error):
+    lines = [l for l in (error.stderr + '\n' + error.stdout).splitlines() if l.strip()]
+    fatal = [l for l in lines if 'Fatal error' in l or l.startswith('wp-runner:')]
+    return (fatal or lines or ['exit code {0}'.format(error.returncode)])[-1].strip()
