@@ -22,7 +22,7 @@ def fetch(domain, path='/', https=False):
             '{0}:{1}:{2}'.format(domain, port, PROBE_ADDRESS),
             '{0}://{1}{2}'.format(scheme, domain, path)]
     done = run(argv, timeout=40)
-    head, _, body = done.stdout.partition('\r\n\r\n')
+    head, _, body = done.stdout.partition('\n\n')  # text mode turned \r\n into \n
     status = int(head.split(' ', 2)[1]) if head.startswith('HTTP/') else 0
     return status, head, body
 

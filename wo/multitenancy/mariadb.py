@@ -1,6 +1,8 @@
 """The one place where wo multitenancy touches MariaDB, through WordOps' own code:
 `setupdatabase` creates a site's database and user, `WOMysql` runs the rest."""
+import contextlib
 import re
+import sys
 import time
 
 from wo.multitenancy.errors import MTError
@@ -39,7 +41,8 @@ def create_site_database(ctl, domain, changes):
     changes.on_failure('drop the database of ' + domain,
                        lambda: _drop_new(ctl, before, domain))
     try:
-        created = setupdatabase(ctl, {'site_name': domain})
+        with contextlib.redirect_stdout(sys.stderr):  # keep stdout for results (--json)
+            created = setupdatabase(ctl, {'site_name': domain})
     except SiteError as e:
         raise MTError('creating the database of {0} failed: {1}'.format(domain, e.message),
                       'check that MariaDB runs and root can log in (wo info --mysql)')

@@ -17,7 +17,7 @@ from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy import validate
-from wo.multitenancy.errors import EXIT_UNHEALTHY, MTError
+from wo.multitenancy.errors import EXIT_UNHEALTHY, InvalidInput, MTError
 
 CACHE_FLAGS = (('wpfc', 'Nginx FastCGI cache'), ('wpredis', 'Redis page cache'),
                ('wprocket', 'WP Rocket'), ('wpce', 'Cache Enabler'), ('wpsc', 'WP Super Cache'))
@@ -138,6 +138,8 @@ class CreateController(MTCommand):
                                      help='admin e-mail (default: admin_email setting)')),
             (['--admin-user'], dict(dest='admin_user', default='admin', metavar='NAME',
                                     help='admin user name (default: admin)')),
+            (['--json'], dict(action='store_true',
+                              help='print the result (URLs, admin user and password) as JSON')),
         ] + [(['--' + flag], dict(action='store_true', help=text))
              for flag, text in CACHE_FLAGS] + _php_flags()
 
@@ -148,17 +150,17 @@ class CreateController(MTCommand):
     def _create(self, ctx):
         site = self._new_site(ctx.settings)
         result = mt.create_site(ctx, site)
-        print('Site ready: {0}\n  Admin: {1}  user {2}  password {3}\n'
-              '  (the password is shown once and not logged)'.format(
-                  result['url'], result['admin_url'], result['admin_user'],
-                  result['admin_password']))
+        self._emit(result, 'Site ready: {0}\n  Admin: {1}  user {2}  password {3}\n'
+                   '  (the password is shown once and not logged)'.format(
+                       result['url'], result['admin_url'], result['admin_user'],
+                       result['admin_password']))
 
     def _new_site(self, settings):
         pargs = self.app.pargs
         for arg in pargs.domain:
             validate.reject_lookalike_dashes(arg)
         if len(pargs.domain) != 1:
-            raise mt.InvalidInput('give exactly one domain (got {0})'.format(
+            raise InvalidInput('give exactly one domain (got {0})'.format(
                 ' '.join(pargs.domain) or 'none'), 'wo multitenancy create example.com --wpfc')
         flags = [name for name, value in vars(pargs).items() if value is True]
         letsencrypt = pargs.letsencrypt or bool(pargs.dns) or settings.auto_ssl
