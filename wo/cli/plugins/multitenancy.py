@@ -73,11 +73,15 @@ class MTCommand(CementBaseController):
 
 def _attach_syslog(settings):
     logger = logging.getLogger('wo.multitenancy')
-    if settings.enable_syslog and os.path.exists('/dev/log') and not logger.handlers:
+    if logger.handlers:
+        return
+    if settings.enable_syslog and os.path.exists('/dev/log'):
         handler = logging.handlers.SysLogHandler(address='/dev/log')
         handler.setFormatter(logging.Formatter(settings.syslog_tag + ': %(message)s'))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    else:
+        handler = logging.NullHandler()  # not Python's last resort, which prints to stderr
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 class MultitenancyController(CementBaseController):
@@ -157,8 +161,6 @@ class CreateController(MTCommand):
 
     def _new_site(self, settings):
         pargs = self.app.pargs
-        for arg in pargs.domain:
-            validate.reject_lookalike_dashes(arg)
         if len(pargs.domain) != 1:
             raise InvalidInput('give exactly one domain (got {0})'.format(
                 ' '.join(pargs.domain) or 'none'), 'wo multitenancy create example.com --wpfc')
@@ -256,7 +258,24 @@ def _baseline_text(current):
         ', '.join(current['plugins']) or 'none', 'yes' if current['auto_activate'] else 'no', **current)
 
 
+def refuse_unparsable_args(app):
+    """Explain the arguments argparse would only call "unknown args": a flag typed with
+    an em or en dash (—le), or a domain starting with a hyphen."""
+    argv = sys.argv[1:]  # app.argv has lost the words of the dispatched commands by now
+    if not argv or argv[0] != 'multitenancy':
+        return
+    for arg in argv[1:]:
+        try:
+            validate.reject_lookalike_dashes(arg)
+            if arg.startswith('-') and not arg.startswith('--') and '.' in arg:
+                validate.domain(arg)
+        except InvalidInput as e:
+            print('Error: ' + e.message + '\n  ' + e.hint, file=sys.stderr)
+            app.close(e.exit_code)
+
+
 def load(app):
+    app.hook.register('pre_argument_parsing', refuse_unparsable_args)
     for controller in (MultitenancyController, InitController, CreateController,
                        ListController, StatusController, BaselineController):
         app.handler.register(controller)

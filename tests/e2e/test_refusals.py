@@ -1,0 +1,99 @@
+"""Bad input is refused before anything changes, with a message saying what to do."""
+import fcntl
+import os
+
+import pytest
+
+from conftest import server_state, wo, write_conf
+
+MALFORMED = {
+    'double..dot.test': 'empty label',
+    '-leading.test': 'label',
+    'Upper.test': 'upper-case',
+    'under_score.test': 'label',
+    'example.test/path': 'not a bare domain',
+    'http://scheme.test': 'not a bare domain',
+    '\u2014le': 'em dash',
+    'en\u2013dash.test': 'en dash',
+    'nodot': 'not a domain',
+}
+
+
+def refused(*args):
+    """Run a command that must be refused; return its stderr."""
+    before = server_state()
+    done = wo(*args, check=False)
+    assert done.returncode == 2, (args, done.returncode, done.stdout, done.stderr)
+    assert server_state() == before
+    assert done.stderr.startswith('Error: ')
+    return done.stderr
+
+
+@pytest.mark.parametrize('domain', sorted(MALFORMED))
+def test_malformed_domains_are_refused(shared_core, domain):
+    assert MALFORMED[domain] in refused('create', domain)
+
+
+def test_an_em_dash_flag_gets_a_typing_hint(shared_core):
+    message = refused('create', 'dash-mt.test', '\u2014le')
+    assert 'em dash' in message and '--le' in message
+
+
+def test_an_existing_domain_is_refused(make_site):
+    make_site('exists-mt.test')
+    assert 'already exists' in refused('create', 'exists-mt.test')
+
+
+def test_a_domain_wordops_already_has_is_refused(shared_core):
+    import sqlite3
+    with sqlite3.connect('/var/lib/wo/dbase.db') as db:
+        db.execute("INSERT INTO sites (sitename, site_type, site_path, is_enabled) "
+                   "VALUES ('plain-wo.test', 'wp', '/var/www/plain-wo.test', 1)")
+    try:
+        assert 'already exists' in refused('create', 'plain-wo.test')
+    finally:
+        with sqlite3.connect('/var/lib/wo/dbase.db') as db:
+            db.execute("DELETE FROM sites WHERE sitename = 'plain-wo.test'")
+
+
+def test_a_php_version_that_is_not_installed_is_refused(shared_core):
+    assert 'PHP 7.4 is not installed' in refused('create', 'php-mt.test', '--php74')
+
+
+def test_two_cache_flags_are_refused(shared_core):
+    assert 'one cache type' in refused('create', 'cache-mt.test', '--wpfc', '--wpredis')
+
+
+def test_hsts_without_ssl_is_refused(shared_core):
+    assert '--hsts needs --le' in refused('create', 'hsts-mt.test', '--hsts')
+
+
+def test_create_before_init_is_refused(shared_core):
+    write_conf(shared_root='/var/www/not-initialized-shared')
+    try:
+        message = refused('create', 'early-mt.test')
+    finally:
+        write_conf()
+    assert 'not set up yet' in message and 'wo multitenancy init' in message
+
+
+def test_low_disk_space_is_refused(shared_core):
+    write_conf(min_free_space=10 ** 9)
+    try:
+        assert 'min_free_space' in refused('create', 'disk-mt.test')
+    finally:
+        write_conf()
+
+
+def test_a_missing_source_is_refused(shared_core):
+    assert 'no such file' in refused('init', '--force', '--source', '/nonexistent/wp.tar.gz')
+
+
+def test_a_busy_lock_is_reported_with_its_own_exit_code(shared_core):
+    before = server_state()
+    with open('/var/lib/wo/multitenancy.lock', 'a+') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done = wo('create', 'locked-mt.test', check=False)
+    assert done.returncode == 4
+    assert 'another wo multitenancy command is running' in done.stderr
+    assert server_state() == before

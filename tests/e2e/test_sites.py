@@ -1,0 +1,151 @@
+"""Sites on one shared core, proven over HTTP on the real stack."""
+import os
+import re
+import subprocess
+
+import pytest
+import requests
+
+from conftest import SHARED, get, wo
+
+WEB_USER = 'www-data'
+
+
+@pytest.fixture(scope='module')
+def two_sites(shared_core):
+    from conftest import purge_site
+    import json
+    sites = {}
+    for domain in ('alpha-mt.test', 'beta-mt.test'):
+        purge_site(domain)
+        sites[domain] = json.loads(wo('create', domain, '--wpfc', '--json').stdout)
+    yield sites
+    for domain in sites:
+        purge_site(domain)
+
+
+def as_web_user(*argv):
+    return subprocess.run(['runuser', '-u', WEB_USER, '--'] + list(argv),
+                          capture_output=True, text=True)
+
+
+def test_each_site_serves_its_own_front_page(two_sites):
+    for domain in two_sites:
+        other = [d for d in two_sites if d != domain][0]
+        page = get(domain, '/?own-page')
+        assert page.status_code == 200
+        assert 'http://{0}/'.format(domain) in page.text
+        assert other not in page.text
+        assert '<meta name="generator" content="WordPress 6.5.5"' in page.text
+
+
+def test_login_admin_cron_and_xmlrpc_answer_per_site(two_sites):
+    for domain in two_sites:
+        login = get(domain, '/wp-login.php')
+        assert login.status_code == 200 and 'user_login' in login.text
+        assert 'http://{0}/wp-login.php'.format(domain) in login.text
+        admin = get(domain, '/wp-admin/')
+        assert admin.status_code == 302
+        assert admin.headers['Location'].startswith('http://{0}/wp-login.php'.format(domain))
+        assert get(domain, '/wp-cron.php').status_code == 200
+        # WordOps' wpcommon include only lets Jetpack's addresses reach xmlrpc.php;
+        # the file itself is the shared core's.
+        assert get(domain, '/xmlrpc.php').status_code == 403
+        assert os.path.realpath('/var/www/{0}/htdocs/xmlrpc.php'.format(domain)).startswith(
+            SHARED + '/releases/')
+
+
+def test_core_static_files_are_served_from_the_shared_core(two_sites):
+    for domain in two_sites:
+        for path, kind in (('/wp-includes/css/dashicons.min.css', 'text/css'),
+                           ('/wp-includes/js/jquery/jquery.min.js', 'javascript'),
+                           ('/wp-admin/css/login.min.css', 'text/css'),
+                           ('/wp-content/themes/twentytwentyfour/style.css', 'text/css')):
+            response = get(domain, path)
+            assert response.status_code == 200, path
+            assert kind in response.headers['Content-Type'], path
+
+
+def test_each_site_serves_its_own_uploads(two_sites):
+    for domain in two_sites:
+        uploads = '/var/www/{0}/htdocs/wp-content/uploads'.format(domain)
+        written = as_web_user('sh', '-c', 'echo "upload of {0}" > {1}/own.txt'.format(domain, uploads))
+        assert written.returncode == 0, written.stderr
+    for domain in two_sites:
+        response = get(domain, '/wp-content/uploads/own.txt')
+        assert response.status_code == 200
+        assert response.text.strip() == 'upload of ' + domain
+
+
+def test_logging_in_over_http_reaches_the_dashboard(two_sites):
+    for domain, created in two_sites.items():
+        session = requests.Session()
+        get(domain, '/wp-login.php', session)  # sets the test cookie
+        answer = session.post('http://127.0.0.2/wp-login.php', headers={'Host': domain},
+                              data={'log': created['admin_user'], 'pwd': created['admin_password'],
+                                    'wp-submit': 'Log In', 'testcookie': '1',
+                                    'redirect_to': 'http://{0}/wp-admin/'.format(domain)},
+                              allow_redirects=False, timeout=30)
+        assert answer.status_code == 302
+        assert answer.headers['Location'] == 'http://{0}/wp-admin/'.format(domain)
+        dashboard = get(domain, '/wp-admin/', session)
+        assert dashboard.status_code == 200
+        assert re.search(r'<title>Dashboard[^<]*{0}'.format(re.escape(domain)), dashboard.text)
+
+
+def test_fastcgi_cache_misses_then_hits(two_sites):
+    domain = next(iter(two_sites))
+    wo_purge = '/var/run/nginx-cache'
+    subprocess.run(['find', wo_purge, '-type', 'f', '-delete'], check=False)
+    first = get(domain, '/')
+    second = get(domain, '/')
+    assert first.headers.get('X-FastCGI-Cache') == 'MISS'
+    assert second.headers.get('X-FastCGI-Cache') == 'HIT'
+
+
+def test_redis_cache_site_uses_the_redis_include(make_site):
+    make_site('redis-mt.test', '--wpredis')
+    vhost = open('/etc/nginx/sites-available/redis-mt.test').read()
+    assert re.search(r'include common/redis-php\d\d\.conf;', vhost)
+    assert get('redis-mt.test', '/?redis').status_code == 200
+
+
+def test_the_web_user_cannot_write_shared_code(two_sites):
+    current = os.path.realpath(SHARED + '/current')
+    for target in (current, current + '/wp-includes', SHARED + '/wp-content/plugins',
+                   SHARED + '/wp-content/themes', SHARED + '/wp-content/themes/twentytwentyfour',
+                   SHARED + '/wp-content/mu-plugins', SHARED + '/releases', SHARED):
+        attempt = as_web_user('touch', target + '/mt-intruder')
+        assert attempt.returncode != 0, target
+        assert not os.path.exists(target + '/mt-intruder')
+    for existing in (current + '/wp-includes/version.php',
+                     SHARED + '/wp-content/mu-plugins/wo-baseline-enforcer.php'):
+        assert as_web_user('sh', '-c', 'echo x >> ' + existing).returncode != 0
+
+
+def test_the_web_user_can_write_its_own_uploads(two_sites):
+    for domain in two_sites:
+        path = '/var/www/{0}/htdocs/wp-content/uploads/2026/11'.format(domain)
+        assert as_web_user('mkdir', '-p', path).returncode == 0
+        assert as_web_user('touch', path + '/photo.jpg').returncode == 0
+
+
+def test_a_site_uses_under_one_megabyte_and_the_core_exists_once(two_sites):
+    for domain in two_sites:
+        du = subprocess.run(['du', '-s', '-B1', '--exclude=uploads', '/var/www/' + domain],
+                            capture_output=True, text=True, check=True)
+        assert int(du.stdout.split()[0]) < 1024 * 1024
+    found = subprocess.run(['find', '/var/www', '-name', 'version.php', '-path', '*wp-includes*'],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert [f for f in found if not f.startswith(SHARED + '/releases/')] == []
+    core = os.path.realpath(SHARED + '/current/wp-includes/version.php')
+    for domain in two_sites:
+        assert os.path.realpath('/var/www/{0}/htdocs/wp-includes/version.php'.format(domain)) == core
+
+
+def test_wordops_knows_the_sites(two_sites):
+    listed = subprocess.run(['wo', 'site', 'list'], capture_output=True, text=True).stdout
+    for domain in two_sites:
+        assert domain in listed
+        info = subprocess.run(['wo', 'site', 'info', domain], capture_output=True, text=True)
+        assert '/var/www/' + domain in info.stdout
