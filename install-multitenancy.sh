@@ -9,7 +9,8 @@
 # with or without systemd.
 set -euo pipefail
 
-readonly REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly REPO_DIR
 readonly WO_VERSION="3.23.1"
 readonly WO_VENV="/opt/wo"
 readonly WO_PY="$WO_VENV/bin/python"
@@ -64,6 +65,9 @@ require_root() {
 }
 
 has_systemd() { [[ -d /run/systemd/system ]]; }
+
+# Daemons are started with their stdio away from ours: a daemon holding the
+# caller's pipe makes `install-multitenancy.sh | tail` (or a CI log capture) hang.
 
 # Wait up to $1 seconds for the command that follows to succeed.
 wait_until() {
@@ -243,12 +247,13 @@ PY
 
 # Debian/Ubuntu nginx lacks modules of WordOps' own nginx build. Each edit is a
 # no-op the second time (commented lines no longer match).
+# shellcheck disable=SC2016  # $http3 is nginx's variable, not the shell's
 adapt_nginx_to_distribution() {
     step "Adapting WordOps' nginx configuration to the distribution's nginx"
     local conf=/etc/nginx/nginx.conf files
     grep -q '^include /etc/nginx/modules-enabled/\*\.conf;' "$conf" ||
         sed -i '1i include /etc/nginx/modules-enabled/*.conf;' "$conf"
-    mapfile -t files < <(grep -rlE 'vhost_traffic_status_|ssl_dyn_rec_|^\s*http2 on;|\$http3' \
+    mapfile -t files < <(grep -rlE '^\s*(vhost_traffic_status_|ssl_dyn_rec_|http2 on;)|\$http3' \
         /etc/nginx --exclude-dir=.git || true)
     if ((${#files[@]})); then
         info "adjusting: ${files[*]}"
@@ -290,7 +295,7 @@ start_redis() {
         install -d -o redis -g redis -m 2775 /run/redis
         start-stop-daemon --start --quiet --oknodo --umask 007 --chuid redis:redis \
             --pidfile /run/redis/redis-server.pid --exec /usr/bin/redis-server -- \
-            /etc/redis/redis.conf --daemonize yes
+            /etc/redis/redis.conf --daemonize yes </dev/null >/dev/null
     fi
     wait_until 30 redis_up || die "Redis does not answer PING"
     info "redis answers PONG"
@@ -311,7 +316,9 @@ start_mariadb() {
         install -d -o mysql -g mysql -m 755 /run/mysqld
         [[ -d /var/lib/mysql/mysql ]] ||
             mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
-        start-stop-daemon --start --background --exec /usr/sbin/mariadbd -- --user=mysql
+        install -d -o mysql -g adm -m 2750 /var/log/mysql
+        start-stop-daemon --start --background --output /var/log/mysql/error.log \
+            --exec /usr/sbin/mariadbd -- --user=mysql
     fi
     wait_until 60 mariadb_up || die "MariaDB does not answer on $MYSQL_SOCK"
     info "mariadb answers on $MYSQL_SOCK"
@@ -378,7 +385,8 @@ start_php_fpm() {
         fi
     else
         install -d -m 755 /run/php
-        "/usr/sbin/php-fpm$PHP_VER" --daemonize --fpm-config "/etc/php/$PHP_VER/fpm/php-fpm.conf"
+        "/usr/sbin/php-fpm$PHP_VER" --daemonize --fpm-config "/etc/php/$PHP_VER/fpm/php-fpm.conf" \
+            </dev/null >/dev/null
     fi
     wait_until 30 php_sockets_up || die "PHP-FPM sockets php$PHP_SHORT-fpm.sock / php$PHP_SHORT-two-fpm.sock do not answer"
     info "/run/php/php$PHP_SHORT-fpm.sock and /run/php/php$PHP_SHORT-two-fpm.sock answer"
@@ -397,7 +405,7 @@ start_nginx() {
         info "already running: reload"
         nginx -s reload
     else
-        nginx
+        nginx </dev/null >/dev/null 2>>/var/log/nginx/error.log
     fi
     wait_until 30 nginx_up || die "nginx does not answer on http://127.0.0.1/nginx_status"
     info "nginx answers (sites: curl -H 'Host: SITE' http://127.0.0.2/)"
@@ -406,9 +414,10 @@ start_nginx() {
 # --------------------------------------------------------------- plugin --
 
 require_wordops() {
-    [[ -x $WO_PY ]] && "$WO_PY" -c 'import wo.cli.main' 2>/dev/null && command -v wo >/dev/null ||
+    if ! [[ -x $WO_PY ]] || ! "$WO_PY" -c 'import wo.cli.main' 2>/dev/null || ! command -v wo >/dev/null; then
         die "WordOps is not installed (no $WO_VENV with the 'wo' package, or no 'wo' on PATH).
         Install WordOps first, or run: sudo $0 --stack"
+    fi
 }
 
 # --no-deps: pip must never touch WordOps' pinned dependencies.

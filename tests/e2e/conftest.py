@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -40,6 +41,12 @@ def get(domain, path='/', session=None, **kwargs):
     kwargs.setdefault('allow_redirects', False)
     return (session or requests).get('http://{0}{1}'.format(PROBE, path),
                                      headers={'Host': domain}, timeout=30, **kwargs)
+
+
+def pace():
+    """Wait before a request to wp-login.php or wp-cron.php: WordOps' wpcommon include
+    rate-limits both per client address (zones "one", 1 r/s, and "two"), answering 403."""
+    time.sleep(1.5)
 
 
 def installed_php():
