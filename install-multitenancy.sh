@@ -243,6 +243,7 @@ stack_pref.post_pref(Controller(app), WOVar.wo_nginx + ['php%s-fpm' % sys.argv[1
 app.close()
 PY
     echo
+    info "(a message about xdebug.ini is harmless: xdebug is not installed)"
 }
 
 # Debian/Ubuntu nginx lacks modules of WordOps' own nginx build. Each edit is a
@@ -267,7 +268,7 @@ adapt_nginx_to_distribution() {
         die "WordOps' nginx includes for php$PHP_SHORT are missing in /etc/nginx/common"
     grep -q "^upstream php$PHP_SHORT " /etc/nginx/conf.d/upstream.conf ||
         die "upstream php$PHP_SHORT missing in /etc/nginx/conf.d/upstream.conf"
-    nginx -t -q || die "nginx -t fails after the adjustments"
+    nginx_test || die "nginx -t fails after the adjustments"
 }
 
 check_php_fpm_config() {
@@ -392,18 +393,21 @@ start_php_fpm() {
     info "/run/php/php$PHP_SHORT-fpm.sock and /run/php/php$PHP_SHORT-two-fpm.sock answer"
 }
 
+# Quiet on success (nchan logs its shared memory at [info]); full output on failure.
+nginx_test() { nginx -t -q >/dev/null 2>&1 || { nginx -t; return 1; }; }
+
 # WordOps' stub_status server owns 127.0.0.1:80 and answers /nginx_status.
 nginx_up() { [[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/nginx_status)" == 200 ]]; }
 
 start_nginx() {
     step "Starting nginx"
-    nginx -t -q || die "nginx -t fails"
+    nginx_test || die "nginx -t fails"
     if has_systemd; then
         systemctl enable nginx
         systemctl reload-or-restart nginx
     elif pid_alive /run/nginx.pid nginx; then
         info "already running: reload"
-        nginx -s reload
+        nginx -s reload 2>/dev/null
     else
         nginx </dev/null >/dev/null 2>>/var/log/nginx/error.log
     fi
