@@ -1,0 +1,78 @@
+import json
+import os
+import zipfile
+
+import pytest
+
+from wo.multitenancy import baseline, fs
+from wo.multitenancy.errors import InvalidInput, MTError
+from wo.multitenancy.undo import Changes
+
+
+def test_changes_bump_the_version_and_no_change_keeps_it():
+    start = {'version': 3, 'theme': 'tt4', 'plugins': ['a'], 'auto_activate': True}
+    assert baseline.changed(start, ['a']) is start
+    grown = baseline.changed(start, ['b'], theme='tt3')
+    assert grown == {'version': 4, 'theme': 'tt3', 'plugins': ['a', 'b'], 'auto_activate': True}
+    assert baseline.changed(grown, remove_plugins=['a'])['plugins'] == ['b']
+
+
+@pytest.mark.parametrize('item,slug', [('akismet', 'akismet'), ('/tmp/x/akismet.zip', 'akismet'),
+                                       ('redis-cache.latest-stable.zip', 'redis-cache'),
+                                       ('/srv/plugins/my-plugin/', 'my-plugin')])
+def test_slug_of(item, slug):
+    assert baseline.slug_of(item) == slug
+
+
+def test_a_bad_slug_is_refused():
+    with pytest.raises(InvalidInput):
+        baseline.slug_of('../Evil Plugin')
+
+
+@pytest.fixture
+def shared(sandbox):
+    for kind in ('plugins', 'themes', 'mu-plugins'):
+        fs.make_dir(os.path.join(sandbox.shared_content, kind))
+    fs.make_dir(os.path.dirname(sandbox.baseline_file))
+    return sandbox
+
+
+def test_a_plugin_comes_from_the_release_bundle(shared, tmp_path):
+    release = tmp_path / 'release'
+    (release / 'wp-content' / 'plugins').mkdir(parents=True)
+    (release / 'wp-content' / 'plugins' / 'hello.php').write_text('<?php // Hello')
+    with Changes() as changes:
+        assert baseline.ensure(shared, 'plugins', 'hello', str(release), changes) == 'hello'
+    assert os.path.isfile(os.path.join(shared.shared_content, 'plugins', 'hello.php'))
+
+
+def test_a_plugin_comes_from_a_zip_and_a_failure_removes_it(shared, tmp_path):
+    archive = tmp_path / 'my-plugin.zip'
+    with zipfile.ZipFile(archive, 'w') as z:
+        z.writestr('my-plugin/my-plugin.php', '<?php /* Plugin Name: Mine */')
+    target = os.path.join(shared.shared_content, 'plugins', 'my-plugin')
+    with pytest.raises(RuntimeError):
+        with Changes() as changes:
+            baseline.ensure(shared, 'plugins', str(archive), str(tmp_path), changes)
+            assert os.path.isfile(os.path.join(target, 'my-plugin.php'))
+            raise RuntimeError('a later step failed')
+    assert not os.path.exists(target)
+
+
+def test_write_and_restore(shared):
+    with Changes() as changes:
+        baseline.write(shared, baseline.initial(shared), changes)
+    first = baseline.read(shared)
+    assert first['version'] == 1 and first['plugins'] == list(shared.baseline_plugins)
+    with pytest.raises(RuntimeError):
+        with Changes() as changes:
+            baseline.write(shared, baseline.changed(first, ['x']), changes)
+            raise RuntimeError()
+    assert baseline.read(shared) == first
+
+
+def test_broken_json_is_reported(shared):
+    with open(shared.baseline_file, 'w') as f:
+        f.write('{not json')
+    with pytest.raises(MTError, match='not valid JSON'):
+        baseline.read(shared)

@@ -1,0 +1,60 @@
+import os
+
+import pytest
+
+from conftest import make_release_tree
+from wo.multitenancy import fs, layout, releases
+from wo.multitenancy.undo import Changes
+
+DB = {'db_name': 'a_test_x1', 'db_user': 'atestx', 'db_password': 'secret', 'db_host': 'localhost'}
+
+
+@pytest.fixture
+def core(sandbox):
+    make_release_tree(releases.path(sandbox, 'wp-20260101-000000'))
+    releases.switch(sandbox, 'wp-20260101-000000')
+    return sandbox
+
+
+def test_a_site_is_links_to_the_shared_core_plus_its_own_content(core):
+    with Changes() as changes:
+        layout.build(core, 'a.test', changes)
+    docroot = layout.htdocs(core, 'a.test')
+    assert os.readlink(os.path.join(docroot, 'wp')) == core.current_link
+    assert os.readlink(os.path.join(docroot, 'wp-admin')) == 'wp/wp-admin'
+    assert os.path.realpath(os.path.join(docroot, 'wp-login.php')) == os.path.join(
+        core.releases_dir, 'wp-20260101-000000', 'wp-login.php')
+    content = os.path.join(docroot, 'wp-content')
+    assert os.readlink(os.path.join(content, 'plugins')) == core.shared_content + '/plugins'
+    for own in ('uploads', 'cache'):
+        assert not os.path.islink(os.path.join(content, own))
+    assert 'wp/wp-blog-header.php' in open(os.path.join(docroot, 'index.php')).read()
+
+
+def test_a_failed_create_removes_the_tree(core):
+    with pytest.raises(RuntimeError):
+        with Changes() as changes:
+            layout.build(core, 'b.test', changes)
+            raise RuntimeError()
+    assert not os.path.exists(core.site_root('b.test'))
+
+
+def test_the_config_routes_content_to_the_site_and_code_to_the_shared_set(core):
+    fs.make_dir(core.site_root('a.test'))
+    layout.write_config(core, 'a.test', DB)
+    text = open(layout.config_path(core, 'a.test')).read()
+    assert "define( 'DB_NAME', 'a_test_x1' );" in text
+    assert "define( 'WP_CONTENT_DIR', '{0}/wp-content' );".format(layout.htdocs(core, 'a.test')) in text
+    assert "define( 'WP_PLUGIN_DIR', '{0}/plugins' );".format(core.shared_content) in text
+    assert "define( 'DISALLOW_FILE_EDIT', true );" in text
+    assert text.count("define( 'AUTH_KEY', '") == 1 and "'" not in text.split("AUTH_KEY', '")[1][:64]
+    assert oct(os.stat(layout.config_path(core, 'a.test')).st_mode)[-3:] == '640'
+
+
+def test_own_disk_usage_leaves_uploads_out(core):
+    with Changes() as changes:
+        layout.build(core, 'a.test', changes)
+    small = layout.own_disk_usage(core, 'a.test')
+    with open(os.path.join(layout.htdocs(core, 'a.test'), 'wp-content', 'uploads', 'big'), 'wb') as f:
+        f.write(b'x' * 2000000)
+    assert layout.own_disk_usage(core, 'a.test') == small < 100 * 1024

@@ -1,0 +1,66 @@
+import sqlite3
+
+import pytest
+
+from wo.cli.plugins.multitenancy_db import MTDatabase
+
+WORDOPS_SITES = """CREATE TABLE sites (id INTEGER PRIMARY KEY, sitename VARCHAR UNIQUE,
+site_type VARCHAR, cache_type VARCHAR, site_path VARCHAR, created_on DATETIME,
+is_enabled BOOLEAN NOT NULL, is_ssl BOOLEAN, storage_fs VARCHAR, storage_db VARCHAR,
+db_name VARCHAR, db_user VARCHAR, db_password VARCHAR, db_host VARCHAR, is_hhvm BOOLEAN,
+php_version VARCHAR)"""
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = str(tmp_path / 'dbase.db')
+    with sqlite3.connect(path) as c:
+        c.execute(WORDOPS_SITES)
+    database = MTDatabase(path)
+    database.initialize_tables()
+    database.initialize_tables()  # idempotent
+    return database
+
+
+def site(domain):
+    return ({'domain': domain, 'site_type': 'wp', 'cache_type': 'wpfc',
+             'site_path': '/var/www/' + domain, 'php_version': '8.2',
+             'shared_release': 'wp-20260101-000000', 'baseline_version': 1,
+             'is_enabled': 1, 'is_ssl': 0},
+            {'sitename': domain, 'site_type': 'wp', 'cache_type': 'wpfc',
+             'site_path': '/var/www/' + domain, 'is_enabled': 1, 'is_ssl': 0,
+             'php_version': '8.2', 'db_name': 'a_test_x', 'db_user': 'atest'})
+
+
+def test_a_site_is_registered_in_both_tables(db):
+    db.add_site(*site('a.test'))
+    assert db.get_site('a.test')['cache_type'] == 'wpfc'
+    assert db.wordops_site('a.test')['site_path'] == '/var/www/a.test'
+    db.remove_site('a.test')
+    assert db.get_site('a.test') is None and db.wordops_site('a.test') is None
+
+
+def test_registration_is_all_or_nothing(db):
+    ours, theirs = site('b.test')
+    theirs['no_such_column'] = 1
+    with pytest.raises(sqlite3.OperationalError):
+        db.add_site(ours, theirs)
+    assert db.get_site('b.test') is None
+
+
+def test_releases_and_the_current_one(db):
+    db.add_site(*site('a.test'))
+    db.record_release('wp-1', '6.4.5', 56657)
+    db.record_release('wp-2', '6.5.5', 57155)
+    db.mark_current_release('wp-2')
+    assert [(r['release_name'], r['is_current']) for r in db.releases()] == [('wp-1', 0), ('wp-2', 1)]
+    assert db.get_site('a.test')['shared_release'] == 'wp-2'
+    db.forget_releases(['wp-1'])
+    assert [r['release_name'] for r in db.releases()] == ['wp-2']
+
+
+def test_config_values_are_upserted(db):
+    db.set_config({'current_release': 'wp-1'})
+    db.set_config({'current_release': 'wp-2'})
+    assert db.get_config('current_release') == 'wp-2'
+    assert db.get_config('missing', 'default') == 'default'
