@@ -2,12 +2,11 @@
 import json
 import os
 import shutil
-import subprocess
 import zipfile
 
 import pytest
 
-from conftest import SHARED, get, wo
+from stack import SHARED, get, wo
 
 COMMANDS = ('init', 'create', 'list', 'status', 'baseline')
 PLUGIN = """<?php

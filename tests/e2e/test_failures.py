@@ -3,7 +3,7 @@ same command succeeds."""
 import os
 import subprocess
 
-from conftest import REPO, SHARED, get, purge_site, server_state, wo
+from stack import REPO, SHARED, get, purge_site, server_state, wo
 
 TEMPLATE_OVERRIDE = '/var/lib/wo/templates/virtualconf.mustache'
 

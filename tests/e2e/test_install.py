@@ -3,7 +3,7 @@ plugin leaves WordOps working."""
 import os
 import subprocess
 
-from conftest import CONF, REPO, write_conf
+from stack import CONF, REPO, write_conf
 
 INSTALLER = os.path.join(REPO, 'install-multitenancy.sh')
 

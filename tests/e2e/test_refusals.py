@@ -1,10 +1,9 @@
 """Bad input is refused before anything changes, with a message saying what to do."""
 import fcntl
-import os
 
 import pytest
 
-from conftest import server_state, wo, write_conf
+from stack import server_state, wo, write_conf
 
 MALFORMED = {
     'double..dot.test': 'empty label',

@@ -1,4 +1,5 @@
 """Sites on one shared core, proven over HTTP on the real stack."""
+import json
 import os
 import re
 import subprocess
@@ -6,15 +7,13 @@ import subprocess
 import pytest
 import requests
 
-from conftest import SHARED, get, pace, wo
+from stack import SHARED, get, pace, purge_site, wo
 
 WEB_USER = 'www-data'
 
 
 @pytest.fixture(scope='module')
 def two_sites(shared_core):
-    from conftest import purge_site
-    import json
     sites = {}
     for domain in ('alpha-mt.test', 'beta-mt.test'):
         purge_site(domain)

@@ -1,0 +1,113 @@
+"""Helpers for driving the real stack: the `wo multitenancy` CLI, HTTP requests to the
+sites through nginx, and a snapshot of everything a command could leave behind.
+Shared by the end-to-end tests and the benchmark; run as root with WordOps' Python.
+"""
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+
+import requests
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CONF = '/etc/wo/plugins.d/multitenancy.conf'
+WO_DB = '/var/lib/wo/dbase.db'
+SHARED = '/var/www/shared'
+SITES = '/var/www'
+PROBE = '127.0.0.2'  # WordOps' stub_status holds 127.0.0.1:80
+
+
+def wo(*args, check=True):
+    """Run `wo multitenancy ARGS`; returns the CompletedProcess (text)."""
+    done = subprocess.run(['wo', 'multitenancy'] + list(args), capture_output=True, text=True,
+                          timeout=900, stdin=subprocess.DEVNULL)
+    if check and done.returncode != 0:
+        raise AssertionError('wo multitenancy {0} exited {1}\nstdout: {2}\nstderr: {3}'.format(
+            ' '.join(args), done.returncode, done.stdout, done.stderr))
+    return done
+
+
+def get(domain, path='/', session=None, **kwargs):
+    """GET http://<domain><path> through nginx, without following redirects."""
+    kwargs.setdefault('allow_redirects', False)
+    return (session or requests).get('http://{0}{1}'.format(PROBE, path),
+                                     headers={'Host': domain}, timeout=30, **kwargs)
+
+
+def pace():
+    """Wait before a request to wp-login.php or wp-cron.php: WordOps' wpcommon include
+    rate-limits both per client address (zones "one", 1 r/s, and "two"), answering 403."""
+    time.sleep(1.5)
+
+
+def installed_php():
+    return sorted(v for v in ('7.4', '8.0', '8.1', '8.2', '8.3', '8.4', '8.5')
+                  if os.path.exists('/usr/sbin/php-fpm' + v))[-1]
+
+
+def mysql(query):
+    done = subprocess.run(['mariadb', '-N', '-B', '-e', query], capture_output=True,
+                          text=True, check=True)
+    return sorted(done.stdout.split())
+
+
+def rows(table, column):
+    with sqlite3.connect(WO_DB) as db:
+        try:
+            return sorted(r[0] for r in db.execute('SELECT {0} FROM {1}'.format(column, table)))
+        except sqlite3.OperationalError:
+            return []
+
+
+def server_state():
+    """Everything a command could leave behind: directories, vhosts, databases,
+    database users and table rows."""
+    return {
+        'site dirs': sorted(os.listdir(SITES)),
+        'vhosts': sorted(os.listdir('/etc/nginx/sites-available')),
+        'enabled': sorted(os.listdir('/etc/nginx/sites-enabled')),
+        'databases': mysql('SHOW DATABASES'),
+        'db users': mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user'),
+        'wordops sites': rows('sites', 'sitename'),
+        'our sites': rows('multitenancy_sites', 'domain'),
+    }
+
+
+def purge_site(domain):
+    """Remove every trace of a test site (there is no delete command yet)."""
+    with sqlite3.connect(WO_DB) as db:
+        try:
+            row = db.execute('SELECT db_name, db_user FROM sites WHERE sitename = ?',
+                             (domain,)).fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row:
+            subprocess.run(['mariadb', '-e', 'DROP DATABASE IF EXISTS `{0}`; DROP USER IF '
+                            'EXISTS `{1}`@`localhost`'.format(*row)], check=True)
+        for table, column in (('sites', 'sitename'), ('multitenancy_sites', 'domain')):
+            try:
+                db.execute('DELETE FROM {0} WHERE {1} = ?'.format(table, column), (domain,))
+            except sqlite3.OperationalError:
+                pass
+    for path in ('/etc/nginx/sites-enabled/' + domain, '/etc/nginx/sites-available/' + domain):
+        if os.path.lexists(path):
+            os.unlink(path)
+    shutil.rmtree(os.path.join(SITES, domain), ignore_errors=True)
+    subprocess.run(['nginx', '-s', 'reload'], check=True)
+
+
+def write_conf(**overrides):
+    """The plugin configuration the tests run with (the shipped file, adapted)."""
+    values = dict(php_version=installed_php(), baseline_plugins='hello',
+                  baseline_theme='twentytwentyfour', min_free_space='100',
+                  shared_root=SHARED, sites_root=SITES)
+    values.update({k: str(v) for k, v in overrides.items()})
+    lines = []
+    with open(os.path.join(REPO, 'config', 'plugins.d', 'multitenancy.conf')) as f:
+        for line in f:
+            key = line.split('=')[0].strip()
+            lines.append('{0} = {1}\n'.format(key, values[key]) if key in values else line)
+    with open(CONF, 'w') as f:
+        f.writelines(lines)
