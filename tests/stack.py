@@ -95,7 +95,7 @@ def purge_site(domain):
         if os.path.lexists(path):
             os.unlink(path)
     shutil.rmtree(os.path.join(SITES, domain), ignore_errors=True)
-    subprocess.run(['nginx', '-s', 'reload'], check=True)
+    subprocess.run(['nginx', '-s', 'reload'], check=True, stderr=subprocess.DEVNULL)
 
 
 def write_conf(**overrides):
