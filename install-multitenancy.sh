@@ -17,6 +17,7 @@ readonly WO_PY="$WO_VENV/bin/python"
 readonly PLUGIN_NAME="wordops-multitenancy"
 readonly PLUGIN_CONF_SRC="$REPO_DIR/config/plugins.d/multitenancy.conf"
 readonly PLUGIN_CONF_DST="/etc/wo/plugins.d/multitenancy.conf"
+readonly PLUGIN_LOADER="/var/lib/wo/plugins/multitenancy.py"
 readonly MYSQL_CNF="/etc/mysql/conf.d/my.cnf"
 readonly MYSQL_SOCK="/run/mysqld/mysqld.sock"
 
@@ -64,7 +65,7 @@ require_root() {
     [[ $EUID -eq 0 ]] || die "run as root (sudo $0)"
 }
 
-has_systemd() { [[ -d /run/systemd/system ]]; }
+has_systemd() { [[ -d /run/systemd/system && "$(cat /proc/1/comm 2>/dev/null)" == systemd ]]; }
 
 # Daemons are started with their stdio away from ours: a daemon holding the
 # caller's pipe makes `install-multitenancy.sh | tail` (or a CI log capture) hang.
@@ -80,13 +81,13 @@ wait_until() {
     return 1
 }
 
-# True when the pid file names a live process whose command is $2.
+# True when the pid file names a live (not zombie) process whose command is $2.
 pid_alive() {
     local pidfile=$1 comm=$2 pid
     [[ -s $pidfile ]] || return 1
     pid=$(<"$pidfile")
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    [[ -r /proc/$pid/comm ]] && [[ "$(</proc/"$pid"/comm)" == "$comm"* ]]
+    [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/comm ]] || return 1
+    [[ "$(</proc/"$pid"/comm)" == "$comm"* ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"
 }
 
 # ---------------------------------------------------------------- stack --
@@ -271,6 +272,15 @@ adapt_nginx_to_distribution() {
     nginx_test || die "nginx -t fails after the adjustments"
 }
 
+# /run is empty after a boot without systemd (no tmpfiles.d): php-fpm -t already
+# needs the pools' prefix /var/run/php.
+create_runtime_dirs() {
+    step "Creating runtime directories in /run"
+    install -d -o www-data -g www-data -m 755 /run/php
+    install -d -o mysql -g mysql -m 755 /run/mysqld
+    install -d -o redis -g redis -m 2775 /run/redis
+}
+
 check_php_fpm_config() {
     step "Checking PHP-FPM $PHP_VER pools"
     local pool=/etc/php/$PHP_VER/fpm/pool.d
@@ -293,7 +303,6 @@ start_redis() {
     elif redis_up; then
         info "already running"
     else
-        install -d -o redis -g redis -m 2775 /run/redis
         start-stop-daemon --start --quiet --oknodo --umask 007 --chuid redis:redis \
             --pidfile /run/redis/redis-server.pid --exec /usr/bin/redis-server -- \
             /etc/redis/redis.conf --daemonize yes </dev/null >/dev/null
@@ -314,7 +323,6 @@ start_mariadb() {
     elif mariadb_up >/dev/null 2>&1; then
         info "already running"
     else
-        install -d -o mysql -g mysql -m 755 /run/mysqld
         [[ -d /var/lib/mysql/mysql ]] ||
             mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
         install -d -o mysql -g adm -m 2750 /var/log/mysql
@@ -385,7 +393,6 @@ start_php_fpm() {
             info "already running, configuration unchanged"
         fi
     else
-        install -d -m 755 /run/php
         "/usr/sbin/php-fpm$PHP_VER" --daemonize --fpm-config "/etc/php/$PHP_VER/fpm/php-fpm.conf" \
             </dev/null >/dev/null
     fi
@@ -465,9 +472,55 @@ print('       added: ' + ', '.join(key.match(l).group(1) for l in new))
 PY
 }
 
+# cement loads /var/lib/wo/plugins/NAME.py before wo.cli.plugins.NAME. Without this
+# loader, `pip uninstall wordops-multitenancy` leaves an enabled plugin whose module
+# is gone, and every `wo` command dies with ModuleNotFoundError.
+install_plugin_loader() {
+    step "Installing the plugin loader ($PLUGIN_LOADER)"
+    install -d /var/lib/wo/plugins
+    cat >"$PLUGIN_LOADER.tmp" <<'PY'
+"""Loader for `wo multitenancy`, written by install-multitenancy.sh.
+
+Hands over to wo.cli.plugins.multitenancy (pip package wordops-multitenancy); once
+that package is uninstalled, `wo` keeps working without the multitenancy commands.
+"""
+try:
+    from wo.cli.plugins.multitenancy import load as _load
+except ModuleNotFoundError as error:
+    if error.name != 'wo.cli.plugins.multitenancy':
+        raise
+    _load = None
+
+
+def load(app):
+    if _load is not None:
+        _load(app)
+PY
+    mv -f "$PLUGIN_LOADER.tmp" "$PLUGIN_LOADER"
+}
+
+plugin_enabled() {
+    /usr/bin/python3 - "$PLUGIN_CONF_DST" <<'PY'
+import configparser, sys
+c = configparser.ConfigParser(strict=False)
+c.read(sys.argv[1])
+first = c.sections()[0] if c.sections() else None
+sys.exit(0 if first and c.getboolean(first, 'enable_plugin', fallback=False) else 1)
+PY
+}
+
+# `wo UNKNOWN --help` prints WordOps' own help and exits 0: the plugin's help must differ.
 verify_plugin() {
     step "Checking 'wo multitenancy --help'"
-    (cd / && wo multitenancy --help >/dev/null </dev/null) || die "'wo multitenancy --help' fails"
+    (cd / && "$WO_PY" -c 'import wo.cli.plugins.multitenancy') || die "the plugin module does not import"
+    if ! plugin_enabled; then
+        warn "enable_plugin is not true in $PLUGIN_CONF_DST: 'wo multitenancy' stays disabled"
+        return 0
+    fi
+    local top mt
+    top=$(cd / && wo --help </dev/null 2>&1) || die "'wo --help' fails"
+    mt=$(cd / && wo multitenancy --help </dev/null 2>&1) || die "'wo multitenancy --help' fails"
+    [[ $mt != "$top" ]] || die "'wo multitenancy' is not loaded (wo shows its own help)"
     info "ok"
 }
 
@@ -482,6 +535,7 @@ main() {
         install_wordops
         run_wordops_post_pref
         adapt_nginx_to_distribution
+        create_runtime_dirs
         check_php_fpm_config
         start_redis
         start_mariadb
@@ -492,6 +546,7 @@ main() {
     require_wordops
     install_plugin
     install_plugin_config
+    install_plugin_loader
     verify_plugin
     step "Done"
 }
