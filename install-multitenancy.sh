@@ -67,9 +67,6 @@ require_root() {
 
 has_systemd() { [[ -d /run/systemd/system && "$(cat /proc/1/comm 2>/dev/null)" == systemd ]]; }
 
-# Daemons are started with their stdio away from ours: a daemon holding the
-# caller's pipe makes `install-multitenancy.sh | tail` (or a CI log capture) hang.
-
 # Wait up to $1 seconds for the command that follows to succeed.
 wait_until() {
     local timeout=$1; shift
@@ -292,6 +289,9 @@ check_php_fpm_config() {
 }
 
 # -------------------------------------------------------------- services --
+# Without systemd each daemon is started directly, unless it already answers.
+# Their stdio is kept away from ours: a daemon holding the caller's pipe makes
+# `install-multitenancy.sh | tail` (or a CI log capture) hang.
 
 # NOAUTH: the server answers, it just has a password set.
 redis_up() { redis-cli ping 2>&1 | grep -qE 'PONG|NOAUTH'; }
@@ -303,6 +303,7 @@ start_redis() {
     elif redis_up; then
         info "already running"
     else
+        info "not running: starting"
         start-stop-daemon --start --quiet --oknodo --umask 007 --chuid redis:redis \
             --pidfile /run/redis/redis-server.pid --exec /usr/bin/redis-server -- \
             /etc/redis/redis.conf --daemonize yes </dev/null >/dev/null
@@ -323,6 +324,7 @@ start_mariadb() {
     elif mariadb_up >/dev/null 2>&1; then
         info "already running"
     else
+        info "not running: starting"
         [[ -d /var/lib/mysql/mysql ]] ||
             mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
         install -d -o mysql -g adm -m 2750 /var/log/mysql
@@ -393,6 +395,7 @@ start_php_fpm() {
             info "already running, configuration unchanged"
         fi
     else
+        info "not running: starting"
         "/usr/sbin/php-fpm$PHP_VER" --daemonize --fpm-config "/etc/php/$PHP_VER/fpm/php-fpm.conf" \
             </dev/null >/dev/null
     fi
@@ -416,6 +419,7 @@ start_nginx() {
         info "already running: reload"
         nginx -s reload 2>/dev/null
     else
+        info "not running: starting"
         nginx </dev/null >/dev/null 2>>/var/log/nginx/error.log
     fi
     wait_until 30 nginx_up || die "nginx does not answer on http://127.0.0.1/nginx_status"
@@ -435,6 +439,9 @@ require_wordops() {
 install_plugin() {
     step "Installing the plugin ($PLUGIN_NAME) from $REPO_DIR into $WO_VENV"
     [[ -f $REPO_DIR/setup.py ]] || die "setup.py not found in $REPO_DIR"
+    # pip builds in-tree and setuptools never cleans build/lib: a module deleted from
+    # the source would still be packaged from there.
+    rm -rf "$REPO_DIR/build"
     "$WO_VENV/bin/pip" install -q --upgrade --no-deps "$REPO_DIR"
     "$WO_PY" -c 'import pystache, requests' 2>/dev/null ||
         "$WO_VENV/bin/pip" install -q pystache requests
