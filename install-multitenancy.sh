@@ -450,12 +450,25 @@ install_plugin() {
 
 # New file: copy it. Existing file: keep the user's values, add only the keys the
 # shipped file has and the installed one lacks (at the end of its first section).
+# The shipped php_version (the seed's 8.3) may not be installed here: a first install
+# starts from the newest PHP-FPM the server has, so `create` works without --phpXY.
+adopt_installed_php_version() {
+    local shipped newest
+    shipped=$(sed -n 's/^php_version *= *//p' "$PLUGIN_CONF_DST")
+    newest=$(find /usr/sbin -maxdepth 1 -name 'php-fpm[0-9]*' -printf '%f\n' | sed 's/php-fpm//' | sort -V | tail -n 1)
+    if [[ -n $newest && ! -x /usr/sbin/php-fpm$shipped ]]; then
+        sed -i "s/^php_version *=.*/php_version = $newest/" "$PLUGIN_CONF_DST"
+        info "php_version = $newest (PHP $shipped is not installed)"
+    fi
+}
+
 install_plugin_config() {
     step "Installing the plugin configuration ($PLUGIN_CONF_DST)"
     [[ -f $PLUGIN_CONF_SRC ]] || die "$PLUGIN_CONF_SRC missing"
     install -d /etc/wo/plugins.d
     if [[ ! -f $PLUGIN_CONF_DST ]]; then
         install -m 644 "$PLUGIN_CONF_SRC" "$PLUGIN_CONF_DST"
+        adopt_installed_php_version
         info "installed"
         return 0
     fi
@@ -485,24 +498,7 @@ PY
 install_plugin_loader() {
     step "Installing the plugin loader ($PLUGIN_LOADER)"
     install -d /var/lib/wo/plugins
-    cat >"$PLUGIN_LOADER.tmp" <<'PY'
-"""Loader for `wo multitenancy`, written by install-multitenancy.sh.
-
-Hands over to wo.cli.plugins.multitenancy (pip package wordops-multitenancy); once
-that package is uninstalled, `wo` keeps working without the multitenancy commands.
-"""
-try:
-    from wo.cli.plugins.multitenancy import load as _load
-except ModuleNotFoundError as error:
-    if error.name != 'wo.cli.plugins.multitenancy':
-        raise
-    _load = None
-
-
-def load(app):
-    if _load is not None:
-        _load(app)
-PY
+    install -m 0644 "$REPO_DIR/config/plugins/multitenancy.py" "$PLUGIN_LOADER.tmp"
     mv -f "$PLUGIN_LOADER.tmp" "$PLUGIN_LOADER"
 }
 

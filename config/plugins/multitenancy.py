@@ -1,15 +1,19 @@
-"""WordOps plugin loader for wo multitenancy, installed as /var/lib/wo/plugins/multitenancy.py.
+"""WordOps plugin loader for wo multitenancy, installed as /var/lib/wo/plugins/multitenancy.py
+by install-multitenancy.sh.
 
-WordOps (Cement) imports every plugin enabled in /etc/wo/plugins.d and stops with a
-traceback if one is missing. This loader, looked up before WordOps' own plugin
-package, hands over to the installed plugin, and does nothing once
-`pip uninstall wordops-multitenancy` has removed it, so `wo` keeps working.
+WordOps (Cement) imports every plugin enabled in /etc/wo/plugins.d, looking in
+/var/lib/wo/plugins first, and stops `wo` with a traceback if one is missing. This
+loader hands over to the installed package (wordops-multitenancy) and does nothing
+once `pip uninstall wordops-multitenancy` has removed it, so `wo` keeps working.
 """
+try:
+    from wo.cli.plugins.multitenancy import load as _load
+except ModuleNotFoundError as error:
+    if error.name != 'wo.cli.plugins.multitenancy':
+        raise  # the plugin is there but broken: show why
+    _load = None
 
 
 def load(app):
-    try:
-        from wo.cli.plugins.multitenancy import load as load_multitenancy
-    except ImportError:
-        return
-    load_multitenancy(app)
+    if _load is not None:
+        _load(app)
