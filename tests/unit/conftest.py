@@ -1,16 +1,7 @@
 """Unit tests: pure logic, and effects confined to a temporary sandbox root."""
-import io
-import os
-import tarfile
-
 import pytest
 
 from wo.multitenancy import settings as mt_settings
-
-VERSION_PHP = "<?php\n$wp_version = '{0}';\n$wp_db_version = {1};\n"
-CORE_FILES = ('wp-load.php', 'wp-settings.php', 'wp-blog-header.php', 'wp-login.php',
-              'wp-cron.php', 'index.php', 'wp-config-sample.php', 'wp-admin/admin.php',
-              'wp-admin/includes/upgrade.php')
 
 
 @pytest.fixture
@@ -20,38 +11,3 @@ def sandbox(tmp_path):
                                     sites_root=str(tmp_path / 'www'),
                                     nginx_root=str(tmp_path / 'nginx'),
                                     wo_database=str(tmp_path / 'wo' / 'dbase.db'))
-
-
-def make_release_tree(root, version='6.5.5', db_version=57155):
-    """A directory shaped like a WordPress release (tiny files, real names)."""
-    for name in CORE_FILES:
-        path = os.path.join(root, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'w') as f:
-            f.write('<?php // {0}\n'.format(name))
-    os.makedirs(os.path.join(root, 'wp-includes'), exist_ok=True)
-    with open(os.path.join(root, 'wp-includes', 'version.php'), 'w') as f:
-        f.write(VERSION_PHP.format(version, db_version))
-    os.makedirs(os.path.join(root, 'wp-content', 'themes', 'twentytwentyfour'), exist_ok=True)
-    with open(os.path.join(root, 'wp-content', 'plugins.php'), 'w'):
-        pass
-    return root
-
-
-def make_release_tarball(tmp_path, version='6.5.5'):
-    tree = make_release_tree(str(tmp_path / 'src' / 'wordpress'), version)
-    tarball = str(tmp_path / 'wordpress-{0}.tar.gz'.format(version))
-    with tarfile.open(tarball, 'w:gz') as tar:
-        tar.add(tree, arcname='wordpress')
-    return tarball
-
-
-def tarball_with(tmp_path, name, data=b'x', member_type=tarfile.REGTYPE, linkname=''):
-    path = str(tmp_path / 'evil.tar.gz')
-    with tarfile.open(path, 'w:gz') as tar:
-        info = tarfile.TarInfo(name)
-        info.type = member_type
-        info.linkname = linkname
-        info.size = len(data) if member_type == tarfile.REGTYPE else 0
-        tar.addfile(info, io.BytesIO(data) if member_type == tarfile.REGTYPE else None)
-    return path

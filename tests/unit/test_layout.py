@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from conftest import make_release_tree
+from sample_release import make_release_tree
 from wo.multitenancy import fs, layout, releases
 from wo.multitenancy.undo import Changes
 

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from conftest import make_release_tarball, make_release_tree, tarball_with
+from sample_release import make_release_tarball, make_release_tree, tarball_with
 from wo.multitenancy import fs, releases
 from wo.multitenancy.errors import MTError
 from wo.multitenancy.undo import Changes
