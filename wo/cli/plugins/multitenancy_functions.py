@@ -65,11 +65,12 @@ def create_shared_dirs(settings, changes):
 def seed_baseline(settings, release_dir, changes):
     """Make the baseline theme and plugins present in the shared wp-content and
     write baseline.json when there is none (an existing one is kept)."""
-    wanted = baseline.read(settings) or baseline.initial(settings)
+    existing = baseline.read(settings)
+    wanted = existing or baseline.initial(settings)
     baseline.ensure(settings, 'themes', wanted['theme'], release_dir, changes)
     for plugin in wanted['plugins']:
         baseline.ensure(settings, 'plugins', plugin, release_dir, changes)
-    if baseline.read(settings) is None:
+    if existing is None:
         baseline.write(settings, wanted, changes)
 
 
