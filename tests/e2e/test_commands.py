@@ -8,7 +8,8 @@ import pytest
 
 from stack import SHARED, get, wo
 
-COMMANDS = ('init', 'create', 'list', 'status', 'baseline')
+COMMANDS = {'init': 'stage a WordPress release', 'create': 'Create a WordPress site',
+            'list': 'List the sites', 'status': 'real HTTP request', 'baseline': 'every site must have'}
 PLUGIN = """<?php
 /**
  * Plugin Name: MT footer mark
@@ -17,11 +18,11 @@ add_action( 'wp_footer', function () { echo '<!-- mt-footer-mark -->'; } );
 """
 
 
-@pytest.mark.parametrize('command', COMMANDS)
+@pytest.mark.parametrize('command', sorted(COMMANDS))
 def test_help_explains_each_command_and_the_exit_codes(command):
     done = wo(command, '--help')
+    assert COMMANDS[command] in ' '.join(done.stdout.split())
     assert 'Exit codes' in done.stdout
-    assert len(done.stdout.splitlines()) > 5
 
 
 def test_init_twice_changes_nothing_the_second_time(shared_core):

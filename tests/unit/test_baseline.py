@@ -16,16 +16,26 @@ def test_changes_bump_the_version_and_no_change_keeps_it():
     assert baseline.changed(grown, remove_plugins=['a'])['plugins'] == ['b']
 
 
-@pytest.mark.parametrize('item,slug', [('akismet', 'akismet'), ('/tmp/x/akismet.zip', 'akismet'),
-                                       ('redis-cache.latest-stable.zip', 'redis-cache'),
-                                       ('/srv/plugins/my-plugin/', 'my-plugin')])
-def test_slug_of(item, slug):
+@pytest.mark.parametrize('item,slug', [('akismet', 'akismet'), ('x/akismet.zip', 'akismet'),
+                                       ('x/redis-cache.latest-stable.zip', 'redis-cache'),
+                                       ('x/my-plugin/', 'my-plugin')])
+def test_slug_of(item, slug, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'x' / 'my-plugin').mkdir(parents=True)
+    for name in ('akismet.zip', 'redis-cache.latest-stable.zip'):
+        (tmp_path / 'x' / name).write_bytes(b'')
     assert baseline.slug_of(item) == slug
 
 
 def test_a_bad_slug_is_refused():
     with pytest.raises(InvalidInput):
-        baseline.slug_of('../Evil Plugin')
+        baseline.slug_of('Evil Plugin')
+
+
+@pytest.mark.parametrize('typo', ['./akismet.zip', '/nonexistent/plugin/', 'akismet.zip'])
+def test_a_path_that_does_not_exist_is_refused_not_downloaded(typo):
+    with pytest.raises(InvalidInput, match='no such file'):
+        baseline.slug_of(typo)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def serve(tmp_path):
 def stage(settings, source):
     fs.make_dir(settings.releases_dir)
     with Changes() as changes:
-        return releases.stage(settings, source, None, changes)
+        return releases.stage(settings, source, changes)
 
 
 def test_names_come_from_the_clock_and_never_collide(tmp_path):

@@ -32,6 +32,8 @@ def test_values_are_converted():
     ({'keep_releases': 'three'}, 'whole number'), ({'keep_releases': '1'}, 'at least 2'),
     ({'auto_ssl': 'maybe'}, 'true or false'), ({'default_cache': 'varnish'}, 'default_cache'),
     ({'shared_root': 'relative/path'}, 'absolute'),
+    ({'baseline_plugins': 'ok,Bad Slug'}, 'slug'), ({'baseline_theme': '../x'}, 'slug'),
+    ({'wp_memory_limit': "256M'); evil('"}, 'wp_memory_limit'), ({'wp_locale': 'english'}, 'wp_locale'),
 ])
 def test_bad_values_are_refused(values, message):
     with pytest.raises(InvalidInput, match=message):

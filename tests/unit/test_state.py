@@ -52,15 +52,23 @@ def test_releases_and_the_current_one(db):
     db.add_site(*site('a.test'))
     db.record_release('wp-1', '6.4.5', 56657)
     db.record_release('wp-2', '6.5.5', 57155)
+    db.record_release('wp-2', '6.5.5', 57155)  # recording twice is harmless
     db.mark_current_release('wp-2')
-    assert [(r['release_name'], r['is_current']) for r in db.releases()] == [('wp-1', 0), ('wp-2', 1)]
+    assert current_flags(db) == [('wp-1', 0), ('wp-2', 1)]
     assert db.get_site('a.test')['shared_release'] == 'wp-2'
     db.forget_releases(['wp-1'])
-    assert [r['release_name'] for r in db.releases()] == ['wp-2']
+    assert current_flags(db) == [('wp-2', 1)]
 
 
-def test_config_values_are_upserted(db):
-    db.set_config({'current_release': 'wp-1'})
-    db.set_config({'current_release': 'wp-2'})
-    assert db.get_config('current_release') == 'wp-2'
-    assert db.get_config('missing', 'default') == 'default'
+def current_flags(db):
+    with sqlite3.connect(db.path) as c:
+        return list(c.execute('SELECT release_name, is_current FROM multitenancy_releases '
+                              'ORDER BY release_name'))
+
+
+def test_baseline_versions_are_kept_per_site(db):
+    db.add_site(*site('a.test'))
+    db.add_site(*site('b.test'))
+    db.set_site_baseline('a.test', 4)
+    assert {s['domain']: s['baseline_version'] for s in db.get_shared_sites()} == {
+        'a.test': 4, 'b.test': 1}

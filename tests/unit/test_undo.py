@@ -42,3 +42,17 @@ def test_exits_and_interrupts_also_unwind(interruption):
             changes.on_failure('first', lambda: done.append('first'))
             raise interruption
     assert done == ['first']
+
+
+def test_an_undo_that_exits_does_not_stop_the_others():
+    done = []
+
+    def exits():
+        raise SystemExit(1)  # what a WordOps helper's Log.error does
+
+    with pytest.raises(ValueError):
+        with Changes() as changes:
+            changes.on_failure('first', lambda: done.append('first'))
+            changes.on_failure('exits', exits)
+            raise ValueError()
+    assert done == ['first']

@@ -45,7 +45,8 @@ def test_one_php_turns_a_flag_into_a_version():
         validate.one_php(['php82', 'php83'], '8.2')
 
 
-@pytest.mark.parametrize('address', ['', 'nobody', 'a@b', 'a b@c.de'])
+@pytest.mark.parametrize('address', ['', 'nobody', 'a@b', 'a b@c.de', 'a@-b.de', '"q"@b.de',
+                                     'a@b..de'])
 def test_bad_email_is_refused(address):
     with pytest.raises(InvalidInput):
         validate.email(address)
@@ -55,3 +56,14 @@ def test_admin_user_names():
     assert validate.admin_user('site.admin') == 'site.admin'
     with pytest.raises(InvalidInput):
         validate.admin_user('no spaces')
+
+
+def test_good_email_passes():
+    assert validate.email("o'brien+wp@mail.example.co.uk") == "o'brien+wp@mail.example.co.uk"
+
+
+@pytest.mark.parametrize('name', ['dns_cf; rm -rf /', 'cf', 'dns_CF', '$(id)'])
+def test_dns_provider_must_be_an_acme_sh_api_name(name):
+    with pytest.raises(InvalidInput):
+        validate.dns_provider(name)
+    assert validate.dns_provider('dns_ovh') == 'dns_ovh'

@@ -34,7 +34,7 @@ def write(settings, baseline, changes):
     """Write baseline.json; the undo puts the previous text back."""
     previous = read(settings)
     changes.on_failure('restore baseline.json', lambda: _restore(settings, previous))
-    fs.write_file(settings.baseline_file, json.dumps(baseline, indent=2, sort_keys=True) + '\n')
+    _save(settings, baseline)
 
 
 def initial(settings):
@@ -54,7 +54,14 @@ def changed(baseline, add_plugins=(), remove_plugins=(), theme=None):
 
 
 def slug_of(item):
-    """The slug a plugin/theme argument names: 'akismet', './akismet.zip' -> 'akismet'."""
+    """The slug a plugin/theme argument names: 'akismet', './akismet.zip' -> 'akismet'.
+
+    An argument that looks like a path (a / or .zip) must exist: a typo must not
+    quietly fetch the wordpress.org plugin of the same name.
+    """
+    if ('/' in item or item.endswith('.zip')) and not os.path.exists(item):
+        raise InvalidInput('{0}: no such file or directory'.format(item),
+                           'give an existing .zip or directory, or a wordpress.org slug')
     name = os.path.basename(item.rstrip('/'))
     name = re.sub(r'(\.latest-stable)?\.zip$', '', name)
     if not _SLUG.match(name):
@@ -114,7 +121,7 @@ def _add(target_dir, slug, origin, kind, changes):
 
 def _download(kind, slug, target_dir, scratch):
     try:
-        return sources.fetch(DOWNLOAD[kind].format(slug), None, scratch)
+        return sources.fetch(DOWNLOAD[kind].format(slug), scratch)
     except MTError as e:
         raise MTError('{0} {1} is not in the shared set and could not be downloaded: {2}'
                       .format(kind[:-1], slug, e.message),
@@ -124,7 +131,7 @@ def _download(kind, slug, target_dir, scratch):
 
 def _single_top(unzipped, slug):
     entries = os.listdir(unzipped)
-    if entries == [slug] or len(entries) == 1:
+    if len(entries) == 1:
         return os.path.join(unzipped, entries[0])
     raise MTError('the archive for {0} does not hold one folder'.format(slug))
 
@@ -133,4 +140,8 @@ def _restore(settings, previous):
     if previous is None:
         fs.remove(settings.baseline_file)
     else:
-        fs.write_file(settings.baseline_file, json.dumps(previous, indent=2, sort_keys=True) + '\n')
+        _save(settings, previous)
+
+
+def _save(settings, baseline):
+    fs.write_file(settings.baseline_file, json.dumps(baseline, indent=2, sort_keys=True) + '\n')

@@ -1,10 +1,9 @@
 """The errors of wo multitenancy: one base class, a hint for the user, an exit code each.
 
 Helpers raise; only the controller turns an error into a message and an exit code
-(see docs/exit-codes.md).
+(listed in README.md, "Exit codes").
 """
 
-EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
 EXIT_UNHEALTHY = 3
@@ -32,12 +31,6 @@ class Busy(MTError):
     """Another wo multitenancy command holds the lock."""
 
     exit_code = EXIT_BUSY
-
-
-class Unhealthy(MTError):
-    """A site or the shared core failed its health check."""
-
-    exit_code = EXIT_UNHEALTHY
 
 
 class CommandFailed(MTError):

@@ -17,6 +17,17 @@ def _ids(owner):
     return pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
 
 
+def create_dir(path, mode=0o755, owner=ROOT):
+    """Create `path` which must not exist yet (MTError otherwise)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        raise MTError('{0} already exists: someone else made it meanwhile'.format(path))
+    os.chmod(path, mode)
+    os.chown(path, *_ids(owner))
+
+
 def make_dir(path, mode=0o755, owner=ROOT):
     """Create `path` (and parents) if missing; set mode and owner either way."""
     os.makedirs(path, exist_ok=True)
@@ -24,8 +35,12 @@ def make_dir(path, mode=0o755, owner=ROOT):
     os.chown(path, *_ids(owner))
 
 
-def write_file(path, content, mode=0o644, owner=ROOT):
-    """Write `content` to `path` atomically (a temporary file renamed over it)."""
+def write_file(path, content, mode=0o644, owner=ROOT, exclusive=False):
+    """Write `content` to `path` atomically: readers see the old file or the new one.
+
+    exclusive: `path` must not exist yet (MTError otherwise), so a file someone
+    else made is never overwritten.
+    """
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.mt-')
     try:
@@ -33,10 +48,12 @@ def write_file(path, content, mode=0o644, owner=ROOT):
             handle.write(content)
         os.chmod(tmp, mode)
         os.chown(tmp, *_ids(owner))
-        os.replace(tmp, path)
-    except BaseException:
+        if exclusive:
+            _link_new(tmp, path)
+        else:
+            os.replace(tmp, path)
+    finally:
         _unlink_quietly(tmp)
-        raise
 
 
 def symlink(target, link):
@@ -85,15 +102,6 @@ def lock_down(path, owner=ROOT):
                 os.chmod(item, 0o644)
 
 
-def give_tree(path, owner):
-    """chown -R without following links (for trees the web user must write)."""
-    uid, gid = _ids(owner)
-    for top, dirs, files in os.walk(path, followlinks=False):
-        os.lchown(top, uid, gid)
-        for name in dirs + files:
-            os.lchown(os.path.join(top, name), uid, gid)
-
-
 def free_mb(path):
     """Free space in MB on the filesystem holding `path` (or its nearest existing parent)."""
     while not os.path.exists(path):
@@ -107,7 +115,10 @@ def disk_usage(path):
     seen, total = set(), 0
     for top, dirs, files in os.walk(path, followlinks=False):
         for name in [top] + [os.path.join(top, n) for n in files + dirs]:
-            st = os.lstat(name)
+            try:
+                st = os.lstat(name)
+            except FileNotFoundError:  # a cache file removed while we walk
+                continue
             if (st.st_dev, st.st_ino) not in seen:
                 seen.add((st.st_dev, st.st_ino))
                 total += st.st_blocks * 512
@@ -157,6 +168,13 @@ def _check_member(name, destination):
     if not (target + os.sep).startswith(os.path.realpath(destination) + os.sep) \
             and target != os.path.realpath(destination):
         raise MTError('archive member {0!r} would be written outside the release'.format(name))
+
+
+def _link_new(tmp, path):
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise MTError('{0} already exists: someone else made it meanwhile'.format(path))
 
 
 def _unlink_quietly(path):

@@ -7,8 +7,8 @@ query string keeps the FastCGI page cache out of the answer.
 import re
 import time
 
+from wo.multitenancy import runner
 from wo.multitenancy.errors import CommandFailed
-from wo.multitenancy.runner import run
 
 PROBE_ADDRESS = '127.0.0.2'
 _GENERATOR = re.compile(r'<meta name="generator" content="WordPress ([^"]+)"')
@@ -21,7 +21,7 @@ def fetch(domain, path='/', https=False):
     argv = ['curl', '-sS', '--max-time', '30', '-D', '-', '--resolve',
             '{0}:{1}:{2}'.format(domain, port, PROBE_ADDRESS),
             '{0}://{1}{2}'.format(scheme, domain, path)]
-    done = run(argv, timeout=40)
+    done = runner.run(argv, timeout=40)
     head, _, body = done.stdout.partition('\n\n')  # text mode turned \r\n into \n
     status = int(head.split(' ', 2)[1]) if head.startswith('HTTP/') else 0
     return status, head, body

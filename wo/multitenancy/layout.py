@@ -4,7 +4,7 @@
     htdocs/index.php       front controller requiring wp/wp-blog-header.php
     htdocs/wp              -> <shared_root>/current
     htdocs/wp-admin, wp-includes, wp-*.php, xmlrpc.php  -> wp/...
-    htdocs/wp-content/     the site's own: uploads/ and cache/ (web user),
+    htdocs/wp-content/     root's; uploads/ and cache/ in it are the web user's,
                            plugins, themes, mu-plugins, languages -> shared
     logs/                  links to /var/log/nginx/<domain>.*.log, as WordOps does
     conf/nginx/            the site's extra nginx includes (ssl.conf ...)
@@ -31,12 +31,16 @@ def htdocs(settings, domain):
 
 
 def build(settings, domain, changes):
-    """Create the site's tree (it must not exist yet); undone by removing it."""
+    """Create the site's tree; undone by removing it.
+
+    Raises MTError when the site root exists: what someone else made is
+    never taken over, nor removed by the undo.
+    """
     root = settings.site_root(domain)
+    fs.create_dir(root)
     changes.on_failure('remove ' + root, lambda: fs.remove(root))
     web = (settings.web_user, settings.web_user)
     docroot = htdocs(settings, domain)
-    fs.make_dir(root)
     fs.make_dir(docroot)
     fs.make_dir(os.path.join(root, 'conf', 'nginx'))
     fs.make_dir(os.path.join(root, 'logs'))
@@ -45,8 +49,10 @@ def build(settings, domain, changes):
                    os.path.join(root, 'logs', kind + '.log'))
     fs.write_file(os.path.join(docroot, 'index.php'), _read('php', 'site-index.php'))
     link_core(settings, domain)
+    # wp-content stays root's: a drop-in (db.php, object-cache.php) is code, and every
+    # site runs as the same web user.
     content = os.path.join(docroot, 'wp-content')
-    fs.make_dir(content, owner=web)
+    fs.make_dir(content)
     for name in SHARED_DIRS:
         fs.symlink(os.path.join(settings.shared_content, name), os.path.join(content, name))
     for name in OWN_DIRS:

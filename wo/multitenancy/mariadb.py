@@ -1,14 +1,10 @@
 """The one place where wo multitenancy touches MariaDB, through WordOps' own code:
 `setupdatabase` creates a site's database and user, `WOMysql` runs the rest."""
 import contextlib
-import re
 import sys
 import time
 
 from wo.multitenancy.errors import MTError
-
-_IDENTIFIER = re.compile(r'^[A-Za-z0-9_]{1,64}$')
-
 
 def _womysql():
     from wo.core.mysql import WOMysql
@@ -33,7 +29,7 @@ def ping(ctl, settings):
 def create_site_database(ctl, domain, changes):
     """Create the database and user of `domain` with WordOps' setupdatabase.
 
-    Returns dict(db_name, db_user, db_password, db_host, grant_host). The undo drops
+    Returns dict(db_name, db_user, db_password, db_host). The undo drops
     whatever it created, even when it failed half-way (a database without its user).
     """
     from wo.cli.plugins.site_functions import SiteError, setupdatabase
@@ -47,32 +43,7 @@ def create_site_database(ctl, domain, changes):
         raise MTError('creating the database of {0} failed: {1}'.format(domain, e.message),
                       'check that MariaDB runs and root can log in (wo info --mysql)')
     return {'db_name': created['wo_db_name'], 'db_user': created['wo_db_user'],
-            'db_password': created['wo_db_pass'], 'db_host': created['wo_db_host'] or 'localhost',
-            'grant_host': created['wo_mysql_grant_host']}
-
-
-def drop_site_database(ctl, db_name, db_user, grant_host='localhost'):
-    """Drop a site's database and user if they exist."""
-    for identifier in (db_name, db_user, grant_host.replace('.', '').replace('%', '')):
-        if not _IDENTIFIER.match(identifier):
-            raise MTError('refusing to drop {0!r}: not a plain identifier'.format(identifier))
-    _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(db_name))
-    _execute(ctl, "DROP USER IF EXISTS `{0}`@`{1}`".format(db_user, grant_host))
-
-
-def exists(ctl, db_name=None, db_user=None):
-    """Whether a database (or a user) of that name exists."""
-    connection = _womysql().connect(ctl)
-    try:
-        with connection.cursor() as cursor:
-            if db_name:
-                cursor.execute('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s',
-                               (db_name,))
-            else:
-                cursor.execute('SELECT 1 FROM mysql.user WHERE User=%s', (db_user,))
-            return cursor.fetchone() is not None
-    finally:
-        connection.close()
+            'db_password': created['wo_db_pass'], 'db_host': created['wo_db_host'] or 'localhost'}
 
 
 def _snapshot(ctl):

@@ -6,9 +6,8 @@ common/wpcommon-phpXY.conf, common/locations-wo.conf and the site's conf/nginx/*
 """
 import os
 
-from wo.multitenancy import fs
+from wo.multitenancy import fs, runner
 from wo.multitenancy.errors import MTError
-from wo.multitenancy.runner import run
 
 CACHE_INCLUDE = {'basic': '{php}', 'wpfc': 'wpfc-{php}', 'wpredis': 'redis-{php}',
                  'wpsc': 'wpsc-{php}', 'wprocket': 'wprocket-{php}', 'wpce': 'wpce-{php}'}
@@ -50,10 +49,11 @@ def install_vhost(settings, domain, text, changes):
     """Write and enable a site's vhost, prove it with `nginx -t`, then reload.
 
     The undo removes both files and reloads, so a failed command leaves nginx as it was.
-    Raises MTError with nginx's own complaint when the test fails.
+    Raises MTError with nginx's own complaint when the test fails, or when the
+    vhost exists (it is never overwritten).
     """
+    fs.write_file(available(settings, domain), text, exclusive=True)
     changes.on_failure('remove the vhost of ' + domain, lambda: remove_vhost(settings, domain))
-    fs.write_file(available(settings, domain), text)
     fs.symlink(available(settings, domain), enabled(settings, domain))
     check_config('the new vhost of {0} was refused by nginx'.format(domain))
     reload()
@@ -69,7 +69,7 @@ def remove_vhost(settings, domain):
 
 def check_config(failure='the nginx configuration is broken'):
     """Raise MTError with nginx's message unless `nginx -t` passes."""
-    done = run(['nginx', '-t'], check=False)
+    done = runner.run(['nginx', '-t'], check=False)
     if done.returncode != 0:
         errors = [line for line in done.stderr.splitlines() if '[emerg]' in line or 'failed' in line]
         raise MTError('{0}: {1}'.format(failure, (errors or ['nginx -t failed'])[0]),
@@ -78,4 +78,4 @@ def check_config(failure='the nginx configuration is broken'):
 
 def reload():
     """Reload nginx gracefully (running requests finish on the old workers)."""
-    run(['nginx', '-s', 'reload'])
+    runner.run(['nginx', '-s', 'reload'])

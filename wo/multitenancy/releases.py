@@ -48,6 +48,11 @@ def current(settings):
         return None
 
 
+def version(settings, name):
+    """(wp_version, db_version) of release `name`."""
+    return read_version(path(settings, name))
+
+
 def read_version(release_dir):
     """(wp_version, db_version) from a release's wp-includes/version.php."""
     try:
@@ -62,7 +67,7 @@ def read_version(release_dir):
     return version.group(1), int(db_version.group(1))
 
 
-def stage(settings, source, version, changes):
+def stage(settings, source, changes):
     """Stage a release from `source` and return its name; it is not switched to.
 
     Raises MTError when the download, the checksum or the archive is bad, or when
@@ -73,7 +78,7 @@ def stage(settings, source, version, changes):
     changes.on_failure('remove staged release ' + name, lambda: fs.remove(staging))
     workdir = sources.scratch_dir(settings.releases_dir)
     try:
-        local = sources.fetch(source, version, workdir)
+        local = sources.fetch(source, workdir)
         _unpack(local, staging)
     finally:
         fs.remove(workdir)
@@ -124,25 +129,14 @@ def _staging_leftovers(settings):
 
 def _unpack(local, staging):
     if os.path.isdir(local):
-        shutil.copytree(_wordpress_root(local), staging, symlinks=False)
+        shutil.copytree(sources.wordpress_root(local), staging, symlinks=False)
         return
     unpacked = staging + '.unpack'
     try:
         fs.extract_archive(local, unpacked)
-        fs.rename(_wordpress_root(unpacked), staging)
+        fs.rename(sources.wordpress_root(unpacked), staging)
     finally:
         fs.remove(unpacked)
-
-
-def _wordpress_root(tree):
-    """The directory holding wp-load.php: the tree itself or its one subdirectory."""
-    if os.path.isfile(os.path.join(tree, 'wp-load.php')):
-        return tree
-    inner = os.path.join(tree, 'wordpress')
-    if os.path.isfile(os.path.join(inner, 'wp-load.php')):
-        return inner
-    raise MTError('{0} holds no WordPress release (no wp-load.php at its top or in wordpress/)'
-                  .format(tree), 'pass the WordPress .tar.gz/.zip or its unpacked directory')
 
 
 def _check_complete(release_dir):

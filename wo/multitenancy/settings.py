@@ -4,6 +4,7 @@ listed in README.md. Paths that only tests change (nginx, WordOps' DB) are field
 with production defaults, not options.
 """
 import os
+import re
 from dataclasses import dataclass, field, fields
 
 from wo.multitenancy.errors import InvalidInput
@@ -114,6 +115,11 @@ def from_app(app):
     return from_mapping(dict(app.config.get_section_dict(SECTION)))
 
 
+_SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*$')
+_MEMORY = re.compile(r'^\d+[KMG]?$')
+_LOCALE = re.compile(r'^[a-z]{2,3}(_[A-Z]{2})?$')
+
+
 def _check(settings):
     if settings.keep_releases < 2:
         raise InvalidInput('keep_releases = {0}: at least 2 are needed to roll back'
@@ -125,3 +131,14 @@ def _check(settings):
     for name in ('shared_root', 'sites_root'):
         if not os.path.isabs(getattr(settings, name)):
             raise InvalidInput('{0} must be an absolute path'.format(name))
+    for slug in settings.baseline_plugins + (settings.baseline_theme,):
+        if not _SLUG.match(slug):
+            raise InvalidInput('baseline slug {0!r} is not a plugin or theme slug'.format(slug),
+                               'use wordpress.org slugs such as nginx-helper')
+    for name, pattern, example in (('wp_memory_limit', _MEMORY, '256M'),
+                                   ('wp_max_memory_limit', _MEMORY, '512M'),
+                                   ('wp_locale', _LOCALE, 'en_US')):
+        if not pattern.match(getattr(settings, name)):
+            raise InvalidInput('{0} = {1!r} is not like {2}'.format(
+                name, getattr(settings, name), example),
+                'fix it in /etc/wo/plugins.d/multitenancy.conf')

@@ -15,7 +15,6 @@ from wo.multitenancy.errors import InvalidInput, MTError
 
 VERSION_API = 'https://api.wordpress.org/core/version-check/1.7/'
 RELEASE_URL = 'https://wordpress.org/wordpress-{0}.tar.gz'
-_VERSION = re.compile(r'^\d+\.\d+(\.\d+)?$')
 
 
 def is_url(source):
@@ -27,17 +26,13 @@ def check_source(source):
     if source is None or is_url(source):
         return
     if os.path.isdir(source):
+        wordpress_root(source)
         return
     if not os.path.isfile(source):
         raise InvalidInput('--source {0}: no such file or directory'.format(source),
                            'give a WordPress .tar.gz/.zip, its unpacked directory, or a URL')
     if not re.search(r'\.(tar\.gz|tgz|tar|zip)$', source):
         raise InvalidInput('--source {0}: not a .tar.gz, .tgz, .tar or .zip'.format(source))
-
-
-def check_version(version):
-    if version is not None and not _VERSION.match(version):
-        raise InvalidInput('--version {0!r} is not a version such as 6.5.5'.format(version))
 
 
 def latest_version():
@@ -49,16 +44,16 @@ def latest_version():
     return offers[0]['current']
 
 
-def fetch(source, version, workdir):
+def fetch(source, workdir):
     """Return a local path (archive or directory) holding the release `source` names.
 
-    source None means wordpress.org (`version`, or the latest). Downloads land in
+    source None means the latest release from wordpress.org. Downloads land in
     `workdir`. Raises MTError when a download fails or its checksum does not match.
     """
     if source is not None and not is_url(source):
         return source
     if source is None:
-        url = RELEASE_URL.format(version or latest_version())
+        url = RELEASE_URL.format(latest_version())
         return _download_verified(url, workdir, checksum_required=True)
     return _download_verified(source, workdir, checksum_required=False)
 
@@ -91,7 +86,7 @@ def _published_sha1(url, required):
         return response.text.strip()[:40]
     if required:
         raise MTError('no checksum published at {0}.sha1 (HTTP {1})'
-                      .format(url, response.status_code), 'check --version')
+                      .format(url, response.status_code), 'try again later, or pass --source')
     return None
 
 
@@ -103,8 +98,17 @@ def _get(url, stream=False):
                       'check the network, or pass --source with a local copy')
     if response.status_code != 200:
         raise MTError('cannot download {0}: HTTP {1}'.format(url, response.status_code),
-                      'check the URL or --version')
+                      'check the URL')
     return response
+
+
+def wordpress_root(tree):
+    """The directory holding wp-load.php: the tree itself or its wordpress/ folder."""
+    for candidate in (tree, os.path.join(tree, 'wordpress')):
+        if os.path.isfile(os.path.join(candidate, 'wp-load.php')):
+            return candidate
+    raise MTError('{0} holds no WordPress release (no wp-load.php at its top or in wordpress/)'
+                  .format(tree), 'pass the WordPress .tar.gz/.zip or its unpacked directory')
 
 
 def scratch_dir(parent):

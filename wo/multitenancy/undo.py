@@ -39,5 +39,5 @@ class Changes:
             description, undo = self._undos.pop()
             try:
                 undo()
-            except Exception as e:  # one failed undo must not stop the others
-                log.warning('undo "%s" failed: %s', description, e)
+            except BaseException as e:  # one failed undo (even an exit) must not stop the others
+                log.warning('undo "%s" failed: %r', description, e)

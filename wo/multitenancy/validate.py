@@ -11,7 +11,8 @@ DASHES = {'\u2014': 'an em dash (\u2014)', '\u2013': 'an en dash (\u2013)',
           '\u2010': 'a Unicode hyphen (\u2010)', '\u2011': 'a non-breaking hyphen (\u2011)'}
 
 _LABEL = re.compile(r'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
+_EMAIL_LOCAL = re.compile(r"^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.-]+$")  # what WordPress' is_email() takes
+_DNS_PROVIDER = re.compile(r'^dns_[a-z0-9_]+$')
 _USER = re.compile(r'^[A-Za-z0-9._@-]{1,60}$')
 
 
@@ -51,10 +52,21 @@ def domain(name):
 
 
 def email(address):
-    if not _EMAIL.match(address or ''):
+    """Return `address` if WordPress would take it as an e-mail address, else raise."""
+    local, _, host = (address or '').rpartition('@')
+    labels = host.lower().split('.')
+    if not (_EMAIL_LOCAL.match(local) and len(labels) > 1 and all(_LABEL.match(l) for l in labels)):
         raise InvalidInput('{0!r} is not an e-mail address'.format(address),
                            'pass --admin-email=you@example.com or set admin_email')
     return address
+
+
+def dns_provider(name):
+    """An acme.sh DNS API name such as dns_cf (it reaches a shell inside WordOps)."""
+    if not _DNS_PROVIDER.match(name):
+        raise InvalidInput('--dns={0!r} is not an acme.sh DNS API name'.format(name),
+                           'use a name such as dns_cf or dns_ovh')
+    return name
 
 
 def admin_user(name):

@@ -6,9 +6,8 @@ prints one JSON object. Secrets travel on stdin, never in argv or the logs.
 import json
 import os
 
-from wo.multitenancy import layout, phpfpm
+from wo.multitenancy import layout, phpfpm, runner
 from wo.multitenancy.errors import CommandFailed, MTError
-from wo.multitenancy.runner import run
 
 RUNNER = os.path.join(os.path.dirname(__file__), 'php', 'wp-runner.php')
 
@@ -20,7 +19,7 @@ def task(settings, domain, php_version, action, **fields):
     """
     job = dict(fields, action=action, domain=domain, htdocs=layout.htdocs(settings, domain))
     try:
-        done = run([phpfpm.cli(php_version), RUNNER], user=settings.web_user,
+        done = runner.run([phpfpm.cli(php_version), RUNNER], user=settings.web_user,
                    input=json.dumps(job))
     except CommandFailed as e:
         raise MTError('WordPress {0} failed for {1}: {2}'.format(

@@ -18,6 +18,7 @@ from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy import validate
 from wo.multitenancy.errors import EXIT_UNHEALTHY, InvalidInput, MTError
+from wo.multitenancy.wordops import Caller
 
 CACHE_FLAGS = (('wpfc', 'Nginx FastCGI cache'), ('wpredis', 'Redis page cache'),
                ('wprocket', 'WP Rocket'), ('wpce', 'Cache Enabler'), ('wpsc', 'WP Super Cache'))
@@ -45,7 +46,8 @@ class MTCommand(CementBaseController):
         database = MTDatabase(settings.wo_database)
         database.initialize_tables()
         _attach_syslog(settings)
-        return mt.Context(ctl=self, settings=settings, db=database, report=self._progress)
+        return mt.Context(ctl=Caller(self.app), settings=settings, db=database,
+                          report=self._progress)
 
     def _progress(self, text):
         print('  ' + text + ' ...', file=sys.stderr, flush=True)
@@ -60,12 +62,9 @@ class MTCommand(CementBaseController):
             self._fail(e.message, e.hint, e.exit_code)
 
     def _fail(self, message, hint, exit_code):
-        print('Error: ' + message, file=sys.stderr)
-        if hint:
-            print('  ' + hint, file=sys.stderr)
         self.app.log.error(message)
         logging.getLogger('wo.multitenancy').error(message)
-        self.app.close(exit_code)
+        refuse(self.app, message, hint, exit_code)
 
     def _emit(self, data, text):
         print(json.dumps(data, indent=2, sort_keys=True) if self.app.pargs.json else text)
@@ -258,6 +257,14 @@ def _baseline_text(current):
         ', '.join(current['plugins']) or 'none', 'yes' if current['auto_activate'] else 'no', **current)
 
 
+def refuse(app, message, hint, exit_code):
+    """Print an error and its hint on stderr and end the command with exit_code."""
+    print('Error: ' + message, file=sys.stderr)
+    if hint:
+        print('  ' + hint, file=sys.stderr)
+    app.close(exit_code)
+
+
 def refuse_unparsable_args(app):
     """Explain the arguments argparse would only call "unknown args": a flag typed with
     an em or en dash (—le), or a domain starting with a hyphen."""
@@ -266,12 +273,12 @@ def refuse_unparsable_args(app):
         return
     for arg in argv[1:]:
         try:
-            validate.reject_lookalike_dashes(arg)
-            if arg.startswith('-') and not arg.startswith('--') and '.' in arg:
+            if arg[:1] in validate.DASHES:
+                validate.reject_lookalike_dashes(arg)
+            elif arg.startswith('-') and not arg.startswith('--') and '.' in arg:
                 validate.domain(arg)
         except InvalidInput as e:
-            print('Error: ' + e.message + '\n  ' + e.hint, file=sys.stderr)
-            app.close(e.exit_code)
+            refuse(app, e.message, e.hint, e.exit_code)
 
 
 def load(app):

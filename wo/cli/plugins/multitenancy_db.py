@@ -59,20 +59,6 @@ class MTDatabase:
         with self._transaction() as db:
             db.executescript(SCHEMA)
 
-    # -- configuration ---------------------------------------------------------------
-    def set_config(self, values):
-        with self._transaction() as db:
-            for key, value in values.items():
-                db.execute('INSERT INTO multitenancy_config (key, value) VALUES (?, ?) '
-                           'ON CONFLICT(key) DO UPDATE SET value = excluded.value, '
-                           'updated_at = CURRENT_TIMESTAMP', (key, str(value)))
-
-    def get_config(self, key, default=None):
-        with self._transaction() as db:
-            row = db.execute('SELECT value FROM multitenancy_config WHERE key = ?',
-                             (key,)).fetchone()
-        return row['value'] if row else default
-
     # -- releases --------------------------------------------------------------------
     def record_release(self, name, wp_version, db_version):
         with self._transaction() as db:
@@ -90,12 +76,6 @@ class MTDatabase:
         with self._transaction() as db:
             db.executemany('DELETE FROM multitenancy_releases WHERE release_name = ?',
                            [(n,) for n in names])
-
-    def releases(self):
-        with self._transaction() as db:
-            return [dict(r) for r in db.execute(
-                'SELECT release_name, wp_version, db_version, is_current, created_at '
-                'FROM multitenancy_releases ORDER BY release_name')]
 
     # -- sites -----------------------------------------------------------------------
     def add_site(self, site, wordops_row):

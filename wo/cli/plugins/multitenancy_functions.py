@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import (baseline, fs, health, layout, lock, mariadb, nginx, phpfpm,
                              releases, sources, ssl, validate, wordpress)
-from wo.multitenancy.errors import InvalidInput, MTError, Unhealthy
+from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
 
 
@@ -30,25 +30,26 @@ def init_shared(ctx, source=None, force=False):
     """Create the shared root, stage a release, seed the baseline, switch to it."""
     settings = ctx.settings
     sources.check_source(source)
-    current = releases.current(settings)
-    if current and not force:
-        return {'changed': False, 'release': current,
-                'message': 'already initialized on {0}; --force stages a fresh release'
-                .format(current)}
-    require_free_space(settings, settings.shared_root)
-    with lock.exclusive(settings.lock_file), Changes() as changes:
-        ctx.report('Creating the shared directories')
-        create_shared_dirs(settings, changes)
-        ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
-        name = releases.stage(settings, source, None, changes)
-        ctx.report('Seeding the baseline plugins and theme')
-        seed_baseline(settings, releases.path(settings, name), changes)
-        baseline.install_enforcer(settings)
-        ctx.report('Switching every site to {0}'.format(name))
-        switch_to(ctx, name, changes)
-    removed = prune(ctx, protected={name, current})
-    wp_version, _ = releases.read_version(releases.path(settings, name))
-    return {'changed': True, 'release': name, 'wp_version': wp_version, 'pruned': removed}
+    with lock.exclusive(settings.lock_file):
+        current = initialized_release(settings)
+        if current and not force:
+            return {'changed': False, 'release': current,
+                    'message': 'already initialized on {0}; --force stages a fresh release'
+                    .format(current)}
+        require_free_space(settings, settings.shared_root)
+        with Changes() as changes:
+            ctx.report('Creating the shared directories')
+            create_shared_dirs(settings, changes)
+            ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
+            name = releases.stage(settings, source, changes)
+            ctx.report('Seeding the baseline plugins and theme')
+            seed_baseline(settings, releases.path(settings, name), changes)
+            baseline.install_enforcer(settings)
+            ctx.report('Switching every site to {0}'.format(name))
+            switch_to(ctx, name, changes)
+        removed = prune(ctx, protected={name, current})
+    return {'changed': True, 'release': name, 'wp_version': releases.version(settings, name)[0],
+            'pruned': removed}
 
 
 def create_shared_dirs(settings, changes):
@@ -82,9 +83,9 @@ def switch_to(ctx, name, changes):
                        lambda: _switch_back(ctx, previous))
     releases.switch(settings, name)
     for site in ctx.db.get_shared_sites():
-        layout.link_core(settings, site['domain'])
-    wp_version, db_version = releases.read_version(releases.path(settings, name))
-    ctx.db.record_release(name, wp_version, db_version)
+        if os.path.isdir(layout.htdocs(settings, site['domain'])):  # not removed behind our back
+            layout.link_core(settings, site['domain'])
+    ctx.db.record_release(name, *releases.version(settings, name))
     ctx.db.mark_current_release(name)
 
 
@@ -111,9 +112,15 @@ def require_free_space(settings, path):
                            '/etc/wo/plugins.d/multitenancy.conf')
 
 
-def require_initialized(settings):
+def initialized_release(settings):
+    """The current release, or None when `current` is missing or points nowhere."""
     name = releases.current(settings)
-    if not name or not os.path.isdir(releases.path(settings, name)):
+    return name if name and os.path.isdir(releases.path(settings, name)) else None
+
+
+def require_initialized(settings):
+    name = initialized_release(settings)
+    if not name:
         raise InvalidInput('the shared core is not set up yet', 'run: wo multitenancy init')
     return name
 
@@ -139,6 +146,11 @@ def check_new_site(ctx, site):
     validate.admin_user(site.admin_user)
     if site.hsts and not site.letsencrypt:
         raise InvalidInput('--hsts needs --le: HSTS is only sent over HTTPS')
+    if site.dns:
+        validate.dns_provider(site.dns)
+    if site.letsencrypt and settings.sites_root != '/var/www':
+        raise InvalidInput("Let's Encrypt needs sites_root = /var/www: WordOps' SSL helpers"
+                           " write to /var/www/<domain>", 'create the site without --le')
     require_initialized(settings)
     if ctx.db.get_site(site.domain) or ctx.db.wordops_site(site.domain):
         raise InvalidInput('{0} already exists'.format(site.domain),
@@ -157,10 +169,10 @@ def check_new_site(ctx, site):
 def create_site(ctx, site):
     """Create a site on the shared core; returns what the user needs to log in."""
     settings = ctx.settings
-    check_new_site(ctx, site)
     password = secrets.token_urlsafe(18)
     scheme = 'https' if site.letsencrypt else 'http'
     with lock.exclusive(settings.lock_file), Changes() as changes:
+        check_new_site(ctx, site)
         ctx.report('Creating the database')
         db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
         ctx.report('Linking the site to the shared core')
@@ -202,7 +214,6 @@ def apply_baseline(ctx, domain, php_version):
 
 def record_site(ctx, site, db, baseline_version, changes):
     settings = ctx.settings
-    changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
     ctx.db.add_site(
         {'domain': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
          'site_path': settings.site_root(site.domain), 'php_version': site.php_version,
@@ -213,13 +224,16 @@ def record_site(ctx, site, db, baseline_version, changes):
          'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
          'db_name': db['db_name'], 'db_user': db['db_user'], 'db_password': db['db_password'],
          'db_host': db['db_host'], 'is_hhvm': 0, 'php_version': site.php_version})
+    # Registered once the rows exist: a duplicate insert fails and must not remove
+    # rows that were there before.
+    changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
 
 
 def require_healthy(domain, https):
     result = health.probe(domain, https)
     if not result['ok']:
-        raise Unhealthy('{0} does not answer well: {1}'.format(domain, result['problem']),
-                        'see {0}/logs/error.log; nothing was kept'.format(domain))
+        raise MTError('{0} does not answer well: {1}'.format(domain, result['problem']),
+                      'nothing was kept; see /var/log/nginx/{0}.error.log'.format(domain))
 
 
 # -- list, status ---------------------------------------------------------------------
@@ -233,8 +247,7 @@ def status(ctx):
     """The shared core, its releases and disk use, and each site's health."""
     settings = ctx.settings
     current = require_initialized(settings)
-    wp_version, _ = releases.read_version(releases.path(settings, current))
-    kept = [{'release': name, 'wp_version': releases.read_version(releases.path(settings, name))[0],
+    kept = [{'release': name, 'wp_version': releases.version(settings, name)[0],
              'current': name == current,
              'disk_bytes': fs.disk_usage(releases.path(settings, name))}
             for name in releases.names(settings)]
@@ -244,7 +257,8 @@ def status(ctx):
         probe = health.probe(site['domain'], bool(site['is_ssl']))
         sites.append(dict(probe, domain=site['domain'],
                           own_disk_bytes=layout.own_disk_usage(settings, site['domain'])))
-    return {'release': current, 'wp_version': wp_version, 'releases': kept,
+    return {'release': current, 'wp_version': releases.version(settings, current)[0],
+            'releases': kept,
             'shared_disk_bytes': fs.disk_usage(settings.shared_root),
             'baseline_version': (baseline.read(settings) or {}).get('version'),
             'sites': sites, 'healthy': all(s['ok'] for s in sites)}
@@ -263,18 +277,18 @@ def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None):
     Returns the baseline and the sites that could not be brought to it.
     """
     settings = ctx.settings
-    current = require_initialized(settings)
     slugs = [baseline.slug_of(p) for p in add_plugins]
+    removed = [baseline.slug_of(p) for p in remove_plugins]
     theme_slug = baseline.slug_of(theme) if theme else None
     with lock.exclusive(settings.lock_file):
+        current = require_initialized(settings)
         with Changes() as changes:
             for plugin in add_plugins:
                 baseline.ensure(settings, 'plugins', plugin, releases.path(settings, current), changes)
             if theme:
                 baseline.ensure(settings, 'themes', theme, releases.path(settings, current), changes)
             present = baseline.read(settings)
-            wanted = baseline.changed(present, slugs,
-                                      [baseline.slug_of(p) for p in remove_plugins], theme_slug)
+            wanted = baseline.changed(present, slugs, removed, theme_slug)
             if wanted != present:
                 baseline.write(settings, wanted, changes)
         return baseline.read(settings), apply_to_all_sites(ctx)

@@ -13,9 +13,11 @@ function wo_mt_baseline() {
 	static $baseline = null;
 	if ( null === $baseline ) {
 		$file     = dirname( __DIR__, 2 ) . '/config/baseline.json';
-		$baseline = is_readable( $file ) ? json_decode( file_get_contents( $file ), true ) : array();
+		$read     = is_readable( $file ) ? json_decode( file_get_contents( $file ), true ) : null;
+		$baseline = wp_parse_args( is_array( $read ) ? $read : array(),
+			array( 'version' => 0, 'theme' => '', 'plugins' => array(), 'auto_activate' => false ) );
 	}
-	return is_array( $baseline ) ? $baseline : array();
+	return $baseline;
 }
 
 /** The main file of an installed plugin, relative to WP_PLUGIN_DIR: 'slug/slug.php', or 'slug.php' for a single file. */
@@ -32,7 +34,9 @@ function wo_mt_plugin_file( $slug ) {
 
 /**
  * Bring this site to the baseline: its theme, and its plugins when auto_activate is on.
- * Returns what holds afterwards, with what could not be applied under 'missing'.
+ * Plugins are activated as an administrator would (activation hooks run), so this
+ * runs for a user who may activate plugins. Returns what holds afterwards, with what
+ * could not be applied under 'missing'.
  */
 function wo_mt_apply_baseline() {
 	$baseline = wo_mt_baseline();
@@ -51,7 +55,7 @@ function wo_mt_apply_baseline() {
 			$file = wo_mt_plugin_file( $slug );
 			if ( ! $file ) {
 				$missing[] = 'plugin ' . $slug;
-			} elseif ( ! is_plugin_active( $file ) && is_wp_error( activate_plugin( $file, '', false, true ) ) ) {
+			} elseif ( ! is_plugin_active( $file ) && is_wp_error( activate_plugin( $file ) ) ) {
 				$missing[] = 'plugin ' . $slug;
 			}
 		}
@@ -67,10 +71,11 @@ function wo_mt_apply_baseline() {
 	);
 }
 
-add_action( 'init', function () {
-	$baseline = wo_mt_baseline();
-	if ( isset( $baseline['version'] ) && ! wp_installing()
-		&& (int) get_option( 'wo_mt_baseline_version' ) !== (int) $baseline['version'] ) {
+// A site that drifted (a baseline plugin deactivated by hand, the baseline changed while
+// the site was unreachable) is brought back the next time an administrator opens it.
+add_action( 'admin_init', function () {
+	if ( current_user_can( 'activate_plugins' ) && ! wp_installing()
+		&& (int) get_option( 'wo_mt_baseline_version' ) !== (int) wo_mt_baseline()['version'] ) {
 		wo_mt_apply_baseline();
 	}
-}, 0 );
+} );
