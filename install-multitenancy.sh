@@ -356,8 +356,9 @@ configure_mariadb_access() {
     [[ -f $MYSQL_CNF ]] && password=$(sed -n 's/^ *password *= *//p' "$MYSQL_CNF" | head -n1)
     [[ -n $password ]] || password=$(/usr/bin/python3 -c \
         'import secrets, string; print("".join(secrets.choice(string.ascii_letters) for _ in range(24)))')
-    mariadb --no-defaults --socket="$MYSQL_SOCK" -u root -e \
-        "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('$password'); FLUSH PRIVILEGES;"
+    # On stdin, not in argv: arguments are visible to every user in ps.
+    mariadb --no-defaults --socket="$MYSQL_SOCK" -u root <<<"ALTER USER root@localhost \
+IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('$password'); FLUSH PRIVILEGES;"
     install -d /etc/mysql/conf.d
     (umask 077 && cat >"$MYSQL_CNF" <<EOF
 [client]
