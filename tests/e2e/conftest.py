@@ -61,3 +61,8 @@ def make_site(shared_core):
     yield make
     for domain in made:
         purge_site(domain)
+
+
+@pytest.fixture(scope='session')
+def older_tarball():
+    return wordpress_releases.release_tarball('6.4')

@@ -55,6 +55,7 @@ def test_releases_and_the_current_one(db):
     db.record_release('wp-2', '6.5.5', 57155)  # recording twice is harmless
     db.mark_current_release('wp-2')
     assert current_flags(db) == [('wp-1', 0), ('wp-2', 1)]
+    db.set_site_release('a.test', 'wp-2')
     assert db.get_site('a.test')['shared_release'] == 'wp-2'
     db.forget_releases(['wp-1'])
     assert current_flags(db) == [('wp-2', 1)]
@@ -72,3 +73,10 @@ def test_baseline_versions_are_kept_per_site(db):
     db.set_site_baseline('a.test', 4)
     assert {s['domain']: s['baseline_version'] for s in db.get_shared_sites()} == {
         'a.test': 4, 'b.test': 1}
+
+
+def test_config_values_are_replaced(db):
+    assert db.get_config('previous_release') is None
+    db.set_config('previous_release', 'wp-1')
+    db.set_config('previous_release', 'wp-2')
+    assert db.get_config('previous_release') == 'wp-2'

@@ -12,6 +12,7 @@ from wo.multitenancy.errors import CommandFailed
 
 PROBE_ADDRESS = '127.0.0.2'
 _GENERATOR = re.compile(r'<meta name="generator" content="WordPress ([^"]+)"')
+_LOCATION = re.compile(r'^Location: (\S+)', re.IGNORECASE | re.MULTILINE)
 _BROKEN = ('Fatal error', 'There has been a critical error', 'Error establishing a database')
 
 
@@ -42,3 +43,22 @@ def probe(domain, https=False):
         problem = broken[0]
     return {'ok': problem is None, 'status': status,
             'version': version.group(1) if version else None, 'problem': problem}
+
+
+def release_problem(domain, https, wp_version):
+    """Why the site does not run release `wp_version` cleanly, or None: its front page
+    must answer 200 without a PHP error and name that version, and /wp-admin/ must send
+    a visitor to the login, not to upgrade.php ("Database Update Required")."""
+    front = probe(domain, https)
+    if not front['ok']:
+        return front['problem']
+    if front['version'] != wp_version:
+        return 'serves WordPress {0}, not {1}'.format(front['version'], wp_version)
+    try:
+        status, head, _ = fetch(domain, '/wp-admin/?mt-probe={0}'.format(int(time.time())), https)
+    except CommandFailed as e:
+        return e.message
+    location = _LOCATION.search(head)
+    if status != 302 or not location or 'wp-login.php' not in location.group(1):
+        return '/wp-admin/ answers {0} {1}'.format(status, location.group(1) if location else '')
+    return None

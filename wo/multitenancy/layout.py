@@ -59,13 +59,23 @@ def build(settings, domain, changes):
         fs.make_dir(os.path.join(content, name), owner=web)
 
 
-def link_core(settings, domain):
-    """Link the site's document root to the shared core (idempotent)."""
+def link_core(settings, domain, release=None):
+    """Link the site's document root to the shared core: to `current` (idempotent), or,
+    for a canary, pinned to release `release` alone."""
     docroot = htdocs(settings, domain)
-    fs.symlink(settings.current_link, os.path.join(docroot, 'wp'))
-    release_dir = releases.path(settings, releases.current(settings))
+    if release:
+        fs.symlink(releases.path(settings, release), os.path.join(docroot, 'wp'))
+    else:
+        fs.symlink(settings.current_link, os.path.join(docroot, 'wp'))
+    release_dir = releases.path(settings, release or releases.current(settings))
     for entry in releases.core_entries(release_dir):
         fs.symlink(os.path.join('wp', entry), os.path.join(docroot, entry))
+
+
+def pinned_release(settings, domain):
+    """The release a canary site is pinned to, or None when it follows `current`."""
+    target = os.readlink(os.path.join(htdocs(settings, domain), 'wp'))
+    return None if target == settings.current_link else os.path.basename(target)
 
 
 def write_config(settings, domain, db):

@@ -5,6 +5,7 @@ A site's vhost is WordOps' own `virtualconf.mustache` (so a template override in
 common/wpcommon-phpXY.conf, common/locations-wo.conf and the site's conf/nginx/*.conf.
 """
 import os
+import re
 
 from wo.multitenancy import fs, runner
 from wo.multitenancy.errors import MTError
@@ -79,3 +80,25 @@ def check_config(failure='the nginx configuration is broken'):
 def reload():
     """Reload nginx gracefully (running requests finish on the old workers)."""
     runner.run(['nginx', '-s', 'reload'])
+
+
+FASTCGI_CACHE = '/var/run/nginx-cache'  # WordOps' fastcgi_cache_path
+_KEY = re.compile(rb'\nKEY: https?(?:GET|HEAD)([^/\n]+)/')
+
+
+def purge_page_cache(domains, cache_dir=FASTCGI_CACHE):
+    """Delete the FastCGI page-cache entries of `domains` (as nginx-helper does, by file);
+    returns how many were deleted."""
+    wanted, purged = {d.encode() for d in domains}, 0
+    for top, _, files in os.walk(cache_dir):
+        for name in files:
+            path = os.path.join(top, name)
+            try:
+                with open(path, 'rb') as f:
+                    key = _KEY.search(f.read(4096))
+                if key and key.group(1) in wanted:
+                    os.unlink(path)
+                    purged += 1
+            except FileNotFoundError:  # nginx's cache manager got there first
+                continue
+    return purged

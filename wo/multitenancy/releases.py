@@ -36,6 +36,12 @@ def names(settings):
     return sorted(n for n in os.listdir(settings.releases_dir) if _NAME.match(n))
 
 
+def previous(settings, name):
+    """The newest finished release older than `name`, or None."""
+    older = [n for n in names(settings) if n < name]
+    return older[-1] if older else None
+
+
 def path(settings, name):
     return os.path.join(settings.releases_dir, name)
 
@@ -67,7 +73,7 @@ def read_version(release_dir):
     return version.group(1), int(db_version.group(1))
 
 
-def stage(settings, source, changes):
+def stage(settings, source, changes, version=None):
     """Stage a release from `source` and return its name; it is not switched to.
 
     Raises MTError when the download, the checksum or the archive is bad, or when
@@ -78,7 +84,7 @@ def stage(settings, source, changes):
     changes.on_failure('remove staged release ' + name, lambda: fs.remove(staging))
     workdir = sources.scratch_dir(settings.releases_dir)
     try:
-        local = sources.fetch(source, workdir)
+        local = sources.fetch(source, workdir, version)
         _unpack(local, staging)
     finally:
         fs.remove(workdir)

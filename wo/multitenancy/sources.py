@@ -15,6 +15,7 @@ from wo.multitenancy.errors import InvalidInput, MTError
 
 VERSION_API = 'https://api.wordpress.org/core/version-check/1.7/'
 RELEASE_URL = 'https://wordpress.org/wordpress-{0}.tar.gz'
+_VERSION = re.compile(r'^\d+\.\d+(\.\d+)?$')
 
 
 def is_url(source):
@@ -44,16 +45,21 @@ def latest_version():
     return offers[0]['current']
 
 
-def fetch(source, workdir):
+def check_version(version):
+    if version is not None and not _VERSION.match(version):
+        raise InvalidInput('--version {0!r} is not a version such as 6.5.5'.format(version))
+
+
+def fetch(source, workdir, version=None):
     """Return a local path (archive or directory) holding the release `source` names.
 
-    source None means the latest release from wordpress.org. Downloads land in
-    `workdir`. Raises MTError when a download fails or its checksum does not match.
+    source None means wordpress.org: `version`, or the latest release. Downloads land
+    in `workdir`. Raises MTError when a download fails or its checksum does not match.
     """
     if source is not None and not is_url(source):
         return source
     if source is None:
-        url = RELEASE_URL.format(latest_version())
+        url = RELEASE_URL.format(version or latest_version())
         return _download_verified(url, workdir, checksum_required=True)
     return _download_verified(source, workdir, checksum_required=False)
 

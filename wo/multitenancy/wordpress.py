@@ -1,4 +1,5 @@
-"""Runs WordPress tasks (install, baseline, info) through PHP itself, as the web user.
+"""Runs WordPress tasks (install, baseline, upgrade, set_url) through PHP itself, as the
+web user.
 
 No WP-CLI: php/wp-runner.php loads the site's WordPress the way a request does and
 prints one JSON object. Secrets travel on stdin, never in argv or the logs.
@@ -22,8 +23,7 @@ def task(settings, domain, php_version, action, **fields):
         done = runner.run([phpfpm.cli(php_version), RUNNER], user=settings.web_user,
                    input=json.dumps(job))
     except CommandFailed as e:
-        raise MTError('WordPress {0} failed for {1}: {2}'.format(
-            action, domain, _php_message(e)), 'see the message above; nothing was kept')
+        raise MTError('WordPress {0} failed for {1}: {2}'.format(action, domain, _php_message(e)))
     try:
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -35,6 +35,16 @@ def install(settings, domain, php_version, url, title, admin_user, admin_email, 
     return task(settings, domain, php_version, 'install', url=url, title=title,
                 admin_user=admin_user, admin_email=admin_email,
                 admin_password=password, locale=settings.wp_locale)
+
+
+def upgrade_database(settings, domain, php_version):
+    """Bring the site's database to the core it runs (WordPress' wp_upgrade); returns
+    {'from': db_version before, 'to': after}. Raises MTError when it did not get there."""
+    done = task(settings, domain, php_version, 'upgrade')
+    if done['to'] != done['core']:
+        raise MTError('the database of {0} is at {1}, its core wants {2}'.format(
+            domain, done['to'], done['core']))
+    return done
 
 
 def _php_message(error):

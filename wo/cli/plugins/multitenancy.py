@@ -50,7 +50,8 @@ class MTCommand(CementBaseController):
                           report=self._progress)
 
     def _progress(self, text):
-        print('  ' + text + ' ...', file=sys.stderr, flush=True)
+        if sys.stderr.isatty():  # from cron, only what changed or failed is printed
+            print('  ' + text + ' ...', file=sys.stderr, flush=True)
         logging.getLogger('wo.multitenancy').info(text)
         self.app.log.info(text)
 
@@ -65,6 +66,13 @@ class MTCommand(CementBaseController):
         self.app.log.error(message)
         logging.getLogger('wo.multitenancy').error(message)
         refuse(self.app, message, hint, exit_code)
+
+    def _fail_for_sites(self, failed):
+        """Exit 1 naming the sites a switch could not finish (the next run finishes them)."""
+        if failed:
+            self._fail('{0} site(s) not on the new release: {1}'.format(len(failed), '; '.join(
+                '{0}: {1}'.format(d, p) for d, p in sorted(failed.items()))),
+                'fix the cause and run the same command again: it finishes them', 1)
 
     def _emit(self, data, text):
         print(json.dumps(data, indent=2, sort_keys=True) if self.app.pargs.json else text)
@@ -121,6 +129,68 @@ class InitController(MTCommand):
             print(result['message'])
             return
         print('Shared core ready: {0} (WordPress {1})'.format(result['release'], result['wp_version']))
+        self._fail_for_sites(result['failed'])
+
+class UpdateController(MTCommand):
+    class Meta:
+        label = 'mt_update'
+        aliases = ['update']
+        description = ('Update every site to a new WordPress release: stage it (checksum-'
+                       'verified download, or --source), prove it on a canary site (its '
+                       'database upgraded, probed over HTTP) unless --force, switch every '
+                       'site at once, upgrade every database, purge page caches, prune old '
+                       'releases. Nothing to do: silent, exit 0. For cron: '
+                       '"17 4 * * * root wo multitenancy update --json > /dev/null".')
+        arguments = [
+            (['--force'], dict(action='store_true',
+                               help='skip the canary; stage even the version already running')),
+            (['--source'], dict(metavar='PATH|URL', help='WordPress .tar.gz/.zip, its directory, or a URL')),
+            (['--version'], dict(metavar='X.Y.Z', dest='wp_version',
+                                 help='this wordpress.org release instead of the latest')),
+            (['--json'], dict(action='store_true', help='print the result as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        result = self._run(lambda ctx: mt.update(ctx, pargs.source, pargs.wp_version, pargs.force))
+        _report_switch(self, result, 'Updated')
+
+
+class RollbackController(MTCommand):
+    class Meta:
+        label = 'mt_rollback'
+        aliases = ['rollback']
+        description = ('Switch every site back to the previous release (or --to RELEASE) in '
+                       'one step, proven on a canary site first unless --force. WordPress '
+                       'cannot downgrade a database: the newer tables stay, and each '
+                       'database is set to the older core\'s version so it runs without '
+                       'asking for a "Database Update".')
+        arguments = [
+            (['--force'], dict(action='store_true', help='skip the canary')),
+            (['--to'], dict(metavar='RELEASE', help='a release kept under releases/ (see status)')),
+            (['--json'], dict(action='store_true', help='print the result as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        result = self._run(lambda ctx: mt.rollback(ctx, pargs.to, pargs.force))
+        _report_switch(self, result, 'Rolled back')
+
+
+def _report_switch(command, result, verb):
+    """Print an update's or rollback's result; quiet when nothing changed and no one watches."""
+    if not result['changed']:
+        if command.app.pargs.json:
+            command._emit(result, '')
+        elif sys.stdout.isatty():
+            print('Already on {release} (WordPress {wp_version}): nothing to do.'.format(**result))
+        return
+    command._emit(result, '{0} {1} site(s) to {2} (WordPress {3}); previous release {4} is kept.'
+                  .format(verb, result['sites'], result['release'], result['wp_version'],
+                          result['previous']))
+    command._fail_for_sites(result['failed'])
 
 
 class CreateController(MTCommand):
@@ -258,10 +328,11 @@ def _baseline_text(current):
 
 
 def refuse(app, message, hint, exit_code):
-    """Print an error and its hint on stderr and end the command with exit_code."""
-    print('Error: ' + message, file=sys.stderr)
+    """Print an error and its hint on stderr and end the command with exit_code.
+    Without a terminal (cron, scripts) it is one line."""
     if hint:
-        print('  ' + hint, file=sys.stderr)
+        message += ('\n  ' if sys.stderr.isatty() else ' -- ') + hint
+    print('Error: ' + message, file=sys.stderr)
     app.close(exit_code)
 
 
@@ -284,5 +355,6 @@ def refuse_unparsable_args(app):
 def load(app):
     app.hook.register('pre_argument_parsing', refuse_unparsable_args)
     for controller in (MultitenancyController, InitController, CreateController,
-                       ListController, StatusController, BaselineController):
+                       UpdateController, RollbackController, ListController,
+                       StatusController, BaselineController):
         app.handler.register(controller)

@@ -59,6 +59,19 @@ class MTDatabase:
         with self._transaction() as db:
             db.executescript(SCHEMA)
 
+    # -- configuration -------------------------------------------------------------------
+    def set_config(self, key, value):
+        with self._transaction() as db:
+            db.execute('INSERT INTO multitenancy_config (key, value) VALUES (?, ?) '
+                       'ON CONFLICT(key) DO UPDATE SET value = excluded.value, '
+                       'updated_at = CURRENT_TIMESTAMP', (key, value))
+
+    def get_config(self, key):
+        with self._transaction() as db:
+            row = db.execute('SELECT value FROM multitenancy_config WHERE key = ?',
+                             (key,)).fetchone()
+        return row['value'] if row else None
+
     # -- releases --------------------------------------------------------------------
     def record_release(self, name, wp_version, db_version):
         with self._transaction() as db:
@@ -69,8 +82,12 @@ class MTDatabase:
     def mark_current_release(self, name):
         with self._transaction() as db:
             db.execute('UPDATE multitenancy_releases SET is_current = (release_name = ?)', (name,))
+
+    def set_site_release(self, domain, name):
+        """Record that `domain` runs release `name`, its database brought to it."""
+        with self._transaction() as db:
             db.execute('UPDATE multitenancy_sites SET shared_release = ?, '
-                       'updated_at = CURRENT_TIMESTAMP', (name,))
+                       'updated_at = CURRENT_TIMESTAMP WHERE domain = ?', (name, domain))
 
     def forget_releases(self, names):
         with self._transaction() as db:

@@ -6,6 +6,7 @@ step, so a failure leaves the server as it was (see wo.multitenancy.undo).
 """
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
@@ -13,6 +14,8 @@ from wo.multitenancy import (baseline, fs, health, layout, lock, mariadb, nginx,
                              releases, sources, ssl, validate, wordpress)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
+
+DATABASE_WORKERS = 4  # PHP processes upgrading databases at once
 
 
 @dataclass
@@ -45,11 +48,8 @@ def init_shared(ctx, source=None, force=False):
             ctx.report('Seeding the baseline plugins and theme')
             seed_baseline(settings, releases.path(settings, name), changes)
             baseline.install_enforcer(settings)
-            ctx.report('Switching every site to {0}'.format(name))
-            switch_to(ctx, name, changes)
-        removed = prune(ctx, protected={name, current})
-    return {'changed': True, 'release': name, 'wp_version': releases.version(settings, name)[0],
-            'pruned': removed}
+            switch_every_site(ctx, name, True, changes)
+        return dict(settle(ctx, name, current), changed=True)
 
 
 def create_shared_dirs(settings, changes):
@@ -73,28 +73,6 @@ def seed_baseline(settings, release_dir, changes):
         baseline.ensure(settings, 'plugins', plugin, release_dir, changes)
     if existing is None:
         baseline.write(settings, wanted, changes)
-
-
-def switch_to(ctx, name, changes):
-    """Point `current` at release `name`, relink every site's core entries, record it."""
-    settings = ctx.settings
-    previous = releases.current(settings)
-    changes.on_failure('switch back to {0}'.format(previous),
-                       lambda: _switch_back(ctx, previous))
-    releases.switch(settings, name)
-    for site in ctx.db.get_shared_sites():
-        if os.path.isdir(layout.htdocs(settings, site['domain'])):  # not removed behind our back
-            layout.link_core(settings, site['domain'])
-    ctx.db.record_release(name, *releases.version(settings, name))
-    ctx.db.mark_current_release(name)
-
-
-def _switch_back(ctx, previous):
-    if previous is None:
-        fs.remove(ctx.settings.current_link)
-        return
-    releases.switch(ctx.settings, previous)
-    ctx.db.mark_current_release(previous)
 
 
 def prune(ctx, protected):
@@ -123,6 +101,183 @@ def require_initialized(settings):
     if not name:
         raise InvalidInput('the shared core is not set up yet', 'run: wo multitenancy init')
     return name
+
+
+# -- update, rollback: moving every site to another release -----------------------------
+def update(ctx, source=None, version=None, force=False):
+    """Stage a release, prove it on a canary site, switch every site to it, upgrade
+    every database. Nothing to do (already on that version): says so, changes nothing."""
+    settings = ctx.settings
+    sources.check_source(source)
+    sources.check_version(version)
+    with lock.exclusive(settings.lock_file):
+        current = require_initialized(settings)
+        finish_interrupted(ctx, current)
+        if source is None and not force and \
+                (version or sources.latest_version()) == releases.version(settings, current)[0]:
+            return nothing_to_do(settings, current)
+        require_free_space(settings, settings.shared_root)
+        with Changes() as changes:
+            ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
+            name = releases.stage(settings, source, changes, version)
+            if not force and releases.version(settings, name)[0] == \
+                    releases.version(settings, current)[0]:
+                fs.remove(releases.path(settings, name))
+                return nothing_to_do(settings, current)
+            switch_every_site(ctx, name, force, changes)
+        return dict(settle(ctx, name, current), changed=True, previous=current)
+
+
+def rollback(ctx, to=None, force=False):
+    """Switch every site back to the previous release (or `to`), as update switches."""
+    settings = ctx.settings
+    with lock.exclusive(settings.lock_file):
+        current = require_initialized(settings)
+        finish_interrupted(ctx, current)
+        target = to or rollback_target(ctx, current)
+        if target not in releases.names(settings):
+            raise InvalidInput('no release {0} to roll back to'.format(to) if to else
+                               'there is no release older than {0}'.format(current),
+                               'releases kept: {0}'.format(', '.join(releases.names(settings))))
+        if target == current:
+            return nothing_to_do(settings, current)
+        with Changes() as changes:
+            switch_every_site(ctx, target, force, changes)
+        return dict(settle(ctx, target, current), changed=True, previous=current)
+
+
+def rollback_target(ctx, current):
+    """The release that served before `current` was switched to, or the newest older one."""
+    previous = ctx.db.get_config('previous_release')
+    if previous and previous != current and previous in releases.names(ctx.settings):
+        return previous
+    return releases.previous(ctx.settings, current)
+
+
+def nothing_to_do(settings, current):
+    return {'changed': False, 'release': current,
+            'wp_version': releases.version(settings, current)[0]}
+
+
+def switch_every_site(ctx, name, force, changes):
+    """Prove release `name` on a canary site (unless force), then point `current` at it
+    in one rename and drop what PHP compiled from the release it replaces."""
+    settings = ctx.settings
+    previous = releases.current(settings)
+    sites = live_sites(ctx)
+    if sites and not force:
+        prove_on_canary(ctx, sites[0], name, changes)
+    ctx.report('Switching every site to {0}'.format(name))
+    changes.on_failure('switch back to {0}'.format(previous), lambda: _switch_back(ctx, previous))
+    releases.switch(settings, name)
+    for site in sites:
+        layout.link_core(settings, site['domain'])
+    if previous and sites:
+        phpfpm.forget_release(settings, [s['php_version'] for s in sites],
+                              releases.path(settings, previous))
+    ctx.db.record_release(name, *releases.version(settings, name))
+    ctx.db.mark_current_release(name)
+    if previous:
+        ctx.db.set_config('previous_release', previous)
+
+
+def _switch_back(ctx, previous):
+    if previous is None:
+        fs.remove(ctx.settings.current_link)
+        return
+    releases.switch(ctx.settings, previous)
+    ctx.db.mark_current_release(previous)
+    for site in live_sites(ctx):
+        layout.link_core(ctx.settings, site['domain'])
+
+
+def prove_on_canary(ctx, site, name, changes):
+    """Run one site alone on release `name`, its database upgraded, and probe it over
+    HTTP. On failure it goes back to the current release (the undo)."""
+    settings, domain = ctx.settings, site['domain']
+    wp_version = releases.version(settings, name)[0]
+    ctx.report('Proving WordPress {0} on the canary site {1}'.format(wp_version, domain))
+    changes.on_failure('put {0} back on the current release'.format(domain),
+                       lambda: back_on_current(ctx, site, name))
+    layout.link_core(settings, domain, name)
+    try:
+        wordpress.upgrade_database(settings, domain, site['php_version'])
+        problem = health.release_problem(domain, bool(site['is_ssl']), wp_version)
+    except MTError as e:
+        problem = e.message
+    if problem:
+        raise MTError('the canary site {0} fails on {1}: {2}'.format(domain, name, problem),
+                      'no other site was switched; {0} is back on the current release'
+                      .format(domain))
+    ctx.db.set_site_release(domain, name)
+
+
+def back_on_current(ctx, site, pinned=None):
+    """Return a site to `current` (from release `pinned`, if it was pinned to one), its
+    database with it."""
+    settings, domain = ctx.settings, site['domain']
+    layout.link_core(settings, domain)
+    if pinned and os.path.isdir(releases.path(settings, pinned)):
+        phpfpm.forget_release(settings, [site['php_version']], releases.path(settings, pinned))
+    wordpress.upgrade_database(settings, domain, site['php_version'])
+    ctx.db.set_site_release(domain, releases.current(settings))
+
+
+def finish_interrupted(ctx, current):
+    """Bring back to `current` what an interrupted update or rollback left behind: a
+    canary still on another release, databases not yet brought to the current core."""
+    ctx.db.record_release(current, *releases.version(ctx.settings, current))
+    ctx.db.mark_current_release(current)
+    behind = [s for s in live_sites(ctx) if s['shared_release'] != current
+              or layout.pinned_release(ctx.settings, s['domain'])]
+    for site in behind:
+        ctx.report('Finishing {0}, left behind by an interrupted run'.format(site['domain']))
+        back_on_current(ctx, site, layout.pinned_release(ctx.settings, site['domain']))
+
+
+def settle(ctx, name, previous):
+    """After a switch: every database brought to release `name` (in parallel), page
+    caches purged, every site checked over HTTP, old releases pruned."""
+    settings = ctx.settings
+    sites = live_sites(ctx)
+    failed = align_databases(ctx, [s for s in sites if s['shared_release'] != name], name)
+    purged = nginx.purge_page_cache([s['domain'] for s in sites])
+    wp_version = releases.version(settings, name)[0]
+    for site in sites:
+        if site['domain'] not in failed:
+            problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
+            if problem:
+                failed[site['domain']] = problem
+    return {'release': name, 'wp_version': wp_version, 'sites': len(sites), 'failed': failed,
+            'purged_cache_entries': purged, 'pruned': prune(ctx, protected={name, previous})}
+
+
+def align_databases(ctx, sites, name):
+    """Upgrade (or, after a rollback, realign) each site's database to the core it now
+    runs, a few at a time, with a progress line. Returns {domain: problem}."""
+    failed, done = {}, 0
+
+    def one(site):
+        wordpress.upgrade_database(ctx.settings, site['domain'], site['php_version'])
+        ctx.db.set_site_release(site['domain'], name)
+
+    with ThreadPoolExecutor(max_workers=DATABASE_WORKERS) as pool:
+        futures = {pool.submit(one, site): site['domain'] for site in sites}
+        for future in as_completed(futures):
+            done += 1
+            try:
+                future.result()
+                outcome = 'ok'
+            except MTError as e:
+                failed[futures[future]] = outcome = e.message
+            ctx.report('[{0}/{1}] database of {2}: {3}'.format(done, len(sites), futures[future], outcome))
+    return failed
+
+
+def live_sites(ctx):
+    """Our sites whose files exist (one removed behind our back is left out)."""
+    return [s for s in ctx.db.get_shared_sites()
+            if os.path.isdir(layout.htdocs(ctx.settings, s['domain']))]
 
 
 # -- create ---------------------------------------------------------------------------

@@ -33,6 +33,9 @@ $_SERVER['SERVER_PORT']     = 80;
 $_SERVER['SCRIPT_NAME']     = '/index.php';
 $_SERVER['PHP_SELF']        = '/index.php';
 
+if ( 'upgrade' === $wo_mt_job['action'] ) {
+	define( 'WP_INSTALLING', true ); // as wp-admin/upgrade.php does
+}
 if ( 'install' === $wo_mt_job['action'] ) {
 	define( 'WP_INSTALLING', true );
 	define( 'WP_SITEURL', $wo_mt_job['url'] );
@@ -68,6 +71,17 @@ switch ( $wo_mt_job['action'] ) {
 		}
 		wp_set_current_user( (int) $wo_mt_admins[0] );
 		wo_mt_done( wo_mt_apply_baseline() );
+		break;
+
+	case 'upgrade':
+		// WordPress' own routine; under an older core it only sets db_version back, so
+		// the older core runs without asking for a "Database Update".
+		require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+		global $wp_db_version;
+		$wo_mt_before = (int) get_option( 'db_version' );
+		wp_upgrade();
+		wo_mt_done( array( 'from' => $wo_mt_before, 'to' => (int) get_option( 'db_version' ),
+			'core' => (int) $wp_db_version ) );
 		break;
 
 	case 'set_url':

@@ -1,0 +1,231 @@
+"""update and rollback: every site moves at once, under load, and nothing half-done
+survives a broken release, a second update or a SIGKILL."""
+import hashlib
+import http.server
+import os
+import signal
+import subprocess
+import tarfile
+import threading
+import time
+from functools import partial
+
+import pytest
+import requests
+
+from stack import PROBE, SHARED, get, purge_site, wo
+
+SITES = ('upd-a.test', 'upd-b.test', 'upd-c.test')  # upd-a is the canary (first by name)
+OLD, NEW = '6.4.5', '6.5.5'
+WO_LOG = '/var/log/wo/wordops.log'
+
+
+@pytest.fixture(scope='module')
+def sites_on_old(shared_core, older_tarball):
+    for domain in SITES:
+        purge_site(domain)
+    wo('init', '--force', '--source', older_tarball)
+    for domain in SITES:
+        wo('create', domain, '--wpfc')
+    yield SITES
+    for domain in SITES:
+        purge_site(domain)
+
+
+@pytest.fixture
+def on_old(sites_on_old, older_tarball):
+    """Every site on the older release before the test."""
+    if versions() != {OLD}:
+        wo('update', '--force', '--source', older_tarball)
+    assert versions() == {OLD}
+    return sites_on_old
+
+
+def version_of(domain):
+    page = get(domain, '/?version={0}'.format(time.time()))
+    assert page.status_code == 200, (domain, page.status_code)
+    return page.text.split('<meta name="generator" content="WordPress ')[1].split('"')[0]
+
+
+def versions():
+    return {version_of(d) for d in SITES}
+
+
+def needs_no_database_upgrade(domain):
+    admin = get(domain, '/wp-admin/')
+    return admin.status_code == 302 and 'wp-login.php' in admin.headers['Location']
+
+
+def current():
+    return os.readlink(SHARED + '/current')
+
+
+class Load:
+    """Continuous requests to every site (front page past the cache, an admin redirect,
+    a core static file) from a few threads; counts 5xx answers and connection errors."""
+
+    PATHS = ('/?load={0}', '/wp-admin/', '/wp-includes/js/jquery/jquery.min.js', '/?p=1&load={0}')
+
+    def __init__(self, threads=4):
+        self.stop, self.requests, self.bad = threading.Event(), 0, []
+        self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
+
+    def _run(self, number):
+        session, n = requests.Session(), 0
+        while not self.stop.is_set():
+            n += 1
+            domain = SITES[n % len(SITES)]
+            path = self.PATHS[(n + number) % len(self.PATHS)].format(n)
+            try:
+                answer = session.get('http://{0}{1}'.format(PROBE, path), headers={'Host': domain},
+                                     allow_redirects=False, timeout=30)
+                if answer.status_code >= 500:
+                    self.bad.append((domain, path, answer.status_code))
+            except requests.RequestException as e:
+                self.bad.append((domain, path, repr(e)))
+            self.requests += 1
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        time.sleep(1)
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(1)
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+
+def test_update_and_rollback_under_load_serve_no_errors(on_old, release_tarball):
+    with Load() as load:
+        wo('update', '--source', release_tarball)
+        assert versions() == {NEW}
+        wo('rollback')
+        assert versions() == {OLD}
+    assert load.requests > 100
+    assert load.bad == []
+
+
+def test_after_update_and_rollback_no_site_needs_a_database_upgrade(on_old, release_tarball):
+    wo('update', '--source', release_tarball)
+    assert versions() == {NEW} and all(needs_no_database_upgrade(d) for d in SITES)
+    done = wo('rollback')
+    assert 'Rolled back 3 site(s)' in done.stdout
+    assert versions() == {OLD} and all(needs_no_database_upgrade(d) for d in SITES)
+
+
+def test_nothing_to_do_is_silent_with_exit_0(on_old, older_tarball):
+    before = current()
+    done = wo('update', '--source', older_tarball)
+    assert (done.returncode, done.stdout, done.stderr) == (0, '', '')
+    assert current() == before
+
+
+@pytest.fixture
+def fatal_release(tmp_path, release_tarball):
+    """The newer release with a PHP fatal error in wp-settings.php."""
+    tree = tmp_path / 'broken'
+    with tarfile.open(release_tarball) as tar:
+        tar.extractall(tree)
+    with open(tree / 'wordpress' / 'wp-settings.php', 'a') as f:
+        f.write('\nmt_release_is_broken();\n')
+    return str(tree)
+
+
+def refused_before_any_switch(*args):
+    before, kept = current(), sorted(os.listdir(SHARED + '/releases'))
+    done = wo(*args, check=False)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert done.stderr.startswith('Error: ') and len(done.stderr.strip().splitlines()) == 1
+    assert current() == before
+    assert sorted(os.listdir(SHARED + '/releases')) == kept
+    assert versions() == {OLD} and all(needs_no_database_upgrade(d) for d in SITES)
+    return done.stderr
+
+
+def test_a_release_with_a_php_fatal_fails_on_the_canary(on_old, fatal_release):
+    message = refused_before_any_switch('update', '--source', fatal_release)
+    assert 'canary site upd-a.test' in message and 'no other site was switched' in message
+
+
+def test_a_truncated_archive_is_refused(on_old, release_tarball, tmp_path):
+    truncated = str(tmp_path / 'wordpress-6.5.5.tar.gz')
+    with open(release_tarball, 'rb') as src, open(truncated, 'wb') as dst:
+        dst.write(src.read()[:5 * 1024 * 1024])
+    assert 'cannot unpack' in refused_before_any_switch('update', '--source', truncated)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """serve(name, data, sha1) -> URL of `data` on a real HTTP server on loopback."""
+    servers = []
+
+    def serve(name, data, sha1):
+        (tmp_path / name).write_bytes(data)
+        (tmp_path / (name + '.sha1')).write_text(sha1)
+        handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+        handler.log_message = lambda *a: None
+        server = http.server.ThreadingHTTPServer(('127.0.0.3', 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return 'http://127.0.0.3:{0}/{1}'.format(server.server_address[1], name)
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+
+
+def test_a_checksum_mismatch_is_refused(on_old, release_tarball, served):
+    data = open(release_tarball, 'rb').read()
+    url = served('wordpress-6.5.5.tar.gz', data, hashlib.sha1(b'other').hexdigest())
+    assert 'checksum mismatch' in refused_before_any_switch('update', '--source', url)
+
+
+def test_a_download_with_its_checksum_updates(on_old, release_tarball, served):
+    data = open(release_tarball, 'rb').read()
+    wo('update', '--source', served('wordpress-6.5.5.tar.gz', data, hashlib.sha1(data).hexdigest()))
+    assert versions() == {NEW}
+
+
+def test_two_updates_started_together_never_both_switch(on_old, release_tarball):
+    before = current()
+    runs = [subprocess.Popen(['wo', 'multitenancy', 'update', '--source', release_tarball],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    results = sorted((run.wait(), run.stderr.read()) for run in runs)
+    assert results[0][0] == 0
+    assert results[1][0] in (0, 4), results  # waited its turn (nothing left to do) or refused
+    if results[1][0] == 4:
+        assert 'another wo multitenancy command is running' in results[1][1]
+    releases = [r for r in os.listdir(SHARED + '/releases') if r > before.split('/')[-1]]
+    assert len(releases) == 1, releases
+    assert versions() == {NEW}
+
+
+@pytest.mark.parametrize('step', ['Staging WordPress', 'Proving WordPress', 'Switching every site',
+                                  'database of'])
+def test_an_update_killed_at_any_step_is_finished_by_the_next_run(on_old, release_tarball, step):
+    log_size = os.path.getsize(WO_LOG)
+    run = subprocess.Popen(['wo', 'multitenancy', 'update', '--source', release_tarball],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert wait_for_log(step, log_size, run), 'the update never reached: ' + step
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    for domain in SITES:  # every site answers, each on one whole release
+        assert version_of(domain) in (OLD, NEW)
+    wo('update', '--source', release_tarball)
+    assert versions() == {NEW} and all(needs_no_database_upgrade(d) for d in SITES)
+    assert not [n for n in os.listdir(SHARED + '/releases') if n.startswith('.')]
+
+
+def wait_for_log(text, offset, run, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline and run.poll() is None:
+        with open(WO_LOG, 'rb') as log:
+            log.seek(offset)
+            if text.encode() in log.read():
+                return True
+        time.sleep(0.01)
+    return False
