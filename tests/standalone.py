@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import tarfile
+import time
 
 SITES = '/var/www'
 WO_DB = '/var/lib/wo/dbase.db'
@@ -106,5 +107,43 @@ def _write_vhost(domain, root, php_version, cache):
     for kind in ('access', 'error'):
         os.symlink('/var/log/nginx/{0}.{1}.log'.format(domain, kind),
                    os.path.join(root, 'logs', kind + '.log'))
-    subprocess.run(['nginx', '-t', '-q'], check=True)
-    subprocess.run(['nginx', '-s', 'reload'], check=True)
+    subprocess.run(['nginx', '-t', '-q'], check=True, stderr=subprocess.DEVNULL)
+    subprocess.run(['nginx', '-s', 'reload'], check=True, stderr=subprocess.DEVNULL)
+
+
+UPGRADE_PHP = r"""<?php
+define( 'WP_INSTALLING', true );
+$_SERVER['HTTP_HOST'] = $argv[1]; $_SERVER['REQUEST_URI'] = '/';
+require $argv[2] . '/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+wp_upgrade();
+echo 'upgraded';
+"""
+CORE_DIRS = ('wp-admin', 'wp-includes')
+
+
+def update(domain, new_tree, php_version):
+    """Update a standalone site the usual way (what `wp core update` and
+    `wp core update-db` do): replace the core files, then upgrade the database.
+    Returns (seconds replacing files, seconds upgrading the database)."""
+    htdocs = os.path.join(SITES, domain, 'htdocs')
+    started = time.monotonic()
+    for name in CORE_DIRS:
+        shutil.rmtree(os.path.join(htdocs, name))
+    for name in os.listdir(new_tree):
+        source, target = os.path.join(new_tree, name), os.path.join(htdocs, name)
+        if os.path.isdir(source) and name != 'wp-content':
+            shutil.copytree(source, target)
+        elif os.path.isfile(source):
+            shutil.copy2(source, target)
+    subprocess.run(['chown', '-R', 'www-data:www-data', htdocs], check=True)
+    copied = time.monotonic()
+    script = os.path.join(SITES, domain, 'mt-upgrade.php')
+    with open(script, 'w') as f:
+        f.write(UPGRADE_PHP)
+    done = subprocess.run(['runuser', '-u', 'www-data', '--', '/usr/bin/php' + php_version,
+                           script, domain, htdocs], capture_output=True, text=True)
+    os.unlink(script)
+    if 'upgraded' not in done.stdout:
+        raise RuntimeError('upgrading {0} failed: {1}{2}'.format(domain, done.stdout, done.stderr))
+    return copied - started, time.monotonic() - copied

@@ -6,6 +6,7 @@ step, so a failure leaves the server as it was (see wo.multitenancy.undo).
 """
 import os
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -117,6 +118,7 @@ def update(ctx, source=None, version=None, force=False):
                 (version or sources.latest_version()) == releases.version(settings, current)[0]:
             return nothing_to_do(settings, current)
         require_free_space(settings, settings.shared_root)
+        started = time.monotonic()
         with Changes() as changes:
             ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
             name = releases.stage(settings, source, changes, version)
@@ -124,8 +126,12 @@ def update(ctx, source=None, version=None, force=False):
                     releases.version(settings, current)[0]:
                 fs.remove(releases.path(settings, name))
                 return nothing_to_do(settings, current)
+            staged = time.monotonic()
             switch_every_site(ctx, name, force, changes)
-        return dict(settle(ctx, name, current), changed=True, previous=current)
+        switched = time.monotonic()
+        result = dict(settle(ctx, name, current), changed=True, previous=current)
+        result['seconds'].update(stage=staged - started, canary_and_switch=switched - staged)
+        return result
 
 
 def rollback(ctx, to=None, force=False):
@@ -240,7 +246,9 @@ def settle(ctx, name, previous):
     caches purged, every site checked over HTTP, old releases pruned."""
     settings = ctx.settings
     sites = live_sites(ctx)
+    started = time.monotonic()
     failed = align_databases(ctx, [s for s in sites if s['shared_release'] != name], name)
+    aligned = time.monotonic()
     purged = nginx.purge_page_cache([s['domain'] for s in sites])
     wp_version = releases.version(settings, name)[0]
     for site in sites:
@@ -248,8 +256,10 @@ def settle(ctx, name, previous):
             problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
             if problem:
                 failed[site['domain']] = problem
+    pruned = prune(ctx, protected={name, previous})
     return {'release': name, 'wp_version': wp_version, 'sites': len(sites), 'failed': failed,
-            'purged_cache_entries': purged, 'pruned': prune(ctx, protected={name, previous})}
+            'purged_cache_entries': purged, 'pruned': pruned,
+            'seconds': {'databases': aligned - started, 'purge_check_prune': time.monotonic() - aligned}}
 
 
 def align_databases(ctx, sites, name):
