@@ -155,3 +155,11 @@ def test_core_entries_link_the_entry_points_not_the_configs(tmp_path):
     assert entries[:2] == ['wp-admin', 'wp-includes']
     assert 'wp-login.php' in entries and 'wp-cron.php' in entries
     assert not [e for e in entries if e.startswith('wp-config') or e == 'index.php']
+
+
+def test_previous_is_the_newest_older_release(sandbox):
+    fs.make_dir(sandbox.releases_dir)
+    for name in ('wp-20260101-000000', 'wp-20260201-000000', 'wp-20260301-000000'):
+        make_release_tree(releases.path(sandbox, name))
+    assert releases.previous(sandbox, 'wp-20260301-000000') == 'wp-20260201-000000'
+    assert releases.previous(sandbox, 'wp-20260101-000000') is None

@@ -67,10 +67,10 @@ class MTCommand(CementBaseController):
         logging.getLogger('wo.multitenancy').error(message)
         refuse(self.app, message, hint, exit_code)
 
-    def _fail_for_sites(self, failed):
-        """Exit 1 naming the sites a switch could not finish (the next run finishes them)."""
+    def _fail_for_sites(self, failed, what='not on the new release'):
+        """Exit 1 naming the sites a command could not finish (running it again does)."""
         if failed:
-            self._fail('{0} site(s) not on the new release: {1}'.format(len(failed), '; '.join(
+            self._fail('{0} site(s) {1}: {2}'.format(len(failed), what, '; '.join(
                 '{0}: {1}'.format(d, p) for d, p in sorted(failed.items()))),
                 'fix the cause and run the same command again: it finishes them', 1)
 
@@ -316,10 +316,7 @@ class BaselineController(MTCommand):
         current, failed = self._run(lambda ctx: mt.change_baseline(
             ctx, pargs.add_plugin, pargs.remove_plugin, pargs.theme))
         self._emit(dict(current, failed_sites=failed), _baseline_text(current))
-        if failed:
-            self._fail('{0} site(s) could not be brought to the baseline: {1}'.format(
-                len(failed), '; '.join('{0}: {1}'.format(d, p) for d, p in failed.items())),
-                'fix the cause and run the same command again', 1)
+        self._fail_for_sites(failed, 'could not be brought to the baseline')
 
 
 def _baseline_text(current):

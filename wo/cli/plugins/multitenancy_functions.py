@@ -223,7 +223,8 @@ def back_on_current(ctx, site, pinned=None):
     database with it."""
     settings, domain = ctx.settings, site['domain']
     layout.link_core(settings, domain)
-    if pinned and os.path.isdir(releases.path(settings, pinned)):
+    if pinned and pinned != releases.current(settings) and \
+            os.path.isdir(releases.path(settings, pinned)):
         phpfpm.forget_release(settings, [site['php_version']], releases.path(settings, pinned))
     wordpress.upgrade_database(settings, domain, site['php_version'])
     ctx.db.set_site_release(domain, releases.current(settings))
