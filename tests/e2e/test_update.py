@@ -113,6 +113,7 @@ def test_after_update_and_rollback_no_site_needs_a_database_upgrade(on_old, rele
     assert versions() == {NEW} and all(needs_no_database_upgrade(d) for d in SITES)
     done = wo('rollback')
     assert 'Rolled back 3 site(s)' in done.stdout
+    assert 'WordPress cannot downgrade a database' in done.stdout
     assert versions() == {OLD} and all(needs_no_database_upgrade(d) for d in SITES)
 
 

@@ -187,9 +187,9 @@ def _report_switch(command, result, verb):
         elif sys.stdout.isatty():
             print('Already on {release} (WordPress {wp_version}): nothing to do.'.format(**result))
         return
-    command._emit(result, '{0} {1} site(s) to {2} (WordPress {3}); previous release {4} is kept.'
+    command._emit(result, '{0} {1} site(s) to {2} (WordPress {3}); previous release {4} is kept.{5}'
                   .format(verb, result['sites'], result['release'], result['wp_version'],
-                          result['previous']))
+                          result['previous'], '\n' + result['note'] if 'note' in result else ''))
     command._fail_for_sites(result['failed'])
 
 

@@ -17,6 +17,9 @@ from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
 
 DATABASE_WORKERS = 4  # PHP processes upgrading databases at once
+DOWNGRADE_NOTE = ('WordPress cannot downgrade a database: the tables keep what the newer '
+                  'release added, and each database now names the older core\'s version, '
+                  'so it runs without asking for a database update.')
 
 
 @dataclass
@@ -149,7 +152,8 @@ def rollback(ctx, to=None, force=False):
             return nothing_to_do(settings, current)
         with Changes() as changes:
             switch_every_site(ctx, target, force, changes)
-        return dict(settle(ctx, target, current), changed=True, previous=current)
+        return dict(settle(ctx, target, current), changed=True, previous=current,
+                    note=DOWNGRADE_NOTE)
 
 
 def rollback_target(ctx, current):
