@@ -16,7 +16,7 @@ from wo.multitenancy import (baseline, fs, health, layout, lock, mariadb, nginx,
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
 
-DATABASE_WORKERS = 4  # PHP processes upgrading databases at once
+SITE_WORKERS = 4  # sites worked on at once (PHP processes, HTTP probes)
 DOWNGRADE_NOTE = ('WordPress cannot downgrade a database: the tables keep what the newer '
                   'release added, and each database now names the older core\'s version, '
                   'so it runs without asking for a database update.')
@@ -247,45 +247,49 @@ def finish_interrupted(ctx, current):
 
 
 def settle(ctx, name, previous):
-    """After a switch: every database brought to release `name` (in parallel), page
-    caches purged, every site checked over HTTP, old releases pruned."""
+    """After a switch: every database brought to release `name`, page caches purged,
+    every site checked over HTTP, old releases pruned."""
     settings = ctx.settings
     sites = live_sites(ctx)
+    wp_version = releases.version(settings, name)[0]
     started = time.monotonic()
-    failed = align_databases(ctx, [s for s in sites if s['shared_release'] != name], name)
+    failed = for_each_site(ctx, [s for s in sites if s['shared_release'] != name],
+                           'database of', lambda site: align_database(ctx, site, name))
     aligned = time.monotonic()
     purged = nginx.purge_page_cache([s['domain'] for s in sites])
-    wp_version = releases.version(settings, name)[0]
-    for site in sites:
-        if site['domain'] not in failed:
-            problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
-            if problem:
-                failed[site['domain']] = problem
+    failed.update(for_each_site(ctx, [s for s in sites if s['domain'] not in failed],
+                                'checked', lambda site: require_release(site, wp_version)))
     pruned = prune(ctx, protected={name, previous})
     return {'release': name, 'wp_version': wp_version, 'sites': len(sites), 'failed': failed,
             'purged_cache_entries': purged, 'pruned': pruned,
             'seconds': {'databases': aligned - started, 'purge_check_prune': time.monotonic() - aligned}}
 
 
-def align_databases(ctx, sites, name):
-    """Upgrade (or, after a rollback, realign) each site's database to the core it now
-    runs, a few at a time, with a progress line. Returns {domain: problem}."""
-    failed, done = {}, 0
+def align_database(ctx, site, name):
+    """Upgrade (or, after a rollback, realign) a site's database to the core it runs."""
+    wordpress.upgrade_database(ctx.settings, site['domain'], site['php_version'])
+    ctx.db.set_site_release(site['domain'], name)
 
-    def one(site):
-        wordpress.upgrade_database(ctx.settings, site['domain'], site['php_version'])
-        ctx.db.set_site_release(site['domain'], name)
 
-    with ThreadPoolExecutor(max_workers=DATABASE_WORKERS) as pool:
-        futures = {pool.submit(one, site): site['domain'] for site in sites}
-        for future in as_completed(futures):
-            done += 1
+def require_release(site, wp_version):
+    problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
+    if problem:
+        raise MTError(problem)
+
+
+def for_each_site(ctx, sites, label, action):
+    """Run action(site) for every site, a few at a time, with a progress line each.
+    Returns {domain: problem} of the sites where it raised MTError."""
+    failed = {}
+    with ThreadPoolExecutor(max_workers=SITE_WORKERS) as pool:
+        futures = {pool.submit(action, site): site['domain'] for site in sites}
+        for done, future in enumerate(as_completed(futures), 1):
             try:
                 future.result()
                 outcome = 'ok'
             except MTError as e:
                 failed[futures[future]] = outcome = e.message
-            ctx.report('[{0}/{1}] database of {2}: {3}'.format(done, len(sites), futures[future], outcome))
+            ctx.report('[{0}/{1}] {2} {3}: {4}'.format(done, len(sites), label, futures[future], outcome))
     return failed
 
 
@@ -467,13 +471,10 @@ def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None):
 def apply_to_all_sites(ctx):
     """Apply the baseline to every site behind it; returns {domain: problem} of failures."""
     target = baseline.read(ctx.settings)['version']
-    behind = [s for s in ctx.db.get_shared_sites() if s['baseline_version'] != target]
-    failed = {}
-    for number, site in enumerate(behind, 1):
-        ctx.report('[{0}/{1}] Applying the baseline to {2}'.format(number, len(behind), site['domain']))
-        try:
-            applied = apply_baseline(ctx, site['domain'], site['php_version'])
-            ctx.db.set_site_baseline(site['domain'], applied['version'])
-        except MTError as e:
-            failed[site['domain']] = e.message
-    return failed
+
+    def apply(site):
+        applied = apply_baseline(ctx, site['domain'], site['php_version'])
+        ctx.db.set_site_baseline(site['domain'], applied['version'])
+
+    return for_each_site(ctx, [s for s in live_sites(ctx) if s['baseline_version'] != target],
+                         'baseline of', apply)
