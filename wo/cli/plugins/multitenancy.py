@@ -131,6 +131,7 @@ class InitController(MTCommand):
         print('Shared core ready: {0} (WordPress {1})'.format(result['release'], result['wp_version']))
         self._fail_for_sites(result['failed'])
 
+
 class UpdateController(MTCommand):
     class Meta:
         label = 'mt_update'
@@ -139,8 +140,9 @@ class UpdateController(MTCommand):
                        'verified download, or --source), prove it on a canary site (its '
                        'database upgraded, probed over HTTP) unless --force, switch every '
                        'site at once, upgrade every database, purge page caches, prune old '
-                       'releases. Nothing to do: silent, exit 0. For cron: '
-                       '"17 4 * * * root wo multitenancy update --json > /dev/null".')
+                       'releases. Nothing to do: exit 0, and without a terminal nothing is '
+                       'printed. For cron: "17 4 * * * root /usr/local/bin/wo multitenancy '
+                       'update".')
         arguments = [
             (['--force'], dict(action='store_true',
                                help='skip the canary; stage even the version already running')),
@@ -180,12 +182,12 @@ class RollbackController(MTCommand):
 
 
 def _report_switch(command, result, verb):
-    """Print an update's or rollback's result; quiet when nothing changed and no one watches."""
+    """Print an update's or rollback's result; with nothing done and no terminal (cron),
+    nothing, unless --json asked for the result."""
     if not result['changed']:
-        if command.app.pargs.json:
-            command._emit(result, '')
-        elif sys.stdout.isatty():
-            print('Already on {release} (WordPress {wp_version}): nothing to do.'.format(**result))
+        if command.app.pargs.json or sys.stdout.isatty():
+            command._emit(result, 'Already on {release} (WordPress {wp_version}): nothing to do.'
+                          .format(**result))
         return
     command._emit(result, '{0} {1} site(s) to {2} (WordPress {3}); previous release {4} is kept.{5}'
                   .format(verb, result['sites'], result['release'], result['wp_version'],
