@@ -24,8 +24,8 @@ DOWNGRADE_NOTE = ('WordPress cannot downgrade a database: the tables keep what t
 
 @dataclass
 class Context:
-    """What every command needs: the WordOps controller (for WordOps' helpers),
-    the settings, our state, and where progress lines go."""
+    """What every command needs: the `self` WordOps' helpers expect (a
+    wordops.Caller), the settings, our state, and where progress lines go."""
     ctl: object
     settings: object
     db: MTDatabase
