@@ -63,10 +63,8 @@ def link_core(settings, domain, release=None):
     """Link the site's document root to the shared core: to `current` (idempotent), or,
     for a canary, pinned to release `release` alone."""
     docroot = htdocs(settings, domain)
-    if release:
-        fs.symlink(releases.path(settings, release), os.path.join(docroot, 'wp'))
-    else:
-        fs.symlink(settings.current_link, os.path.join(docroot, 'wp'))
+    target = releases.path(settings, release) if release else settings.current_link
+    fs.symlink(target, os.path.join(docroot, 'wp'))
     release_dir = releases.path(settings, release or releases.current(settings))
     for entry in releases.core_entries(release_dir):
         fs.symlink(os.path.join('wp', entry), os.path.join(docroot, entry))
