@@ -1,10 +1,13 @@
 """The one place where wo multitenancy touches MariaDB, through WordOps' own code:
 `setupdatabase` creates a site's database and user, `WOMysql` runs the rest."""
 import contextlib
+import re
 import sys
 import time
 
 from wo.multitenancy.errors import MTError
+
+_IDENTIFIER = re.compile(r'^[A-Za-z0-9_]{1,64}$')
 
 def _womysql():
     from wo.core.mysql import WOMysql
@@ -44,6 +47,17 @@ def create_site_database(ctl, domain, changes):
                       'check that MariaDB runs and root can log in (wo info --mysql)')
     return {'db_name': created['wo_db_name'], 'db_user': created['wo_db_user'],
             'db_password': created['wo_db_pass'], 'db_host': created['wo_db_host'] or 'localhost'}
+
+
+def drop_site_database(ctl, db_name, db_user):
+    """Drop a site's database and user if they exist (idempotent)."""
+    for identifier in (db_name, db_user):
+        if not _IDENTIFIER.match(identifier or ''):
+            raise MTError('refusing to drop {0!r}: not a plain identifier'.format(identifier))
+    grant_host = ctl.app.config.get('mysql', 'grant-host') \
+        if ctl.app.config.has_section('mysql') else 'localhost'
+    _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(db_name))
+    _execute(ctl, "DROP USER IF EXISTS `{0}`@'{1}'".format(db_user, grant_host.replace("'", '')))
 
 
 def _snapshot(ctl):

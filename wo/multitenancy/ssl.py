@@ -17,7 +17,7 @@ def secure(ctl, settings, domain, dns, hsts, changes):
     optionally add HSTS. The undo removes the redirect, and the certificate only when
     this run issued it."""
     from wo.core.acme import WOAcme
-    redirect = os.path.join(settings.nginx_root, 'conf.d', 'force-ssl-{0}.conf'.format(domain))
+    redirect = _redirect(settings, domain)
     changes.on_failure('remove the HTTPS redirect of ' + domain, lambda: fs.remove(redirect))
     with contextlib.redirect_stdout(sys.stderr):  # WordOps prints; stdout is for results
         if not WOAcme.cert_check(ctl, domain):
@@ -28,6 +28,18 @@ def secure(ctl, settings, domain, dns, hsts, changes):
         _redirect_and_hsts(ctl, domain, hsts)
     nginx.check_config('the SSL configuration of {0} was refused by nginx'.format(domain))
     nginx.reload()
+
+
+def remove(ctl, settings, domain):
+    """Remove the HTTPS redirect and acme.sh's certificate of a deleted site."""
+    from wo.core.acme import WOAcme
+    fs.remove(_redirect(settings, domain))
+    with contextlib.redirect_stdout(sys.stderr):
+        WOAcme.removeconf(ctl, domain)
+
+
+def _redirect(settings, domain):
+    return os.path.join(settings.nginx_root, 'conf.d', 'force-ssl-{0}.conf'.format(domain))
 
 
 def _issue(ctl, domain, dns):

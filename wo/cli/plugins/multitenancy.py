@@ -246,6 +246,77 @@ class CreateController(MTCommand):
             admin_user=pargs.admin_user)
 
 
+class DeleteController(MTCommand):
+    class Meta:
+        label = 'mt_delete'
+        aliases = ['delete']
+        description = ('Delete a site on the shared core: its vhost, certificate, database '
+                       'and database user, files and records. The shared core is not touched. '
+                       'Asks first, unless --force (needed without a terminal). A delete that '
+                       'stopped part-way finishes when run again.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the site to delete')),
+            (['--force'], dict(action='store_true', help='do not ask')),
+            (['--json'], dict(action='store_true', help='print the result as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        if len(pargs.domain) != 1:
+            self._fail('give exactly one domain', 'wo multitenancy delete example.com', 2)
+        domain = pargs.domain[0]
+
+        def delete(ctx):
+            confirm('Delete {0}: its vhost, database, files and records?'.format(domain),
+                    pargs.force)
+            return mt.delete_site(ctx, domain)
+        result = self._run(delete)
+        self._emit(result, 'Deleted {0}.'.format(domain))
+
+
+class RemoveController(MTCommand):
+    class Meta:
+        label = 'mt_remove'
+        aliases = ['remove']
+        description = ('Remove the shared-core infrastructure: the shared root (releases, '
+                       'shared plugins and themes, baseline) and our records. Lists what it '
+                       'removes; refuses while sites exist unless --force, which deletes them '
+                       'too. Asks first, unless --force. The plugin stays installed.')
+        arguments = [
+            (['--force'], dict(action='store_true', help='also delete every site; do not ask')),
+            (['--json'], dict(action='store_true', help='print what was removed as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+
+        def remove(ctx):
+            plan = mt.removal_plan(ctx)
+            print('This removes {0} and {1} site(s): {2}'.format(
+                plan['shared_root'], len(plan['sites']), ', '.join(plan['sites']) or 'none'),
+                file=sys.stderr)
+            if plan['sites'] and not pargs.force:
+                raise InvalidInput('{0} site(s) still run on the shared core'.format(
+                    len(plan['sites'])), 'delete them first, or pass --force to delete them too')
+            confirm('Remove all of it?', pargs.force)
+            return mt.remove_everything(ctx)
+        result = self._run(remove)
+        self._emit(result, 'Removed {0} and {1} site(s).'.format(result['shared_root'],
+                                                                  len(result['sites'])))
+
+
+def confirm(question, force):
+    """Go on when forced or when the person at the terminal says yes; refuse otherwise."""
+    if force:
+        return
+    if not sys.stdin.isatty():
+        raise InvalidInput('this deletes data: pass --force when no one can answer a question')
+    if input(question + ' [y/N] ').strip().lower() not in ('y', 'yes'):
+        raise InvalidInput('nothing was changed', 'answer y to go on, or pass --force')
+
+
 class ListController(MTCommand):
     class Meta:
         label = 'mt_list'
@@ -354,6 +425,7 @@ def refuse_unparsable_args(app):
 def load(app):
     app.hook.register('pre_argument_parsing', refuse_unparsable_args)
     for controller in (MultitenancyController, InitController, CreateController,
-                       UpdateController, RollbackController, ListController,
+                       UpdateController, RollbackController, DeleteController,
+                       RemoveController, ListController,
                        StatusController, BaselineController):
         app.handler.register(controller)

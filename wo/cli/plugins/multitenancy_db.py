@@ -111,6 +111,12 @@ class MTDatabase:
             db.execute('DELETE FROM multitenancy_sites WHERE domain = ?', (domain,))
             db.execute('DELETE FROM sites WHERE sitename = ?', (domain,))
 
+    def forget_everything(self):
+        """Empty our tables (after `remove`); WordOps' own rows are not touched."""
+        with self._transaction() as db:
+            for table in ('multitenancy_sites', 'multitenancy_releases', 'multitenancy_config'):
+                db.execute('DELETE FROM ' + table)
+
     def set_site_baseline(self, domain, version):
         with self._transaction() as db:
             db.execute('UPDATE multitenancy_sites SET baseline_version = ?, '

@@ -410,6 +410,50 @@ def require_healthy(domain, https):
                       'nothing was kept; see /var/log/nginx/{0}.error.log'.format(domain))
 
 
+# -- delete, remove -------------------------------------------------------------------
+def delete_site(ctx, domain):
+    """Remove a site: vhost, certificate, database and user, files, rows. Each step skips
+    what is already gone, so a delete that stopped part-way finishes when run again."""
+    settings = ctx.settings
+    validate.domain(domain)
+    with lock.exclusive(settings.lock_file):
+        site = ctx.db.get_site(domain)
+        if not site:
+            raise InvalidInput('{0} is not a site on the shared core'.format(domain),
+                               'see wo multitenancy list; other sites: wo site delete')
+        wordops_row = ctx.db.wordops_site(domain)
+        ctx.report('Removing the vhost of ' + domain)
+        nginx.remove_vhost(settings, domain)
+        if site['is_ssl']:
+            ssl.remove(ctx.ctl, settings, domain)
+        if wordops_row and wordops_row['db_name']:
+            ctx.report('Dropping the database ' + wordops_row['db_name'])
+            mariadb.drop_site_database(ctx.ctl, wordops_row['db_name'], wordops_row['db_user'])
+        ctx.report('Removing ' + settings.site_root(domain))
+        fs.remove(settings.site_root(domain))
+        nginx.purge_page_cache([domain])
+        ctx.db.remove_site(domain)
+    return {'domain': domain, 'database': wordops_row['db_name'] if wordops_row else None}
+
+
+def removal_plan(ctx):
+    """What `remove` would remove: every site on the shared core and the shared root."""
+    return {'sites': [s['domain'] for s in ctx.db.get_shared_sites()],
+            'shared_root': ctx.settings.shared_root}
+
+
+def remove_everything(ctx):
+    """Delete every site on the shared core, then the shared root and our records."""
+    plan = removal_plan(ctx)
+    for domain in plan['sites']:
+        delete_site(ctx, domain)
+    with lock.exclusive(ctx.settings.lock_file):
+        ctx.report('Removing ' + ctx.settings.shared_root)
+        fs.remove(ctx.settings.shared_root)
+        ctx.db.forget_everything()
+    return plan
+
+
 # -- list, status ---------------------------------------------------------------------
 def list_sites(ctx):
     return [{'domain': s['domain'], 'php': s['php_version'], 'cache': s['cache_type'],

@@ -1,0 +1,52 @@
+"""delete and remove leave nothing behind; `wo site delete` of a shared-core site does
+not touch the shared core."""
+import os
+import subprocess
+
+from stack import SHARED, get, server_state, wo
+
+
+def test_delete_leaves_the_server_as_before_the_create(make_site):
+    before = server_state()
+    make_site('del-mt.test')
+    done = wo('delete', 'del-mt.test', '--force')
+    assert 'Deleted del-mt.test' in done.stdout
+    assert server_state() == before
+    assert 'content="WordPress' not in get('del-mt.test', '/?gone').text  # nginx's default site
+
+
+def test_delete_without_a_terminal_needs_force(make_site):
+    make_site('ask-mt.test')
+    before = server_state()
+    done = wo('delete', 'ask-mt.test', check=False)
+    assert done.returncode == 2 and '--force' in done.stderr
+    assert server_state() == before
+
+
+def test_wordops_site_delete_leaves_the_shared_core_alone(make_site):
+    make_site('keep-mt.test')
+    make_site('wo-del-mt.test')
+    before_core = sorted(os.listdir(os.path.realpath(SHARED + '/current')))
+    deleted = subprocess.run(['wo', 'site', 'delete', 'wo-del-mt.test', '--no-prompt'],
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    # Offline, WordOps' delete ends by failing to fetch acme.sh, after it deleted the site.
+    assert 'Deleted webroot successfully' in deleted.stdout, deleted.stdout + deleted.stderr
+    assert not os.path.exists('/var/www/wo-del-mt.test')
+    assert sorted(os.listdir(os.path.realpath(SHARED + '/current'))) == before_core
+    assert os.path.isfile(SHARED + '/current/wp-includes/version.php')
+    assert get('keep-mt.test', '/?still-there').status_code == 200
+    wo('delete', 'wo-del-mt.test', '--force')  # removes what WordOps left: our record
+    assert 'wo-del-mt.test' not in wo('list').stdout
+
+
+def test_remove_refuses_while_sites_exist_and_force_removes_everything(make_site, release_tarball):
+    make_site('rm-mt.test')
+    refused = wo('remove', check=False)
+    assert refused.returncode == 2 and 'rm-mt.test' in refused.stderr
+    assert os.path.isdir(SHARED)
+    try:
+        wo('remove', '--force')
+        assert not os.path.exists(SHARED) and not os.path.exists('/var/www/rm-mt.test')
+        assert wo('list').stdout.strip() == 'No sites on the shared core yet.'
+    finally:
+        wo('init', '--source', release_tarball)
