@@ -163,3 +163,12 @@ def test_previous_is_the_newest_older_release(sandbox):
         make_release_tree(releases.path(sandbox, name))
     assert releases.previous(sandbox, 'wp-20260301-000000') == 'wp-20260201-000000'
     assert releases.previous(sandbox, 'wp-20260101-000000') is None
+
+
+def test_staging_clears_what_a_killed_staging_left(sandbox, tmp_path):
+    fs.make_dir(sandbox.releases_dir)
+    name = releases.new_name(sandbox.releases_dir)
+    for leftover in ('.staging-' + name, '.staging-' + name + '.unpack', '.mt-download-x'):
+        os.mkdir(os.path.join(sandbox.releases_dir, leftover))
+    staged = stage(sandbox, make_release_tarball(tmp_path))
+    assert os.listdir(sandbox.releases_dir) == [staged]

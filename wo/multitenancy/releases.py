@@ -79,6 +79,7 @@ def stage(settings, source, changes, version=None):
     Raises MTError when the download, the checksum or the archive is bad, or when
     the tree is not a complete WordPress release. On failure nothing is left behind.
     """
+    remove_leftovers(settings)  # we hold the lock: any unfinished release is a dead run's
     name = new_name(settings.releases_dir)
     staging = os.path.join(settings.releases_dir, STAGING_PREFIX + name)
     changes.on_failure('remove staged release ' + name, lambda: fs.remove(staging))
@@ -108,8 +109,7 @@ def prune(settings, keep, protected):
     """Remove the oldest releases beyond `keep`, never one in `protected`,
     and any staging leftovers of an interrupted run. Returns the removed names."""
     removed = []
-    for leftover in _staging_leftovers(settings):
-        fs.remove(os.path.join(settings.releases_dir, leftover))
+    remove_leftovers(settings)
     existing = names(settings)
     for name in existing[:max(0, len(existing) - keep)]:
         if name not in protected:
@@ -128,9 +128,11 @@ def core_entries(release_dir):
     return entries
 
 
-def _staging_leftovers(settings):
-    return [n for n in os.listdir(settings.releases_dir)
-            if n.startswith(STAGING_PREFIX) or n.startswith('.mt-download-')]
+def remove_leftovers(settings):
+    """Remove what an interrupted staging left: unfinished releases and downloads."""
+    for name in os.listdir(settings.releases_dir):
+        if name.startswith(STAGING_PREFIX) or name.startswith('.mt-download-'):
+            fs.remove(os.path.join(settings.releases_dir, name))
 
 
 def _unpack(local, staging):

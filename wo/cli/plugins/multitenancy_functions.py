@@ -17,6 +17,7 @@ from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
 
 SITE_WORKERS = 4  # sites worked on at once (PHP processes, HTTP probes)
+PROBE_PAUSE = 2  # seconds before a site's failed post-switch probe is tried again
 DOWNGRADE_NOTE = ('WordPress cannot downgrade a database: the tables keep what the newer '
                   'release added, and each database now names the older core\'s version, '
                   'so it runs without asking for a database update.')
@@ -272,7 +273,12 @@ def align_database(ctx, site, name):
 
 
 def require_release(site, wp_version):
+    """Raise MTError unless the site runs `wp_version` cleanly; a failed probe is tried
+    once more after a pause, so one slow first request after the switch is not a failure."""
     problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
+    if problem:
+        time.sleep(PROBE_PAUSE)
+        problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
     if problem:
         raise MTError(problem)
 
