@@ -211,6 +211,10 @@ def prove_on_canary(ctx, site, name, changes):
     changes.on_failure('put {0} back on the current release'.format(domain),
                        lambda: back_on_current(ctx, site, name))
     layout.link_core(settings, domain, name)
+    # OPcache keys scripts by the path through the link: without this, the canary goes on
+    # running what it compiled from the current release (every site recompiles it once).
+    phpfpm.forget_release(settings, [site['php_version']],
+                          releases.path(settings, releases.current(settings)))
     try:
         wordpress.upgrade_database(settings, domain, site['php_version'])
         problem = health.release_problem(domain, bool(site['is_ssl']), wp_version)
