@@ -17,7 +17,8 @@ from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
 
 SITE_WORKERS = 4  # sites worked on at once (PHP processes, HTTP probes)
-PROBE_PAUSE = 2  # seconds before a site's failed post-switch probe is tried again
+PROBE_PAUSE = 2  # seconds before a site's failed probe after a switch is tried again
+PROBE_RETRIES = 2
 DOWNGRADE_NOTE = ('WordPress cannot downgrade a database: the tables keep what the newer '
                   'release added, and each database now names the older core\'s version, '
                   'so it runs without asking for a database update.')
@@ -210,14 +211,12 @@ def prove_on_canary(ctx, site, name, changes):
     ctx.report('Proving WordPress {0} on the canary site {1}'.format(wp_version, domain))
     changes.on_failure('put {0} back on the current release'.format(domain),
                        lambda: back_on_current(ctx, site, name))
+    leaving = releases.path(settings, releases.current(settings))
     layout.link_core(settings, domain, name)
-    # OPcache keys scripts by the path through the link: without this, the canary goes on
-    # running what it compiled from the current release (every site recompiles it once).
-    phpfpm.forget_release(settings, [site['php_version']],
-                          releases.path(settings, releases.current(settings)))
+    phpfpm.forget_release(settings, [site['php_version']], leaving)
     try:
         wordpress.upgrade_database(settings, domain, site['php_version'])
-        problem = health.release_problem(domain, bool(site['is_ssl']), wp_version)
+        problem = release_problem(ctx, site, wp_version, leaving)
     except MTError as e:
         problem = e.message
     if problem:
@@ -262,8 +261,10 @@ def settle(ctx, name, previous):
                            'database of', lambda site: align_database(ctx, site, name))
     aligned = time.monotonic()
     purged = nginx.purge_page_cache([s['domain'] for s in sites])
+    leaving = releases.path(settings, previous) if previous else None
     failed.update(for_each_site(ctx, [s for s in sites if s['domain'] not in failed],
-                                'checked', lambda site: require_release(site, wp_version)))
+                                'checked', lambda site: require_release(ctx, site, wp_version,
+                                                                        leaving)))
     pruned = prune(ctx, protected={name, previous})
     return {'release': name, 'wp_version': wp_version, 'sites': len(sites), 'failed': failed,
             'purged_cache_entries': purged, 'pruned': pruned,
@@ -276,13 +277,28 @@ def align_database(ctx, site, name):
     ctx.db.set_site_release(site['domain'], name)
 
 
-def require_release(site, wp_version):
-    """Raise MTError unless the site runs `wp_version` cleanly; a failed probe is tried
-    once more after a pause, so one slow first request after the switch is not a failure."""
+def release_problem(ctx, site, wp_version, leaving):
+    """Why the site does not run `wp_version` cleanly after its link moved away from
+    release dir `leaving`, or None.
+
+    OPcache keys scripts by the path through the link, so a request that was already
+    running when the link moved can put the release it left back under those keys after
+    they were dropped. A failed probe therefore drops `leaving` again and, after a pause,
+    tries again (twice), which also forgives one slow first request.
+    """
     problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
-    if problem:
+    for _ in range(PROBE_RETRIES):
+        if not problem:
+            break
+        if leaving:
+            phpfpm.forget_release(ctx.settings, [site['php_version']], leaving)
         time.sleep(PROBE_PAUSE)
         problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
+    return problem
+
+
+def require_release(ctx, site, wp_version, leaving):
+    problem = release_problem(ctx, site, wp_version, leaving)
     if problem:
         raise MTError(problem)
 
