@@ -18,7 +18,7 @@ from wo.multitenancy.undo import Changes
 
 SITE_WORKERS = 4  # sites worked on at once (PHP processes, HTTP probes)
 PROBE_PAUSE = 2  # seconds before a site's failed probe after a switch is tried again
-PROBE_RETRIES = 2
+PHP_SETTLE_SECONDS = 130  # PHP's realpath_cache_ttl (120 s) and OPcache's revalidate_freq
 DOWNGRADE_NOTE = ('WordPress cannot downgrade a database: the tables keep what the newer '
                   'release added, and each database now names the older core\'s version, '
                   'so it runs without asking for a database update.')
@@ -279,17 +279,17 @@ def align_database(ctx, site, name):
 
 def release_problem(ctx, site, wp_version, leaving):
     """Why the site does not run `wp_version` cleanly after its link moved away from
-    release dir `leaving`, or None.
+    release dir `leaving`, or None once it does.
 
-    OPcache keys scripts by the path through the link, so a request that was already
-    running when the link moved can put the release it left back under those keys after
-    they were dropped. A failed probe therefore drops `leaving` again and, after a pause,
-    tries again (twice), which also forgives one slow first request.
+    Each PHP-FPM worker resolves the site's `wp` link through its own realpath cache
+    (kept even with open_basedir on, for realpath_cache_ttl = 120 s), and OPcache keys
+    scripts by the path through the link: for up to two minutes a worker can go on
+    running the release the link left. So a failed probe drops `leaving` from OPcache
+    again and is repeated until PHP_SETTLE_SECONDS have passed.
     """
+    deadline = time.monotonic() + PHP_SETTLE_SECONDS
     problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
-    for _ in range(PROBE_RETRIES):
-        if not problem:
-            break
+    while problem and time.monotonic() < deadline:
         if leaving:
             phpfpm.forget_release(ctx.settings, [site['php_version']], leaving)
         time.sleep(PROBE_PAUSE)
