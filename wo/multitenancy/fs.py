@@ -72,6 +72,21 @@ def symlink(target, link):
         raise
 
 
+def hard_link(existing, path):
+    """Make `path` another name of file `existing`, replacing what is there in one rename."""
+    tmp = '{0}.mt-new-{1}'.format(path, os.getpid())
+    _unlink_quietly(tmp)
+    os.link(existing, tmp)
+    os.replace(tmp, path)
+
+
+def replace_with_dir(path):
+    """Make `path` a directory (root's, 0755), removing a file or link found there."""
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    make_dir(path)
+
+
 def remove(path):
     """Remove a file, link or directory tree if it exists (links are not followed)."""
     if os.path.islink(path) or os.path.isfile(path):

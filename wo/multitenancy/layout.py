@@ -1,9 +1,10 @@
 """The files of one site on the shared core, under <sites_root>/<domain>/.
 
     wp-config.php          the site's configuration (root:www-data 0640)
-    htdocs/index.php       front controller requiring wp/wp-blog-header.php
     htdocs/wp              -> <shared_root>/current
-    htdocs/wp-admin, wp-includes, wp-*.php, xmlrpc.php  -> wp/...
+    htdocs/.wo-mt-entry.php  the one entry stub (php/site-entry.php), hard-linked as
+                           index.php, wp-*.php, xmlrpc.php and wp-admin/**/*.php
+    htdocs/wp-includes, wp-admin/{css,js,images,includes}  -> wp/...
     htdocs/wp-content/     root's; uploads/ and cache/ in it are the web user's,
                            plugins, themes, mu-plugins, languages -> shared
     logs/                  links to /var/log/nginx/<domain>.*.log, as WordOps does
@@ -19,6 +20,8 @@ from wo.multitenancy import fs, releases
 
 HERE = os.path.dirname(__file__)
 SHARED_DIRS = ('plugins', 'themes', 'mu-plugins', 'languages')
+ENTRY_STUB = '.wo-mt-entry.php'
+ADMIN_ASSET_DIRS = ('css', 'js', 'images', 'includes')  # no entry points: one link each
 OWN_DIRS = ('uploads', 'cache')
 SALT_NAMES = ('AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
               'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT')
@@ -47,7 +50,6 @@ def build(settings, domain, changes):
     for kind in ('access', 'error'):
         fs.symlink('/var/log/nginx/{0}.{1}.log'.format(domain, kind),
                    os.path.join(root, 'logs', kind + '.log'))
-    fs.write_file(os.path.join(docroot, 'index.php'), _read('php', 'site-index.php'))
     link_core(settings, domain)
     # wp-content stays root's: a drop-in (db.php, object-cache.php) is code, and every
     # site runs as the same web user.
@@ -61,13 +63,33 @@ def build(settings, domain, changes):
 
 def link_core(settings, domain, release=None):
     """Link the site's document root to the shared core: to `current` (idempotent), or,
-    for a canary, pinned to release `release` alone."""
+    for a canary, pinned to release `release` alone. PHP entry points become hard links
+    of one stub that resolves the core per request; everything else is a link into wp/."""
     docroot = htdocs(settings, domain)
     target = releases.path(settings, release) if release else settings.current_link
     fs.symlink(target, os.path.join(docroot, 'wp'))
+    stub = os.path.join(docroot, ENTRY_STUB)
+    fs.write_file(stub, _read('php', 'site-entry.php'))
     release_dir = releases.path(settings, release or releases.current(settings))
-    for entry in releases.core_entries(release_dir):
-        fs.symlink(os.path.join('wp', entry), os.path.join(docroot, entry))
+    for entry in ['index.php'] + releases.core_entries(release_dir):
+        _link_entry(release_dir, docroot, entry, stub)
+
+
+def _link_entry(release_dir, docroot, entry, stub):
+    """Mirror release entry `entry` under docroot: a PHP file is the stub, a directory
+    holding PHP entry points (wp-admin and its network/, user/, maint/) is a real
+    directory mirrored the same way, anything else a link into wp/."""
+    source, here = os.path.join(release_dir, entry), os.path.join(docroot, entry)
+    if entry.endswith('.php'):
+        fs.hard_link(stub, here)
+    elif entry.split('/')[0] == 'wp-admin' and os.path.isdir(source) and \
+            entry.split('/')[-1] not in ADMIN_ASSET_DIRS:
+        fs.replace_with_dir(here)
+        for name in sorted(os.listdir(source)):
+            _link_entry(release_dir, docroot, entry + '/' + name, stub)
+    else:
+        depth = entry.count('/')
+        fs.symlink(os.path.join('../' * depth + 'wp', entry), here)
 
 
 def pinned_release(settings, domain):
