@@ -52,8 +52,10 @@ def test_login_admin_cron_and_xmlrpc_answer_per_site(two_sites):
         # WordOps' wpcommon include only lets Jetpack's addresses reach xmlrpc.php;
         # the file itself is the shared core's.
         assert get(domain, '/xmlrpc.php').status_code == 403
-        assert os.path.realpath('/var/www/{0}/htdocs/xmlrpc.php'.format(domain)).startswith(
-            SHARED + '/releases/')
+        # the file itself is the entry stub, which runs the shared core's xmlrpc.php
+        assert os.path.samefile('/var/www/{0}/htdocs/xmlrpc.php'.format(domain),
+                                '/var/www/{0}/htdocs/.wo-mt-entry.php'.format(domain))
+        assert os.path.isfile(SHARED + '/current/xmlrpc.php')
 
 
 def test_core_static_files_are_served_from_the_shared_core(two_sites):
