@@ -281,11 +281,10 @@ def release_problem(ctx, site, wp_version, leaving):
     """Why the site does not run `wp_version` cleanly after its link moved away from
     release dir `leaving`, or None once it does.
 
-    Each PHP-FPM worker resolves the site's `wp` link through its own realpath cache
-    (kept even with open_basedir on, for realpath_cache_ttl = 120 s), and OPcache keys
-    scripts by the path through the link: for up to two minutes a worker can go on
-    running the release the link left. So a failed probe drops `leaving` from OPcache
-    again and is repeated until PHP_SETTLE_SECONDS have passed.
+    Entry points resolve the core per request (php/site-entry.php), so the first probe
+    normally passes. A failed one drops `leaving` from OPcache and is repeated for up to
+    PHP_SETTLE_SECONDS: what PHP caches by path (OPcache, the realpath cache with its
+    120 s) is the one way a worker could still run the release a link left.
     """
     deadline = time.monotonic() + PHP_SETTLE_SECONDS
     problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
