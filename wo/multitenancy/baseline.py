@@ -75,14 +75,15 @@ def install_enforcer(settings):
 
 
 def ensure(settings, kind, item, release_dir, changes):
-    """Make plugin or theme `item` (slug, .zip or directory) present in the shared
-    wp-content/<kind>; return its slug. Already present: nothing changes."""
+    """Make plugin or theme `item` (slug, .zip, directory, or a one-file plugin's .php)
+    present in the shared wp-content/<kind>; return its slug. Already present: nothing
+    changes."""
     slug = slug_of(item)
     target_dir = os.path.join(settings.shared_content, kind)
     if _present(target_dir, slug):
         return slug
     bundled = os.path.join(release_dir, 'wp-content', kind)
-    if os.path.isdir(item) or item.endswith('.zip') and os.path.isfile(item):
+    if os.path.isdir(item) or item.endswith(('.zip', '.php')) and os.path.isfile(item):
         origin = item
     elif _present(bundled, slug):
         origin = _present(bundled, slug)

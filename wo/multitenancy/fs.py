@@ -1,4 +1,5 @@
 """The one place where wo multitenancy changes files, directories and links."""
+import ctypes
 import grp
 import os
 import pwd
@@ -7,6 +8,7 @@ import tarfile
 import tempfile
 import zipfile
 
+from wo.multitenancy import runner
 from wo.multitenancy.errors import MTError
 
 ROOT = ('root', 'root')
@@ -41,13 +43,41 @@ def write_file(path, content, mode=0o644, owner=ROOT, exclusive=False):
     exclusive: `path` must not exist yet (MTError otherwise), so a file someone
     else made is never overwritten.
     """
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.mt-')
+    _write_bytes(path, content.encode('utf-8'), mode, _ids(owner), exclusive)
+
+
+def copy_file(source, destination, mode=0o644, owner=ROOT):
+    """Copy a file's bytes to `destination` atomically, with `mode` and `owner`."""
+    with open(source, 'rb') as f:
+        content = f.read()
+    _write_bytes(destination, content, mode, _ids(owner))
+
+
+def keep_file(path):
+    """What restore_file needs to put `path` back as it is now (None: it does not exist)."""
+    if not os.path.lexists(path):
+        return None
+    st = os.lstat(path)
+    with open(path, 'rb') as f:
+        return f.read(), st.st_mode & 0o7777, (st.st_uid, st.st_gid)
+
+
+def restore_file(path, kept):
+    """Put back a file kept by keep_file (remove it if it did not exist)."""
+    if kept is None:
+        remove(path)
+    else:
+        content, mode, ids = kept
+        _write_bytes(path, content, mode, ids)
+
+
+def _write_bytes(path, content, mode, ids, exclusive=False):
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.mt-')
     try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+        with os.fdopen(fd, 'wb') as handle:
             handle.write(content)
         os.chmod(tmp, mode)
-        os.chown(tmp, *_ids(owner))
+        os.chown(tmp, *ids)
         if exclusive:
             _link_new(tmp, path)
         else:
@@ -87,6 +117,17 @@ def replace_with_dir(path):
     make_dir(path)
 
 
+def exchange(first, second):
+    """Swap two directories in one renameat2(RENAME_EXCHANGE): a reader sees one or
+    the other under each name, never nothing."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, rename_exchange = -100, 2
+    if libc.renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
+                      rename_exchange) != 0:
+        errno = ctypes.get_errno()
+        raise MTError('cannot exchange {0} and {1}: {2}'.format(first, second, os.strerror(errno)))
+
+
 def remove(path):
     """Remove a file, link or directory tree if it exists (links are not followed)."""
     if os.path.islink(path) or os.path.isfile(path):
@@ -115,6 +156,21 @@ def lock_down(path, owner=ROOT):
             os.lchown(item, uid, gid)
             if not os.path.islink(item):
                 os.chmod(item, 0o644)
+
+
+def give_tree(path, owner):
+    """Give a tree, links included, to `owner`; modes are kept."""
+    uid, gid = _ids(owner)
+    for top, dirs, files in os.walk(path, followlinks=False):
+        os.lchown(top, uid, gid)
+        for name in files + dirs:
+            os.lchown(os.path.join(top, name), uid, gid)
+
+
+def archive_tree(parent, name, archive):
+    """Write `parent`/`name` with owners, modes and links into a zstd-compressed tar."""
+    runner.run(['tar', '--zstd', '--create', '--file', archive, '--directory', parent, name],
+               timeout=6 * 3600)
 
 
 def free_mb(path):

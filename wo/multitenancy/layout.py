@@ -1,6 +1,6 @@
 """The files of one site on the shared core, under <sites_root>/<domain>/.
 
-    wp-config.php          the site's configuration (root:www-data 0640)
+    wp-config.php          the site's configuration (wp_config.py)
     htdocs/wp              -> <shared_root>/current
     htdocs/.wo-mt-entry.php  the one entry stub (php/site-entry.php), hard-linked as
                            index.php, wp-*.php, xmlrpc.php and wp-admin/**/*.php
@@ -11,10 +11,6 @@
     conf/nginx/            the site's extra nginx includes (ssl.conf ...)
 """
 import os
-import secrets
-import string
-
-import pystache
 
 from wo.multitenancy import fs, releases
 
@@ -23,10 +19,6 @@ SHARED_DIRS = ('plugins', 'themes', 'mu-plugins', 'languages')
 ENTRY_STUB = '.wo-mt-entry.php'
 ADMIN_ASSET_DIRS = ('css', 'js', 'images', 'includes')  # no entry points: one link each
 OWN_DIRS = ('uploads', 'cache')
-SALT_NAMES = ('AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
-              'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT')
-# No quote or backslash: the values go between single quotes in PHP.
-_SALT_ALPHABET = string.ascii_letters + string.digits + '!#$%&()*+,-./:;<=>?@[]^_{|}~'
 
 
 def htdocs(settings, domain):
@@ -42,15 +34,20 @@ def build(settings, domain, changes):
     root = settings.site_root(domain)
     fs.create_dir(root)
     changes.on_failure('remove ' + root, lambda: fs.remove(root))
-    web = (settings.web_user, settings.web_user)
-    docroot = htdocs(settings, domain)
-    fs.make_dir(docroot)
     fs.make_dir(os.path.join(root, 'conf', 'nginx'))
     fs.make_dir(os.path.join(root, 'logs'))
     for kind in ('access', 'error'):
         fs.symlink('/var/log/nginx/{0}.{1}.log'.format(domain, kind),
                    os.path.join(root, 'logs', kind + '.log'))
-    link_core(settings, domain)
+    fill_docroot(settings, htdocs(settings, domain))
+
+
+def fill_docroot(settings, docroot):
+    """Make `docroot` a document root on the shared core: the core linked, wp-content
+    root's with the shared plugins, themes, mu-plugins and languages linked in, and
+    empty uploads/ and cache/ of the web user's."""
+    fs.make_dir(docroot)
+    _link_docroot(settings, docroot)
     # wp-content stays root's: a drop-in (db.php, object-cache.php) is code, and every
     # site runs as the same web user.
     content = os.path.join(docroot, 'wp-content')
@@ -58,14 +55,18 @@ def build(settings, domain, changes):
     for name in SHARED_DIRS:
         fs.symlink(os.path.join(settings.shared_content, name), os.path.join(content, name))
     for name in OWN_DIRS:
-        fs.make_dir(os.path.join(content, name), owner=web)
+        fs.make_dir(os.path.join(content, name), owner=(settings.web_user, settings.web_user))
 
 
 def link_core(settings, domain, release=None):
     """Link the site's document root to the shared core: to `current` (idempotent), or,
-    for a canary, pinned to release `release` alone. PHP entry points become hard links
-    of one stub that resolves the core per request; everything else is a link into wp/."""
-    docroot = htdocs(settings, domain)
+    for a canary, pinned to release `release` alone."""
+    _link_docroot(settings, htdocs(settings, domain), release)
+
+
+def _link_docroot(settings, docroot, release=None):
+    """PHP entry points become hard links of one stub that resolves the core per
+    request; everything else is a link into wp/."""
     target = releases.path(settings, release) if release else settings.current_link
     fs.symlink(target, os.path.join(docroot, 'wp'))
     stub = os.path.join(docroot, ENTRY_STUB)
@@ -98,39 +99,11 @@ def pinned_release(settings, domain):
     return None if target == settings.current_link else os.path.basename(target)
 
 
-def write_config(settings, domain, db):
-    """Write the site's wp-config.php from its database credentials `db`
-    (keys db_name, db_user, db_password, db_host)."""
-    data = dict(db, domain=domain, htdocs=htdocs(settings, domain),
-                shared_root=settings.shared_root, shared_content=settings.shared_content,
-                salts=[{'name': n, 'value': _salt()} for n in SALT_NAMES],
-                disable_file_edit=_php_bool(settings.disable_file_edit),
-                disable_file_mods=_php_bool(settings.disable_file_mods),
-                wp_memory_limit=settings.wp_memory_limit,
-                wp_max_memory_limit=settings.wp_max_memory_limit)
-    text = pystache.Renderer(escape=lambda s: s).render(
-        _read('templates', 'site-wp-config.mustache'), data)
-    fs.write_file(config_path(settings, domain), text, mode=0o640,
-                  owner=('root', settings.web_user))
-
-
-def config_path(settings, domain):
-    return os.path.join(settings.site_root(domain), 'wp-config.php')
-
-
 def own_disk_usage(settings, domain):
     """Bytes the site itself uses on disk, uploads not counted."""
     root = settings.site_root(domain)
     uploads = os.path.join(htdocs(settings, domain), 'wp-content', 'uploads')
     return fs.disk_usage(root) - fs.disk_usage(uploads)
-
-
-def _salt():
-    return ''.join(secrets.choice(_SALT_ALPHABET) for _ in range(64))
-
-
-def _php_bool(value):
-    return 'true' if value else 'false'
 
 
 def _read(*parts):

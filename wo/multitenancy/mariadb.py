@@ -5,6 +5,7 @@ import re
 import sys
 import time
 
+from wo.multitenancy import runner
 from wo.multitenancy.errors import MTError
 
 _IDENTIFIER = re.compile(r'^[A-Za-z0-9_]{1,64}$')
@@ -52,12 +53,29 @@ def create_site_database(ctl, domain, changes):
 def drop_site_database(ctl, db_name, db_user):
     """Drop a site's database and user if they exist (idempotent)."""
     for identifier in (db_name, db_user):
-        if not _IDENTIFIER.match(identifier or ''):
-            raise MTError('refusing to drop {0!r}: not a plain identifier'.format(identifier))
+        _require_identifier(identifier)
     grant_host = ctl.app.config.get('mysql', 'grant-host') \
         if ctl.app.config.has_section('mysql') else 'localhost'
     _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(db_name))
     _execute(ctl, "DROP USER IF EXISTS `{0}`@'{1}'".format(db_user, grant_host.replace("'", '')))
+
+
+def dump(db_name, path):
+    """Dump database `db_name` to the SQL file `path`, consistently (one transaction)."""
+    _require_identifier(db_name)
+    runner.run(['mysqldump', '--single-transaction', '--hex-blob', '--result-file=' + path,
+                db_name], timeout=6 * 3600)
+
+
+def restore(db_name, path):
+    """Load the SQL dump `path` into database `db_name` (its tables replaced)."""
+    _require_identifier(db_name)
+    runner.run(['mariadb', db_name, '--execute', 'source ' + path], timeout=6 * 3600)
+
+
+def _require_identifier(identifier):
+    if not _IDENTIFIER.match(identifier or ''):
+        raise MTError('refusing to touch {0!r}: not a plain identifier'.format(identifier))
 
 
 def _snapshot(ctl):

@@ -46,6 +46,17 @@ def render_vhost(app, settings, domain, php_version, cache):
     return app.render(data, 'virtualconf.mustache', out=None)
 
 
+def serves(settings, domain, docroot):
+    """Whether the site's vhost exists and serves `docroot` (a converted site keeps
+    its vhost: the shared-core layout uses the same document root)."""
+    try:
+        with open(available(settings, domain), encoding='utf-8') as f:
+            text = f.read()
+    except OSError:
+        return False
+    return re.search(r'^\s*root\s+{0}/?\s*;'.format(re.escape(docroot)), text, re.M) is not None
+
+
 def install_vhost(settings, domain, text, changes):
     """Write and enable a site's vhost, prove it with `nginx -t`, then reload.
 

@@ -73,6 +73,19 @@ def read_version(release_dir):
     return version.group(1), int(db_version.group(1))
 
 
+def is_newer(version, than):
+    """Whether WordPress version `version` is newer than `than` ('6.5.5' > '6.5');
+    a pre-release counts as its release."""
+    return _numbers(version) > _numbers(than)
+
+
+def _numbers(version):
+    found = re.match(r'(\d+)\.(\d+)(?:\.(\d+))?', version)
+    if not found:
+        raise MTError('{0!r} is not a WordPress version'.format(version))
+    return tuple(int(n or 0) for n in found.groups())
+
+
 def stage(settings, source, changes, version=None):
     """Stage a release from `source` and return its name; it is not switched to.
 

@@ -13,12 +13,15 @@ from wo.multitenancy.errors import CommandFailed, MTError
 RUNNER = os.path.join(os.path.dirname(__file__), 'php', 'wp-runner.php')
 
 
-def task(settings, domain, php_version, action, **fields):
-    """Run `action` for `domain` and return its JSON result.
+def task(settings, domain, php_version, action, core=None, **fields):
+    """Run `action` for `domain` and return its JSON result. `core`: the directory of
+    a standalone site's own core (default: the shared core, htdocs/wp).
 
     Raises MTError carrying PHP's own message when the task fails.
     """
     job = dict(fields, action=action, domain=domain, htdocs=layout.htdocs(settings, domain))
+    if core:
+        job['core'] = core
     try:
         done = runner.run([phpfpm.cli(php_version), RUNNER], user=settings.web_user,
                    input=json.dumps(job))

@@ -307,6 +307,99 @@ class RemoveController(MTCommand):
                                                                   len(result['sites'])))
 
 
+class ConvertController(MTCommand):
+    class Meta:
+        label = 'mt_convert'
+        aliases = ['convert']
+        description = ('Move standalone WordOps WordPress sites (wo site create --wp) onto '
+                       'the shared core. Per site: a backup of its files and database under '
+                       '<shared_root>/backups, then its core replaced by links to the shared '
+                       'one, its wp-config.php adapted (database, salts and its own settings '
+                       'kept), its uploads, vhost, theme and content kept, its database '
+                       'upgraded when the shared core is newer. Refuses a site whose core is '
+                       'newer than the shared one, or which uses plugins or themes the shared '
+                       'set lacks (named; --force adds them). A site that fails is put back '
+                       'as it was and the others go on; exit 1 if any failed, 2 if all that '
+                       'failed were refused. A stopped conversion finishes when run again.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the sites to convert')),
+            (['--all'], dict(action='store_true', dest='every',
+                             help='every standalone WordPress site WordOps knows')),
+            (['--dry-run'], dict(action='store_true', dest='dry_run',
+                                 help='check each site and print the plan; change nothing')),
+            (['--force'], dict(action='store_true',
+                               help='add plugins and themes the shared set lacks to it')),
+            (['--json'], dict(action='store_true', help='print the results as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        if bool(pargs.domain) == pargs.every:
+            self._fail('give the domains to convert, or --all', 'wo multitenancy convert '
+                       'example.com blog.example.com, or wo multitenancy convert --all', 2)
+        results = self._run(lambda ctx: mt.convert_sites(ctx, pargs.domain, pargs.every,
+                                                         pargs.force, pargs.dry_run))
+        self._emit({'sites': results, 'failed': sum(r['status'] in ('failed', 'refused')
+                                                    for r in results)}, _conversion_text(results))
+        failed = [r for r in results if r['status'] in ('failed', 'refused')]
+        if failed:
+            self.app.close(2 if all(r['status'] == 'refused' for r in failed) else 1)
+
+
+def _conversion_text(results):
+    lines = []
+    for r in results:
+        if r['status'] == 'converted':
+            lines.append('converted  {domain}  ({0:.2f} MB of its own besides uploads; backup '
+                         '{backup})'.format(r['own_disk_bytes'] / 1e6, **r))
+        elif r['status'] == 'planned':
+            lines.append('plan       {0}'.format(_plan_text(r)))
+        elif r['status'] == 'unchanged':
+            lines.append('unchanged  {domain}  ({note})'.format(**r))
+        else:
+            lines.append('{status:10} {domain}: {error}{0}'.format(
+                ' -- ' + r['hint'] if r['hint'] else '', **r))
+    counts = {}
+    for r in results:
+        counts[r['status']] = counts.get(r['status'], 0) + 1
+    lines.append('{0} site(s): {1}'.format(len(results), ', '.join(
+        '{0} {1}'.format(n, status) for status, n in sorted(counts.items())) or 'nothing to do'))
+    return '\n'.join(lines)
+
+
+def _plan_text(plan):
+    if 'note' in plan:
+        return '{domain}: {note}'.format(**plan)
+    return ('{domain}: back up to {backup_to}, WordPress {wp_version} -> {release_wp_version} '
+            '({release}), keep uploads, database, theme and {0} setting(s) of wp-config.php{1}'
+            .format(len(plan['constants']), '; add to the shared set: ' +
+                    ', '.join(plan['add_to_shared']) if plan['add_to_shared'] else '', **plan))
+
+
+class RevertController(MTCommand):
+    class Meta:
+        label = 'mt_revert'
+        aliases = ['revert']
+        description = ('Give a site on the shared core its own core again: a copy of the '
+                       'current release, with copies of the shared plugins and themes, laid '
+                       'out as wo site create --wp does. Its database, uploads, vhost and '
+                       'settings are kept; it stays a WordOps site. A stopped revert '
+                       'finishes when run again.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the site to revert')),
+            (['--json'], dict(action='store_true', help='print the result as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        if len(pargs.domain) != 1:
+            self._fail('give exactly one domain', 'wo multitenancy revert example.com', 2)
+        result = self._run(lambda ctx: mt.revert_site(ctx, pargs.domain[0]))
+        self._emit(result, '{0} runs on its own core again.'.format(pargs.domain[0]))
+
+
 def confirm(question, force):
     """Go on when forced or when the person at the terminal says yes; refuse otherwise."""
     if force:
@@ -425,7 +518,7 @@ def refuse_unparsable_args(app):
 def load(app):
     app.hook.register('pre_argument_parsing', refuse_unparsable_args)
     for controller in (MultitenancyController, InitController, CreateController,
-                       UpdateController, RollbackController, DeleteController,
-                       RemoveController, ListController,
+                       UpdateController, RollbackController, ConvertController,
+                       RevertController, DeleteController, RemoveController, ListController,
                        StatusController, BaselineController):
         app.handler.register(controller)

@@ -98,13 +98,27 @@ class MTDatabase:
     def add_site(self, site, wordops_row):
         """Register a site in our table and in WordOps' `sites` table, atomically."""
         with self._transaction() as db:
-            db.execute('INSERT INTO multitenancy_sites ({0}) VALUES ({1})'.format(
-                ', '.join(SITE_COLUMNS), ', '.join('?' * len(SITE_COLUMNS))),
-                [site[c] for c in SITE_COLUMNS])
+            self._insert_site(db, site)
             columns = sorted(wordops_row)
             db.execute('INSERT INTO sites ({0}, created_on) VALUES ({1}, CURRENT_TIMESTAMP)'
                        .format(', '.join(columns), ', '.join('?' * len(columns))),
                        [wordops_row[c] for c in columns])
+
+    def adopt_site(self, site):
+        """Register a site WordOps already knows (a converted one) in our table."""
+        with self._transaction() as db:
+            self._insert_site(db, site)
+
+    def release_site(self, domain):
+        """Forget a site that leaves the shared core; WordOps keeps its `sites` row."""
+        with self._transaction() as db:
+            db.execute('DELETE FROM multitenancy_sites WHERE domain = ?', (domain,))
+
+    @staticmethod
+    def _insert_site(db, site):
+        db.execute('INSERT INTO multitenancy_sites ({0}) VALUES ({1})'.format(
+            ', '.join(SITE_COLUMNS), ', '.join('?' * len(SITE_COLUMNS))),
+            [site[c] for c in SITE_COLUMNS])
 
     def remove_site(self, domain):
         with self._transaction() as db:
@@ -132,6 +146,11 @@ class MTDatabase:
             row = db.execute('SELECT * FROM multitenancy_sites WHERE domain = ?',
                              (domain,)).fetchone()
         return dict(row) if row else None
+
+    def wordops_sites(self):
+        """Every row of WordOps' `sites` table."""
+        with self._transaction() as db:
+            return [dict(r) for r in db.execute('SELECT * FROM sites ORDER BY sitename')]
 
     def wordops_site(self, domain):
         """WordOps' `sites` row of `domain`, or None."""

@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import (baseline, fs, health, layout, lock, mariadb, nginx, phpfpm,
-                             releases, sources, ssl, validate, wordpress)
+from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout, lock, mariadb,
+                             nginx, phpfpm, releases, sources, ssl, validate, wordpress,
+                             wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
 
@@ -376,7 +377,8 @@ def create_site(ctx, site):
         db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
         ctx.report('Linking the site to the shared core')
         layout.build(settings, site.domain, changes)
-        layout.write_config(settings, site.domain, db)
+        wp_config.write(settings, site.domain, wp_config.defaults(settings, site.domain, db),
+                        wp_config.php_literal('wp_'), layout.htdocs(settings, site.domain))
         ctx.report('Configuring nginx')
         vhost = nginx.render_vhost(ctx.ctl.app, settings, site.domain, site.php_version, site.cache)
         nginx.install_vhost(settings, site.domain, vhost, changes)
@@ -547,3 +549,274 @@ def apply_to_all_sites(ctx):
 
     return for_each_site(ctx, [s for s in live_sites(ctx) if s['baseline_version'] != target],
                          'baseline of', apply)
+
+
+# -- convert, revert: a standalone WordOps site onto the shared core and back --------------
+def convert_sites(ctx, domains, every=False, force=False, dry_run=False):
+    """Convert standalone WordOps sites (or, `every`, all of them) to the shared core,
+    one after another. A site that fails is put back as it was and the others go on.
+    Returns one result per site, each with a status: converted, unchanged, planned,
+    refused or failed."""
+    settings = ctx.settings
+    with lock.exclusive(settings.lock_file):
+        require_initialized(settings)
+        if every:
+            domains = convertible_domains(ctx)
+        results = []
+        for number, domain in enumerate(domains, 1):
+            ctx.report('[{0}/{1}] {2} {3}'.format(number, len(domains),
+                                                  'Planning' if dry_run else 'Converting', domain))
+            try:
+                results.append(convert_site(ctx, domain, force, dry_run))
+            except MTError as e:
+                results.append({'domain': domain, 'error': e.message, 'hint': e.hint,
+                                'status': 'refused' if isinstance(e, InvalidInput) else 'failed'})
+        return results
+
+
+def convertible_domains(ctx):
+    """WordOps' single WordPress sites that are not on the shared core."""
+    ours = {s['domain'] for s in ctx.db.get_shared_sites()}
+    return [r['sitename'] for r in ctx.db.wordops_sites()
+            if r['site_type'] == 'wp' and r['sitename'] not in ours]
+
+
+def convert_site(ctx, domain, force=False, dry_run=False):
+    """Convert one standalone site; the lock is held by the caller."""
+    settings = ctx.settings
+    validate.domain(domain)
+    row = ctx.db.wordops_site(domain)
+    if row is None:
+        raise InvalidInput('{0} is not a WordOps site'.format(domain), 'see wo site list')
+    left_over = os.path.isdir(docroot_swap.swap_dir(settings, domain))
+    if ctx.db.get_site(domain) and not left_over:
+        return {'domain': domain, 'status': 'unchanged', 'note': 'already on the shared core'}
+    if docroot_swap.is_shared(layout.htdocs(settings, domain)):  # a stopped run got past the swap
+        if dry_run:
+            return {'domain': domain, 'status': 'planned', 'note': 'finish a stopped conversion'}
+        ctx.report('Finishing the stopped conversion of ' + domain)
+        saved = backup.latest(settings, domain)
+        finish_conversion(ctx, domain, saved, Changes())  # forward only: never entered, no undo
+        return {'domain': domain, 'status': 'converted', 'backup': saved, 'resumed': True,
+                'own_disk_bytes': layout.own_disk_usage(settings, domain)}
+    plan = conversion_plan(ctx, domain, row, force)
+    if dry_run:
+        return dict(plan, status='planned')
+    return convert_standalone(ctx, plan)
+
+
+def conversion_plan(ctx, domain, row, force):
+    """Everything a conversion of `domain` will do, checked; refuses (InvalidInput)
+    a site that cannot be converted, before anything changes."""
+    settings = ctx.settings
+    docroot = layout.htdocs(settings, domain)
+    if row['site_type'] != 'wp':
+        raise InvalidInput('{0} is a "{1}" site: only single WordPress sites share the core'
+                           .format(domain, row['site_type']))
+    if not os.path.isfile(os.path.join(docroot, 'wp-includes', 'version.php')):
+        raise InvalidInput('{0} has no WordPress core in {1}'.format(domain, docroot))
+    config = next((c for c in (wp_config.path(settings, domain),
+                               os.path.join(docroot, 'wp-config.php')) if os.path.isfile(c)), None)
+    if config is None:
+        raise InvalidInput('{0} has no wp-config.php'.format(domain))
+    if not nginx.serves(settings, domain, docroot):
+        raise InvalidInput('the vhost of {0} does not serve {1}'.format(domain, docroot),
+                           'a site with its own vhost layout cannot be converted')
+    php = row['php_version']
+    phpfpm.require(settings, php, row['cache_type'])
+    defined = wp_config.read(settings, config, domain, php)
+    wp_config.check_convertible(settings, domain, defined['constants'])
+    site = wordpress.task(settings, domain, php, 'inspect', core=docroot)
+    current = releases.current(settings)
+    check_core_not_newer(domain, site, releases.version(settings, current))
+    if site['multisite']:
+        raise InvalidInput('{0} is a multisite network'.format(domain))
+    if site['mu_plugins']:
+        raise InvalidInput('{0} has must-use plugins: {1}'.format(domain, ', '.join(site['mu_plugins'])),
+                           'in the shared set they would run on every site; make them regular '
+                           'plugins or remove them, then convert')
+    missing = missing_from_shared(settings, domain, site)
+    if missing and not force:
+        raise InvalidInput('{0} uses what the shared set lacks: {1}'.format(
+            domain, ', '.join('{0} {1}'.format(k[:-1], os.path.basename(p)) for k, p in missing)),
+            '--force adds them to the shared set (for every site to use)')
+    require_room_for_backup(settings, domain)
+    return {'domain': domain, 'php_version': php, 'db_name': row['db_name'], 'config': config,
+            'constants': defined['constants'], 'table_prefix': defined['table_prefix'],
+            'wp_version': site['wp_version'], 'release': current,
+            'release_wp_version': releases.version(settings, current)[0],
+            'add_to_shared': ['{0} {1}'.format(k[:-1], os.path.basename(p)) for k, p in missing],
+            'missing': missing, 'dropins': site['dropins'],
+            'backup_to': settings.backups_dir}
+
+
+def check_core_not_newer(domain, site, release_version):
+    wp_version, db_version = release_version
+    if releases.is_newer(site['wp_version'], wp_version) or site['db_version'] > db_version:
+        raise InvalidInput('{0} runs WordPress {1}, newer than the shared core\'s {2}'.format(
+            domain, site['wp_version'], wp_version),
+            'update the shared core first: wo multitenancy update')
+
+
+def missing_from_shared(settings, domain, site):
+    """[(kind, path in the site)] of the active plugins and themes of a standalone site
+    (`site`: what inspect found) that the shared wp-content lacks; one that the site
+    itself lacks is refused."""
+    used = [('plugins', p.split('/')[0]) for p in site['plugins']] + \
+           [('themes', t) for t in site['themes'] if t]
+    missing = []
+    for kind, name in used:
+        if os.path.exists(os.path.join(settings.shared_content, kind, name)):
+            continue
+        source = os.path.join(layout.htdocs(settings, domain), 'wp-content', kind, name)
+        if not os.path.exists(source):
+            raise InvalidInput('{0} lists {1} {2} as active, but there is no {3}'.format(
+                domain, kind[:-1], name, source), 'deactivate it, then convert')
+        missing.append((kind, source))
+    return missing
+
+
+def require_room_for_backup(settings, domain):
+    needed = fs.disk_usage(settings.site_root(domain)) // (1024 * 1024) + settings.min_free_space
+    free = fs.free_mb(settings.backups_dir)
+    if free < needed:
+        raise InvalidInput('the backup of {0} needs about {1} MB; {2} MB are free'.format(
+            domain, needed, free), 'free some space on the disk holding ' + settings.backups_dir)
+
+
+def convert_standalone(ctx, plan):
+    """Back the site up, build its shared-core document root beside it, write its
+    configuration, swap, then finish; any failure puts the site back as it was."""
+    settings, domain = ctx.settings, plan['domain']
+    docroot = layout.htdocs(settings, domain)
+    release_dir = releases.path(settings, plan['release'])
+    with Changes() as changes:
+        ctx.report('Backing up {0} (files and database)'.format(domain))
+        saved = backup.take(settings, domain, plan['db_name'], changes)
+        for kind, source in plan['missing']:
+            ctx.report('Adding {0} to the shared {1}'.format(os.path.basename(source), kind))
+            baseline.ensure(settings, kind, source, release_dir, changes)
+        baseline.install_enforcer(settings)
+        wordpress.task(settings, domain, plan['php_version'], 'keep_own_theme', core=docroot)
+        docroot_swap.discard_unswapped(settings, domain)
+        changes.on_failure('remove the tree beside ' + docroot,
+                           lambda: docroot_swap.remove_old(settings, domain))
+        docroot_swap.build_shared(settings, domain, plan['dropins'])
+        write_shared_config(ctx, plan, changes)
+        ctx.report('Switching {0} to the shared core'.format(domain))
+        changes.on_failure('switch {0} back to its own core'.format(domain),
+                           lambda: docroot_swap.swap(settings, domain))
+        docroot_swap.swap(settings, domain)
+        finish_conversion(ctx, domain, saved, changes)
+    return {'domain': domain, 'status': 'converted', 'backup': saved,
+            'wp_version': {'before': plan['wp_version'], 'after': plan['release_wp_version']},
+            'added_to_shared': plan['add_to_shared'],
+            'own_disk_bytes': layout.own_disk_usage(settings, domain)}
+
+
+def write_shared_config(ctx, plan, changes):
+    """The site's own constants (database, salts, its settings) over our defaults, in
+    our configuration for the shared core; the site root becomes root's, as a created
+    site's is."""
+    settings, domain = ctx.settings, plan['domain']
+    keep_config(settings, domain, (settings.web_user, settings.web_user), changes)
+    fs.make_dir(settings.site_root(domain))
+    constants = dict(wp_config.defaults(settings, domain), **plan['constants'])
+    wp_config.write(settings, domain, constants, plan['table_prefix'],
+                    layout.htdocs(settings, domain))
+
+
+def keep_config(settings, domain, root_owner, changes):
+    """Register the undo that puts the site's wp-config.php back as it is now and gives
+    the site root back to `root_owner`."""
+    kept = fs.keep_file(wp_config.path(settings, domain))
+
+    def put_back():
+        fs.restore_file(wp_config.path(settings, domain), kept)
+        fs.make_dir(settings.site_root(domain), owner=root_owner)
+    changes.on_failure('put back the wp-config.php of ' + domain, put_back)
+
+
+def finish_conversion(ctx, domain, saved, changes):
+    """After the swap: uploads moved over, the database brought to the shared core,
+    the baseline plugins activated (the site keeps its theme), the site checked over
+    HTTP and recorded, the old tree removed. Every step is idempotent."""
+    settings = ctx.settings
+    row = ctx.db.wordops_site(domain)
+    site = {'domain': domain, 'php_version': row['php_version'], 'is_ssl': row['is_ssl']}
+    changes.on_failure('move the uploads of {0} back'.format(domain),
+                       lambda: docroot_swap.move_uploads_back(settings, domain))
+    docroot_swap.move_uploads(settings, domain)
+    if saved:
+        changes.on_failure('restore the database of {0} from {1}'.format(domain, saved),
+                           lambda: backup.restore_database(saved, row['db_name']))
+    ctx.report('Bringing the database of {0} to the shared core'.format(domain))
+    wordpress.upgrade_database(settings, domain, row['php_version'])
+    applied = apply_baseline(ctx, domain, row['php_version'])
+    current = releases.current(settings)
+    problem = release_problem(ctx, site, releases.version(settings, current)[0], None)
+    if problem:
+        raise MTError('{0} does not serve well on the shared core: {1}'.format(domain, problem),
+                      'it is back on its own core; its backup is ' + str(saved))
+    if not ctx.db.get_site(domain):
+        ctx.db.adopt_site({'domain': domain, 'site_type': 'wp', 'cache_type': row['cache_type'],
+                           'site_path': settings.site_root(domain),
+                           'php_version': row['php_version'], 'shared_release': current,
+                           'baseline_version': applied['version'], 'is_enabled': 1,
+                           'is_ssl': row['is_ssl']})
+    nginx.purge_page_cache([domain])
+    docroot_swap.remove_old(settings, domain)
+
+
+def revert_site(ctx, domain):
+    """Give a site on the shared core its own copy of the current release again."""
+    settings = ctx.settings
+    validate.domain(domain)
+    with lock.exclusive(settings.lock_file):
+        site = ctx.db.get_site(domain)
+        if not site:
+            raise InvalidInput('{0} is not a site on the shared core'.format(domain),
+                               'see wo multitenancy list')
+        current = require_initialized(settings)
+        if not docroot_swap.is_shared(layout.htdocs(settings, domain)):  # a stopped revert
+            ctx.report('Finishing the stopped revert of ' + domain)
+            finish_revert(ctx, site, Changes())  # forward only: never entered, no undo
+            return {'domain': domain, 'status': 'reverted', 'resumed': True}
+        dropins = wordpress.task(settings, domain, site['php_version'], 'inspect')['dropins']
+        require_free_space(settings, settings.sites_root)
+        with Changes() as changes:
+            docroot_swap.discard_unswapped(settings, domain)
+            changes.on_failure('remove the tree beside ' + domain,
+                               lambda: docroot_swap.remove_old(settings, domain))
+            ctx.report('Copying the core, plugins and themes for ' + domain)
+            docroot_swap.build_standalone(settings, domain, releases.path(settings, current), dropins)
+            changes.on_failure('switch {0} back to the shared core'.format(domain),
+                               lambda: docroot_swap.swap(settings, domain))
+            ctx.report('Switching {0} to its own core'.format(domain))
+            docroot_swap.swap(settings, domain)
+            finish_revert(ctx, site, changes)
+    return {'domain': domain, 'status': 'reverted',
+            'wp_version': releases.version(settings, current)[0]}
+
+
+def finish_revert(ctx, site, changes):
+    """After the swap: uploads moved over, a standalone wp-config.php, the site root
+    the web user's again (as WordOps has it), checked over HTTP, forgotten by us."""
+    settings, domain = ctx.settings, site['domain']
+    changes.on_failure('move the uploads of {0} back'.format(domain),
+                       lambda: docroot_swap.move_uploads_back(settings, domain))
+    docroot_swap.move_uploads(settings, domain)
+    defined = wp_config.read(settings, wp_config.path(settings, domain), domain,
+                             site['php_version'])
+    keep_config(settings, domain, fs.ROOT, changes)
+    wp_config.write(settings, domain, wp_config.without_layout(defined['constants']),
+                    defined['table_prefix'], layout.htdocs(settings, domain), shared=False)
+    fs.make_dir(settings.site_root(domain), owner=(settings.web_user, settings.web_user))
+    problem = release_problem(ctx, site, releases.version(settings, releases.current(settings))[0],
+                              None)
+    if problem:
+        raise MTError('{0} does not serve well on its own core: {1}'.format(domain, problem),
+                      'it is back on the shared core')
+    ctx.db.release_site(domain)
+    nginx.purge_page_cache([domain])
+    docroot_swap.remove_old(settings, domain)

@@ -33,7 +33,8 @@ function wo_mt_plugin_file( $slug ) {
 }
 
 /**
- * Bring this site to the baseline: its theme, and its plugins when auto_activate is on.
+ * Bring this site to the baseline: its theme (unless it keeps its own), and its plugins
+ * when auto_activate is on.
  * Plugins are activated as an administrator would (activation hooks run), so this
  * runs for a user who may activate plugins. Returns what holds afterwards, with what
  * could not be applied under 'missing'.
@@ -41,7 +42,9 @@ function wo_mt_plugin_file( $slug ) {
 function wo_mt_apply_baseline() {
 	$baseline = wo_mt_baseline();
 	$missing  = array();
-	if ( ! empty( $baseline['theme'] ) && get_stylesheet() !== $baseline['theme'] ) {
+	// A site converted from a standalone one keeps its own theme (option set by convert).
+	if ( ! empty( $baseline['theme'] ) && ! get_option( 'wo_mt_own_theme' )
+		&& get_stylesheet() !== $baseline['theme'] ) {
 		$theme = wp_get_theme( $baseline['theme'] );
 		if ( $theme->exists() ) {
 			switch_theme( $baseline['theme'] );

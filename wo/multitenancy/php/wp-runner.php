@@ -3,7 +3,8 @@
  * Runs one WordPress task for wo multitenancy, without WP-CLI.
  *
  * Usage: php wp-runner.php < job.json   (run as the site's web user)
- * The job is a JSON object: {"action": ..., "htdocs": ..., "domain": ..., ...}.
+ * The job is a JSON object: {"action": ..., "htdocs": ..., "domain": ..., ...}; the
+ * core is htdocs/wp, or "core" for a standalone site (its own copy in htdocs/).
  * Prints one JSON object on the last line of stdout; exits non-zero on failure.
  */
 $wo_mt_job = json_decode( stream_get_contents( STDIN ), true );
@@ -33,8 +34,8 @@ $_SERVER['SERVER_PORT']     = 80;
 $_SERVER['SCRIPT_NAME']     = '/index.php';
 $_SERVER['PHP_SELF']        = '/index.php';
 
-if ( 'upgrade' === $wo_mt_job['action'] ) {
-	define( 'WP_INSTALLING', true ); // as wp-admin/upgrade.php does
+if ( in_array( $wo_mt_job['action'], array( 'upgrade', 'inspect', 'keep_own_theme' ), true ) ) {
+	define( 'WP_INSTALLING', true ); // as wp-admin/upgrade.php does: no plugin runs, no cron
 }
 if ( 'install' === $wo_mt_job['action'] ) {
 	define( 'WP_INSTALLING', true );
@@ -43,7 +44,7 @@ if ( 'install' === $wo_mt_job['action'] ) {
 	function wp_new_blog_notification() {}
 }
 
-require $wo_mt_job['htdocs'] . '/wp/wp-load.php';
+require ( isset( $wo_mt_job['core'] ) ? $wo_mt_job['core'] : $wo_mt_job['htdocs'] . '/wp' ) . '/wp-load.php';
 
 switch ( $wo_mt_job['action'] ) {
 	case 'install':
@@ -82,6 +83,27 @@ switch ( $wo_mt_job['action'] ) {
 		wp_upgrade();
 		wo_mt_done( array( 'from' => $wo_mt_before, 'to' => (int) get_option( 'db_version' ),
 			'core' => (int) $wp_db_version ) );
+		break;
+
+	case 'inspect':
+		// What a conversion needs to know, read without running any plugin.
+		require_once ABSPATH . 'wp-admin/includes/plugin.php';
+		global $wp_version;
+		wo_mt_done( array(
+			'wp_version' => $wp_version,
+			'db_version' => (int) get_option( 'db_version' ),
+			'multisite'  => is_multisite(),
+			'plugins'    => array_values( (array) get_option( 'active_plugins', array() ) ),
+			'themes'     => array_values( array_unique( array( get_option( 'stylesheet' ), get_option( 'template' ) ) ) ),
+			'mu_plugins' => array_keys( get_mu_plugins() ),
+			'dropins'    => array_keys( get_dropins() ),
+		) );
+		break;
+
+	case 'keep_own_theme':
+		// A converted site keeps its theme: the baseline enforcer leaves it alone.
+		update_option( 'wo_mt_own_theme', 1 );
+		wo_mt_done( array( 'theme' => get_option( 'stylesheet' ) ) );
 		break;
 
 	case 'set_url':

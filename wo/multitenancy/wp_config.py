@@ -1,0 +1,116 @@
+"""A site's wp-config.php: what an existing one defines (read by PHP itself), and ours.
+
+Ours is written for a site on the shared core (content in the site's htdocs/wp-content,
+plugins and themes from the shared set) or, for `revert`, for a standalone site.
+Values go into the file as PHP literals, so any text is safe in it.
+"""
+import json
+import os
+import secrets
+import string
+
+import pystache
+
+from wo.multitenancy import fs, phpfpm, runner
+from wo.multitenancy.errors import CommandFailed, InvalidInput, MTError
+
+HERE = os.path.dirname(__file__)
+READER = os.path.join(HERE, 'php', 'read-config.php')
+SALT_NAMES = ('AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
+              'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT')
+# Where the shared-core layout puts content and code: ours, never a site's.
+LAYOUT_CONSTANTS = ('WP_CONTENT_DIR', 'WP_PLUGIN_DIR', 'WPMU_PLUGIN_DIR')
+# A site that moves these elsewhere has a layout a conversion would break.
+FOREIGN_LAYOUT = ('UPLOADS', 'WP_CONTENT_URL', 'WP_PLUGIN_URL', 'WPMU_PLUGIN_URL', 'WP_LANG_DIR')
+_SALT_ALPHABET = string.ascii_letters + string.digits + '!#$%&()*+,-./:;<=>?@[]^_{|}~'
+
+
+def path(settings, domain):
+    return os.path.join(settings.site_root(domain), 'wp-config.php')
+
+
+def php_literal(value):
+    """The PHP literal of a str, bool or int."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace('\\', '\\\\').replace("'", "\\'") + "'"
+
+
+def defaults(settings, domain, db=None):
+    """{constant: PHP literal} of a new site: its database `db` (db_name, db_user,
+    db_password, db_host), fresh salts, and the policy from the configuration."""
+    values = {}
+    if db:
+        values.update(DB_NAME=db['db_name'], DB_USER=db['db_user'],
+                      DB_PASSWORD=db['db_password'], DB_HOST=db['db_host'],
+                      DB_CHARSET='utf8mb4', DB_COLLATE='')
+    values.update({name: _salt() for name in SALT_NAMES})
+    values.update(WP_CACHE_KEY_SALT=domain + ':', DISALLOW_FILE_EDIT=settings.disable_file_edit,
+                  DISALLOW_FILE_MODS=settings.disable_file_mods,
+                  WP_MEMORY_LIMIT=settings.wp_memory_limit,
+                  WP_MAX_MEMORY_LIMIT=settings.wp_max_memory_limit, WP_DEBUG=False)
+    return {name: php_literal(value) for name, value in values.items()}
+
+
+def shared_layout(settings, domain, docroot):
+    """{constant: PHP literal} that put a site on the shared core: its content in
+    `docroot`/wp-content, plugins from the shared set, core updates left to wo."""
+    return {'WP_CONTENT_DIR': php_literal(docroot + '/wp-content'),
+            'WP_PLUGIN_DIR': php_literal(settings.shared_content + '/plugins'),
+            'WPMU_PLUGIN_DIR': php_literal(settings.shared_content + '/mu-plugins'),
+            'WP_AUTO_UPDATE_CORE': 'false'}
+
+
+def read(settings, config_file, domain, php_version):
+    """What `config_file` defines, evaluated by PHP as the web user:
+    {'constants': {name: PHP literal}, 'table_prefix': PHP literal}."""
+    try:
+        done = runner.run([phpfpm.cli(php_version), READER, config_file, domain],
+                          user=settings.web_user)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (CommandFailed, ValueError, IndexError) as e:
+        raise MTError('cannot read {0}: {1}'.format(config_file, getattr(e, 'message', e)),
+                      'php -l {0} shows whether PHP can parse it'.format(config_file))
+
+
+def check_convertible(settings, domain, constants):
+    """Refuse a configuration that moves content or plugins where the shared layout
+    cannot follow (ours, from an interrupted conversion, passes)."""
+    ours = shared_layout(settings, domain, os.path.join(settings.site_root(domain), 'htdocs'))
+    foreign = [n for n in LAYOUT_CONSTANTS if n in constants and constants[n] != ours[n]]
+    foreign += [n for n in FOREIGN_LAYOUT if n in constants]
+    if foreign:
+        raise InvalidInput('{0} moves WordPress files with {1} in wp-config.php'.format(
+            domain, ', '.join(foreign)), 'a site with its own layout cannot share the core')
+
+
+def write(settings, domain, constants, table_prefix, docroot, shared=True):
+    """Write the site's wp-config.php: `constants` ({name: PHP literal}), then for a
+    site on the shared core the shared layout's, ABSPATH and WordPress' start.
+    A shared-core site's file is root:www-data 0640, a standalone one the web user's."""
+    values = dict(constants)
+    if shared:
+        values.update(shared_layout(settings, domain, docroot))
+    data = dict(domain=domain, shared=shared, table_prefix=table_prefix,
+                constants=[{'name': n, 'value': v} for n, v in values.items()],
+                abspath=php_literal(docroot + ('/wp/' if shared else '/')))
+    text = pystache.Renderer(escape=lambda s: s).render(_template(), data)
+    owner = ('root', settings.web_user) if shared else (settings.web_user, settings.web_user)
+    fs.write_file(path(settings, domain), text, mode=0o640, owner=owner)
+
+
+def without_layout(constants):
+    """A shared-core site's constants less those of the shared layout (for `revert`)."""
+    return {n: v for n, v in constants.items()
+            if n not in LAYOUT_CONSTANTS and n != 'WP_AUTO_UPDATE_CORE'}
+
+
+def _salt():
+    return ''.join(secrets.choice(_SALT_ALPHABET) for _ in range(64))
+
+
+def _template():
+    with open(os.path.join(HERE, 'templates', 'site-wp-config.mustache'), encoding='utf-8') as f:
+        return f.read()
