@@ -7,6 +7,7 @@ which these machines cannot reach; this builds the same result with the same par
 Used by the benchmark (the thing a user would otherwise do) and by tests that need
 existing WordOps sites. Run with WordOps' Python (/opt/wo/bin/python), as root.
 """
+import json
 import os
 import secrets
 import shutil
@@ -147,3 +148,36 @@ def update(domain, new_tree, php_version):
     if 'upgraded' not in done.stdout:
         raise RuntimeError('upgrading {0} failed: {1}{2}'.format(domain, done.stdout, done.stderr))
     return copied - started, time.monotonic() - copied
+
+
+POPULATE_PHP = r"""<?php
+define( 'WP_INSTALLING', true ); // no plugin, no cron: only what this script does
+$_SERVER['HTTP_HOST'] = $argv[1]; $_SERVER['REQUEST_URI'] = '/';
+require $argv[2] . '/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/plugin.php';
+$upload = wp_upload_bits( 'mt-upload.txt', null, 'uploaded to ' . $argv[1] );
+wp_insert_post( array( 'post_title' => 'A post of ' . $argv[1], 'post_name' => 'a-post',
+	'post_content' => 'Its body, with <a href="' . $upload['url'] . '">a file</a>.',
+	'post_status' => 'publish' ) );
+wp_insert_post( array( 'post_type' => 'page', 'post_title' => 'About ' . $argv[1],
+	'post_name' => 'about', 'post_content' => 'A page.', 'post_status' => 'publish' ) );
+if ( $argv[3] ) { switch_theme( $argv[3] ); }
+foreach ( array_slice( $argv, 4 ) as $plugin ) { activate_plugin( $plugin ); }
+echo json_encode( array( 'upload' => parse_url( $upload['url'], PHP_URL_PATH ) ) );
+"""
+
+
+def populate(domain, php_version, theme='', plugins=()):
+    """Give a standalone site a post linking an uploaded file, a page, and optionally
+    another theme and active plugins (main files, e.g. akismet/akismet.php).
+    Returns {'upload': the upload's URL path}."""
+    script = os.path.join(SITES, domain, 'mt-populate.php')
+    with open(script, 'w') as f:
+        f.write(POPULATE_PHP)
+    done = subprocess.run(['runuser', '-u', 'www-data', '--', '/usr/bin/php' + php_version,
+                           script, domain, os.path.join(SITES, domain, 'htdocs'), theme]
+                          + list(plugins), capture_output=True, text=True)
+    os.unlink(script)
+    if done.returncode != 0 or '"upload"' not in done.stdout:
+        raise RuntimeError('populating {0} failed: {1}{2}'.format(domain, done.stdout, done.stderr))
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -373,7 +373,7 @@ def _plan_text(plan):
         return '{domain}: {note}'.format(**plan)
     return ('{domain}: back up to {backup_to}, WordPress {wp_version} -> {release_wp_version} '
             '({release}), keep uploads, database, theme and {0} setting(s) of wp-config.php{1}'
-            .format(len(plan['constants']), '; add to the shared set: ' +
+            .format(len(plan['settings_kept']), '; add to the shared set: ' +
                     ', '.join(plan['add_to_shared']) if plan['add_to_shared'] else '', **plan))
 
 

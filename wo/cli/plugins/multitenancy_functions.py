@@ -581,6 +581,9 @@ def convertible_domains(ctx):
             if r['site_type'] == 'wp' and r['sitename'] not in ours]
 
 
+PLAN_PRIVATE = ('constants', 'table_prefix', 'missing', 'config')
+
+
 def convert_site(ctx, domain, force=False, dry_run=False):
     """Convert one standalone site; the lock is held by the caller."""
     settings = ctx.settings
@@ -600,8 +603,9 @@ def convert_site(ctx, domain, force=False, dry_run=False):
         return {'domain': domain, 'status': 'converted', 'backup': saved, 'resumed': True,
                 'own_disk_bytes': layout.own_disk_usage(settings, domain)}
     plan = conversion_plan(ctx, domain, row, force)
-    if dry_run:
-        return dict(plan, status='planned')
+    if dry_run:  # what it will do, without the secrets of wp-config.php
+        return dict({k: v for k, v in plan.items() if k not in PLAN_PRIVATE},
+                    status='planned', settings_kept=sorted(plan['constants']))
     return convert_standalone(ctx, plan)
 
 
@@ -721,7 +725,9 @@ def write_shared_config(ctx, plan, changes):
     settings, domain = ctx.settings, plan['domain']
     keep_config(settings, domain, (settings.web_user, settings.web_user), changes)
     fs.make_dir(settings.site_root(domain))
-    constants = dict(wp_config.defaults(settings, domain), **plan['constants'])
+    constants = dict(plan['constants'])
+    for name, value in wp_config.defaults(settings, domain).items():
+        constants.setdefault(name, value)
     wp_config.write(settings, domain, constants, plan['table_prefix'],
                     layout.htdocs(settings, domain))
 
