@@ -3,11 +3,8 @@ import os
 import pytest
 
 from sample_release import make_release_tree
-from wo.multitenancy import fs, layout, releases
+from wo.multitenancy import layout, releases
 from wo.multitenancy.undo import Changes
-
-DB = {'db_name': 'a_test_x1', 'db_user': 'atestx', 'db_password': 'secret', 'db_host': 'localhost'}
-
 
 @pytest.fixture
 def core(sandbox):
@@ -39,18 +36,6 @@ def test_a_failed_create_removes_the_tree(core):
             layout.build(core, 'b.test', changes)
             raise RuntimeError()
     assert not os.path.exists(core.site_root('b.test'))
-
-
-def test_the_config_routes_content_to_the_site_and_code_to_the_shared_set(core):
-    fs.make_dir(core.site_root('a.test'))
-    layout.write_config(core, 'a.test', DB)
-    text = open(layout.config_path(core, 'a.test')).read()
-    assert "define( 'DB_NAME', 'a_test_x1' );" in text
-    assert "define( 'WP_CONTENT_DIR', '{0}/wp-content' );".format(layout.htdocs(core, 'a.test')) in text
-    assert "define( 'WP_PLUGIN_DIR', '{0}/plugins' );".format(core.shared_content) in text
-    assert "define( 'DISALLOW_FILE_EDIT', true );" in text
-    assert text.count("define( 'AUTH_KEY', '") == 1 and "'" not in text.split("AUTH_KEY', '")[1][:64]
-    assert oct(os.stat(layout.config_path(core, 'a.test')).st_mode)[-3:] == '640'
 
 
 def test_own_disk_usage_leaves_uploads_out(core):

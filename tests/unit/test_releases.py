@@ -172,3 +172,10 @@ def test_staging_clears_what_a_killed_staging_left(sandbox, tmp_path):
         os.mkdir(os.path.join(sandbox.releases_dir, leftover))
     staged = stage(sandbox, make_release_tarball(tmp_path))
     assert os.listdir(sandbox.releases_dir) == [staged]
+
+
+@pytest.mark.parametrize('version, than, newer', [
+    ('6.5.5', '6.5', True), ('6.5', '6.5.0', False), ('6.4.5', '6.5.5', False),
+    ('6.10', '6.9.9', True), ('6.6-RC1', '6.5.5', True)])
+def test_which_wordpress_version_is_newer(version, than, newer):
+    assert releases.is_newer(version, than) is newer

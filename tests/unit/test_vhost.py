@@ -30,3 +30,13 @@ def test_each_cache_type_includes_its_wordops_file(app, sandbox, cache, include)
 def test_missing_includes_are_named(sandbox):
     assert nginx.missing_includes(sandbox, '8.2', 'wpfc') == [
         'wpfc-php82.conf', 'wpcommon-php82.conf', 'locations-wo.conf']
+
+
+def test_a_vhost_serves_the_document_root_it_names(app, sandbox):
+    import os
+    os.makedirs(os.path.dirname(nginx.available(sandbox, 'a.test')))
+    with open(nginx.available(sandbox, 'a.test'), 'w') as f:
+        f.write(nginx.render_vhost(app, sandbox, 'a.test', '8.2', 'wpfc'))
+    assert nginx.serves(sandbox, 'a.test', sandbox.site_root('a.test') + '/htdocs')
+    assert not nginx.serves(sandbox, 'a.test', sandbox.site_root('a.test') + '/public')
+    assert not nginx.serves(sandbox, 'b.test', sandbox.site_root('b.test') + '/htdocs')

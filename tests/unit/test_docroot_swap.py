@@ -1,0 +1,62 @@
+import os
+
+import pytest
+
+from sample_release import make_release_tree
+from wo.multitenancy import docroot_swap, fs, layout, releases
+from wo.multitenancy.errors import MTError
+
+
+@pytest.fixture
+def standalone_site(sandbox):
+    """A sandbox shared core and a standalone site a.test with an upload and a drop-in."""
+    make_release_tree(releases.path(sandbox, 'wp-20260101-000000'))
+    releases.switch(sandbox, 'wp-20260101-000000')
+    htdocs = layout.htdocs(sandbox, 'a.test')
+    make_release_tree(htdocs)
+    os.makedirs(os.path.join(htdocs, 'wp-content', 'uploads', '2026'))
+    for name, text in (('uploads/2026/photo.jpg', 'photo'), ('object-cache.php', '<?php // drop-in')):
+        with open(os.path.join(htdocs, 'wp-content', name), 'w') as f:
+            f.write(text)
+    return sandbox
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def test_a_site_moves_to_the_shared_layout_with_its_uploads_and_drop_ins(standalone_site):
+    settings, htdocs = standalone_site, layout.htdocs(standalone_site, 'a.test')
+    docroot_swap.build_shared(settings, 'a.test', ['object-cache.php'])
+    assert not docroot_swap.is_shared(htdocs)
+    docroot_swap.swap(settings, 'a.test')
+    assert docroot_swap.is_shared(htdocs)
+    docroot_swap.move_uploads(settings, 'a.test')
+    docroot_swap.move_uploads(settings, 'a.test')  # done already: nothing happens
+    assert read(os.path.join(htdocs, 'wp-content', 'uploads', '2026', 'photo.jpg')) == 'photo'
+    assert read(os.path.join(htdocs, 'wp-content', 'object-cache.php')) == '<?php // drop-in'
+    docroot_swap.remove_old(settings, 'a.test')
+    assert not os.path.exists(docroot_swap.swap_dir(settings, 'a.test'))
+
+
+def test_the_undo_puts_uploads_and_the_old_tree_back(standalone_site):
+    settings, htdocs = standalone_site, layout.htdocs(standalone_site, 'a.test')
+    docroot_swap.build_shared(settings, 'a.test', [])
+    docroot_swap.swap(settings, 'a.test')
+    docroot_swap.move_uploads(settings, 'a.test')
+    docroot_swap.move_uploads_back(settings, 'a.test')
+    docroot_swap.swap(settings, 'a.test')
+    assert not docroot_swap.is_shared(htdocs)
+    assert read(os.path.join(htdocs, 'wp-content', 'uploads', '2026', 'photo.jpg')) == 'photo'
+
+
+def test_a_tree_left_beside_the_site_is_rebuilt_unless_it_holds_uploads(standalone_site):
+    settings = standalone_site
+    docroot_swap.build_shared(settings, 'a.test', [])
+    docroot_swap.discard_unswapped(settings, 'a.test')
+    assert not os.path.exists(docroot_swap.swap_dir(settings, 'a.test'))
+    docroot_swap.build_shared(settings, 'a.test', [])
+    fs.write_file(os.path.join(docroot_swap.uploads(docroot_swap.swap_dir(settings, 'a.test')), 'x'), 'x')
+    with pytest.raises(MTError, match='holds uploads'):
+        docroot_swap.discard_unswapped(settings, 'a.test')

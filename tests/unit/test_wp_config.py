@@ -1,0 +1,55 @@
+import os
+
+import pytest
+
+from wo.multitenancy import fs, layout, wp_config
+from wo.multitenancy.errors import InvalidInput
+
+DB = {'db_name': 'a_test_x1', 'db_user': 'atestx', 'db_password': "it's\\secret",
+      'db_host': 'localhost'}
+
+
+def written(settings, constants, shared=True, prefix="'wp_'"):
+    fs.make_dir(settings.site_root('a.test'))
+    wp_config.write(settings, 'a.test', constants, prefix, layout.htdocs(settings, 'a.test'), shared)
+    with open(wp_config.path(settings, 'a.test')) as f:
+        return f.read()
+
+
+def test_php_literals_survive_quotes_and_backslashes():
+    assert wp_config.php_literal("it's\\x") == "'it\\'s\\\\x'"
+    assert wp_config.php_literal(True) == 'true' and wp_config.php_literal(3) == '3'
+
+
+def test_a_shared_core_config_routes_content_to_the_site_and_code_to_the_shared_set(sandbox):
+    text = written(sandbox, wp_config.defaults(sandbox, 'a.test', DB))
+    assert "define( 'DB_PASSWORD', 'it\\'s\\\\secret' );" in text
+    assert "define( 'WP_CONTENT_DIR', '{0}/wp-content' );".format(layout.htdocs(sandbox, 'a.test')) in text
+    assert "define( 'WP_PLUGIN_DIR', '{0}/plugins' );".format(sandbox.shared_content) in text
+    assert "define( 'DISALLOW_FILE_EDIT', true );" in text
+    assert "define( 'ABSPATH', '{0}/wp/' );".format(layout.htdocs(sandbox, 'a.test')) in text
+    assert text.count("define( 'AUTH_KEY', '") == 1
+    assert oct(os.stat(wp_config.path(sandbox, 'a.test')).st_mode)[-3:] == '640'
+
+
+def test_a_standalone_config_has_no_shared_layout(sandbox):
+    constants = wp_config.without_layout(dict(
+        wp_config.defaults(sandbox, 'a.test', DB),
+        **wp_config.shared_layout(sandbox, 'a.test', '/x'), MY_SETTING="'kept'"))
+    text = written(sandbox, constants, shared=False, prefix="'site_'")
+    assert 'WP_CONTENT_DIR' not in text and 'WP_PLUGIN_DIR' not in text
+    assert 'WP_AUTO_UPDATE_CORE' not in text
+    assert "define( 'MY_SETTING', 'kept' );" in text and "$table_prefix = 'site_';" in text
+    assert "define( 'ABSPATH', '{0}/' );".format(layout.htdocs(sandbox, 'a.test')) in text
+
+
+def test_a_config_that_moves_content_elsewhere_cannot_be_converted(sandbox):
+    with pytest.raises(InvalidInput, match='UPLOADS'):
+        wp_config.check_convertible(sandbox, 'a.test', {'UPLOADS': "'files'"})
+    with pytest.raises(InvalidInput, match='WP_CONTENT_DIR'):
+        wp_config.check_convertible(sandbox, 'a.test', {'WP_CONTENT_DIR': "'/srv/content'"})
+
+
+def test_our_own_layout_passes_the_check_so_a_stopped_conversion_can_finish(sandbox):
+    ours = wp_config.shared_layout(sandbox, 'a.test', layout.htdocs(sandbox, 'a.test'))
+    wp_config.check_convertible(sandbox, 'a.test', ours)
