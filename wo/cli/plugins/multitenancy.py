@@ -297,6 +297,9 @@ class RemoveController(MTCommand):
             print('This removes {0} and {1} site(s): {2}'.format(
                 plan['shared_root'], len(plan['sites']), ', '.join(plan['sites']) or 'none'),
                 file=sys.stderr)
+            if plan['backups']:
+                print('and the backups convert took: {0}'.format(', '.join(plan['backups'])),
+                      file=sys.stderr)
             if plan['sites'] and not pargs.force:
                 raise InvalidInput('{0} site(s) still run on the shared core'.format(
                     len(plan['sites'])), 'delete them first, or pass --force to delete them too')

@@ -464,9 +464,13 @@ def delete_site(ctx, domain):
 
 
 def removal_plan(ctx):
-    """What `remove` would remove: every site on the shared core and the shared root."""
+    """What `remove` would remove: every site on the shared core and the shared root,
+    with the backups `convert` took in it."""
+    backups = ctx.settings.backups_dir
     return {'sites': [s['domain'] for s in ctx.db.get_shared_sites()],
-            'shared_root': ctx.settings.shared_root}
+            'shared_root': ctx.settings.shared_root,
+            'backups': sorted(n for n in (os.listdir(backups) if os.path.isdir(backups) else [])
+                              if not n.startswith('.'))}
 
 
 def remove_everything(ctx):
