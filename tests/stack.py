@@ -10,6 +10,8 @@ import time
 
 import requests
 
+from wo.multitenancy import nginx
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CONF = '/etc/wo/plugins.d/multitenancy.conf'
@@ -96,6 +98,7 @@ def purge_site(domain):
             os.unlink(path)
     shutil.rmtree(os.path.join(SITES, domain), ignore_errors=True)
     subprocess.run(['nginx', '-s', 'reload'], check=True, stderr=subprocess.DEVNULL)
+    nginx.purge_page_cache([domain])  # a later site of the same name must not get its pages
 
 
 def write_conf(**overrides):

@@ -4,9 +4,10 @@ moment in which the site does not answer.
 
 The new document root is built beside the old one, at <site>/.htdocs.mt-swap; one
 renameat2(RENAME_EXCHANGE) swaps the two, so .htdocs.mt-swap then holds the old one.
-uploads/ follows by rename right after (same filesystem: no copy), and the old tree
-is removed once the command is done with it. Which steps are done can be read off the
-files alone, so a run killed anywhere is finished by the next one.
+The site's own files (uploads/, cache/, robots.txt and anything else that is neither
+WordPress nor shared) follow by rename right after (same filesystem: no copy), and the
+old tree is removed once the command is done with it. Which steps are done can be read
+off the files alone, so a run killed anywhere is finished by the next one.
 """
 import os
 
@@ -14,7 +15,10 @@ from wo.multitenancy import fs, layout
 from wo.multitenancy.errors import MTError
 
 SWAP = '.htdocs.mt-swap'
-DROPIN_SUFFIX = '.php'
+# In a document root: what belongs to WordPress or to our layout, not to the site.
+OURS = ('wp', layout.ENTRY_STUB, 'wp-config.php', 'wp-content')
+# In wp-content: code (shared, or drop-ins copied when the tree is built) and scratch.
+NOT_OWN_CONTENT = layout.SHARED_DIRS + ('upgrade', 'index.php')
 
 
 def swap_dir(settings, domain):
@@ -30,6 +34,19 @@ def uploads(docroot):
     return os.path.join(docroot, 'wp-content', 'uploads')
 
 
+def own_files(docroot, release_dir):
+    """Paths, relative to `docroot`, of the site's own files there: the top-level
+    entries that are not WordPress' (robots.txt, a verification file ...) and what in
+    wp-content is neither code nor a shared folder (uploads/, cache/, gallery/ ...)."""
+    core = set(os.listdir(release_dir)) | set(OURS)
+    found = [n for n in sorted(os.listdir(docroot)) if n not in core and not n.startswith('.mt-')]
+    content = os.path.join(docroot, 'wp-content')
+    if os.path.isdir(content) and not os.path.islink(content):
+        found += ['wp-content/' + n for n in sorted(os.listdir(content))
+                  if n not in NOT_OWN_CONTENT and not _is_dropin(content, n)]
+    return found
+
+
 def discard_unswapped(settings, domain):
     """Remove a tree built beside the site by a run that stopped before the swap. It
     never holds uploads (they move only after the swap); if it does, it is left alone."""
@@ -43,8 +60,8 @@ def discard_unswapped(settings, domain):
 
 
 def build_shared(settings, domain, dropins):
-    """Build the shared-core document root beside the site, with copies of the site's
-    drop-ins (`dropins`: names in its wp-content, such as object-cache.php)."""
+    """Build the shared-core document root beside the site, with root's copies of the
+    site's drop-ins (`dropins`: names in its wp-content, such as object-cache.php)."""
     spare = swap_dir(settings, domain)
     layout.fill_docroot(settings, spare)
     _copy_dropins(layout.htdocs(settings, domain), spare, dropins)
@@ -72,34 +89,51 @@ def swap(settings, domain):
     fs.exchange(swap_dir(settings, domain), layout.htdocs(settings, domain))
 
 
-def move_uploads(settings, domain):
-    """Move uploads/ from the tree beside the site (the old document root) into the
-    document root, over its empty placeholder. Done already: nothing happens."""
-    source, target = uploads(swap_dir(settings, domain)), uploads(layout.htdocs(settings, domain))
-    if not os.path.isdir(source):
-        return
-    if os.path.isdir(target) and not os.listdir(target):
-        os.rmdir(target)
-    if os.path.exists(target):
-        raise MTError('{0} is not empty: uploads arrived while the site moved'.format(target),
-                      'merge them into {0} by hand, remove {1}, then run again'.format(source, target))
-    fs.rename(source, target)
-
-
-def move_uploads_back(settings, domain):
-    """Undo of move_uploads: uploads/ back into the tree beside the site."""
-    source, target = uploads(layout.htdocs(settings, domain)), uploads(swap_dir(settings, domain))
-    if os.path.isdir(source) and not os.path.exists(target):
+def move_own_files(settings, domain, release_dir, moved):
+    """Move the site's own files from the tree beside it (the old document root) into
+    the document root, each over an empty placeholder if there is one; appends each to
+    `moved` as it goes. What moved already is not looked at again."""
+    spare, docroot = swap_dir(settings, domain), layout.htdocs(settings, domain)
+    for name in own_files(spare, release_dir):
+        source, target = os.path.join(spare, name), os.path.join(docroot, name)
+        if os.path.isdir(target) and not os.path.islink(target) and not os.listdir(target):
+            os.rmdir(target)
+        if os.path.lexists(target):
+            raise MTError('{0} exists in both document roots of {1}'.format(name, domain),
+                          'keep one: merge {0} into {1} by hand, then run again'.format(source, target))
         fs.rename(source, target)
-        fs.make_dir(source, owner=(settings.web_user, settings.web_user))
+        moved.append(name)
+
+
+def move_back(settings, domain, moved):
+    """Undo of move_own_files: the files in `moved` back into the tree beside the site."""
+    spare, docroot = swap_dir(settings, domain), layout.htdocs(settings, domain)
+    for name in reversed(moved):
+        if os.path.lexists(os.path.join(docroot, name)):
+            fs.rename(os.path.join(docroot, name), os.path.join(spare, name))
+
+
+def remove_spare(settings, domain, shared):
+    """Remove the tree beside the site if it is laid out as `shared` says and holds no
+    uploads (the undo of a build must never take the site's old document root)."""
+    spare = swap_dir(settings, domain)
+    if os.path.isdir(spare) and is_shared(spare) == shared and \
+            not (os.path.isdir(uploads(spare)) and os.listdir(uploads(spare))):
+        fs.remove(spare)
 
 
 def remove_old(settings, domain):
     fs.remove(swap_dir(settings, domain))
 
 
+def _is_dropin(content, name):
+    return name.endswith('.php') and os.path.isfile(os.path.join(content, name))
+
+
 def _copy_dropins(docroot, spare, dropins):
     for name in dropins:
         source = os.path.join(docroot, 'wp-content', name)
-        if os.path.isfile(source) and name.endswith(DROPIN_SUFFIX) and '/' not in name:
+        if '/' in name or not name.endswith('.php') or os.path.islink(source):
+            raise MTError('drop-in {0} of {1} is not a plain file'.format(name, docroot))
+        if os.path.isfile(source):
             fs.copy_file(source, os.path.join(spare, 'wp-content', name))

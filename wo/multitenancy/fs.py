@@ -9,7 +9,7 @@ import tempfile
 import zipfile
 
 from wo.multitenancy import runner
-from wo.multitenancy.errors import MTError
+from wo.multitenancy.errors import CommandFailed, MTError
 
 ROOT = ('root', 'root')
 
@@ -168,9 +168,14 @@ def give_tree(path, owner):
 
 
 def archive_tree(parent, name, archive):
-    """Write `parent`/`name` with owners, modes and links into a zstd-compressed tar."""
-    runner.run(['tar', '--zstd', '--create', '--file', archive, '--directory', parent, name],
-               timeout=6 * 3600)
+    """Write `parent`/`name` with owners, modes and links into a zstd-compressed tar.
+    A live site changes while it is read (caches, logs): tar says so with exit 1 and
+    still writes the archive; that is accepted, any other failure is not."""
+    argv = ['tar', '--zstd', '--create', '--warning=no-file-changed', '--file', archive,
+            '--directory', parent, name]
+    done = runner.run(argv, timeout=6 * 3600, check=False)
+    if done.returncode not in (0, 1):
+        raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
 
 
 def free_mb(path):

@@ -575,6 +575,9 @@ def convert_sites(ctx, domains, every=False, force=False, dry_run=False):
             except MTError as e:
                 results.append({'domain': domain, 'error': e.message, 'hint': e.hint,
                                 'status': 'refused' if isinstance(e, InvalidInput) else 'failed'})
+            except OSError as e:  # a file the site has that cannot move (a mount point ...)
+                results.append({'domain': domain, 'error': str(e), 'status': 'failed',
+                                'hint': 'it is back as it was; see the message'})
         return results
 
 
@@ -585,7 +588,7 @@ def convertible_domains(ctx):
             if r['site_type'] == 'wp' and r['sitename'] not in ours]
 
 
-PLAN_PRIVATE = ('constants', 'table_prefix', 'missing', 'config')
+PLAN_PRIVATE = ('constants', 'table_prefix', 'missing', 'config', 'https')
 
 
 def convert_site(ctx, domain, force=False, dry_run=False):
@@ -595,17 +598,15 @@ def convert_site(ctx, domain, force=False, dry_run=False):
     row = ctx.db.wordops_site(domain)
     if row is None:
         raise InvalidInput('{0} is not a WordOps site'.format(domain), 'see wo site list')
-    left_over = os.path.isdir(docroot_swap.swap_dir(settings, domain))
-    if ctx.db.get_site(domain) and not left_over:
+    swapped = docroot_swap.is_shared(layout.htdocs(settings, domain))
+    if ctx.db.get_site(domain):
+        if swapped and os.path.isdir(docroot_swap.swap_dir(settings, domain)) and not dry_run:
+            docroot_swap.remove_old(settings, domain)  # stopped after it was recorded
         return {'domain': domain, 'status': 'unchanged', 'note': 'already on the shared core'}
-    if docroot_swap.is_shared(layout.htdocs(settings, domain)):  # a stopped run got past the swap
+    if swapped:  # a stopped run got past the swap
         if dry_run:
             return {'domain': domain, 'status': 'planned', 'note': 'finish a stopped conversion'}
-        ctx.report('Finishing the stopped conversion of ' + domain)
-        saved = backup.latest(settings, domain)
-        finish_conversion(ctx, domain, saved, Changes())  # forward only: never entered, no undo
-        return {'domain': domain, 'status': 'converted', 'backup': saved, 'resumed': True,
-                'own_disk_bytes': layout.own_disk_usage(settings, domain)}
+        return finish_stopped_conversion(ctx, domain, row)
     plan = conversion_plan(ctx, domain, row, force)
     if dry_run:  # what it will do, without the secrets of wp-config.php
         return dict({k: v for k, v in plan.items() if k not in PLAN_PRIVATE},
@@ -623,10 +624,7 @@ def conversion_plan(ctx, domain, row, force):
                            .format(domain, row['site_type']))
     if not os.path.isfile(os.path.join(docroot, 'wp-includes', 'version.php')):
         raise InvalidInput('{0} has no WordPress core in {1}'.format(domain, docroot))
-    config = next((c for c in (wp_config.path(settings, domain),
-                               os.path.join(docroot, 'wp-config.php')) if os.path.isfile(c)), None)
-    if config is None:
-        raise InvalidInput('{0} has no wp-config.php'.format(domain))
+    config = site_config_file(settings, domain)
     if not nginx.serves(settings, domain, docroot):
         raise InvalidInput('the vhost of {0} does not serve {1}'.format(domain, docroot),
                            'a site with its own vhost layout cannot be converted')
@@ -639,23 +637,36 @@ def conversion_plan(ctx, domain, row, force):
     check_core_not_newer(domain, site, releases.version(settings, current))
     if site['multisite']:
         raise InvalidInput('{0} is a multisite network'.format(domain))
-    if site['mu_plugins']:
-        raise InvalidInput('{0} has must-use plugins: {1}'.format(domain, ', '.join(site['mu_plugins'])),
-                           'in the shared set they would run on every site; make them regular '
-                           'plugins or remove them, then convert')
+    check_no_must_use_plugins(domain, docroot)
     missing = missing_from_shared(settings, domain, site)
     if missing and not force:
         raise InvalidInput('{0} uses what the shared set lacks: {1}'.format(
-            domain, ', '.join('{0} {1}'.format(k[:-1], os.path.basename(p)) for k, p in missing)),
+            domain, ', '.join(_named(kind, path) for kind, path in missing)),
             '--force adds them to the shared set (for every site to use)')
+    https = bool(row['is_ssl'])
+    before = health.probe(domain, https)
+    if not before['ok']:
+        raise InvalidInput('{0} does not serve well now: {1}'.format(domain, before['problem']),
+                           'fix it first: a conversion must be able to tell it still serves')
     require_room_for_backup(settings, domain)
     return {'domain': domain, 'php_version': php, 'db_name': row['db_name'], 'config': config,
-            'constants': defined['constants'], 'table_prefix': defined['table_prefix'],
-            'wp_version': site['wp_version'], 'release': current,
-            'release_wp_version': releases.version(settings, current)[0],
-            'add_to_shared': ['{0} {1}'.format(k[:-1], os.path.basename(p)) for k, p in missing],
-            'missing': missing, 'dropins': site['dropins'],
-            'backup_to': settings.backups_dir}
+            'https': https, 'constants': defined['constants'],
+            'table_prefix': defined['table_prefix'], 'wp_version': site['wp_version'],
+            'release': current, 'release_wp_version': releases.version(settings, current)[0],
+            'add_to_shared': [_named(kind, path) for kind, path in missing], 'missing': missing,
+            'dropins': site['dropins'], 'backup_to': settings.backups_dir,
+            'own_files': docroot_swap.own_files(docroot, releases.path(settings, current))}
+
+
+def site_config_file(settings, domain):
+    """The wp-config.php a standalone site uses: htdocs/ first, as wp-load.php looks."""
+    for candidate in (os.path.join(layout.htdocs(settings, domain), 'wp-config.php'),
+                      wp_config.path(settings, domain)):
+        if os.path.islink(candidate):
+            raise InvalidInput('{0} is a link: convert works on plain files'.format(candidate))
+        if os.path.isfile(candidate):
+            return candidate
+    raise InvalidInput('{0} has no wp-config.php'.format(domain))
 
 
 def check_core_not_newer(domain, site, release_version):
@@ -666,22 +677,50 @@ def check_core_not_newer(domain, site, release_version):
             'update the shared core first: wo multitenancy update')
 
 
+def check_no_must_use_plugins(domain, docroot):
+    folder = os.path.join(docroot, 'wp-content', 'mu-plugins')
+    found = sorted(n for n in os.listdir(folder) if n.endswith('.php')) \
+        if os.path.isdir(folder) else []
+    if found:
+        raise InvalidInput('{0} has must-use plugins: {1}'.format(domain, ', '.join(found)),
+                           'in the shared set they would run on every site; make them regular '
+                           'plugins or remove them, then convert')
+
+
 def missing_from_shared(settings, domain, site):
-    """[(kind, path in the site)] of the active plugins and themes of a standalone site
-    (`site`: what inspect found) that the shared wp-content lacks; one that the site
-    itself lacks is refused."""
+    """[(kind, path in the site)] of what a standalone site uses (`site`: what inspect
+    found) that the shared wp-content lacks: active plugins, its themes, its language
+    files. One that the site lists but lacks itself, or a link, is refused."""
+    content = os.path.join(layout.htdocs(settings, domain), 'wp-content')
     used = [('plugins', p.split('/')[0]) for p in site['plugins']] + \
-           [('themes', t) for t in site['themes'] if t]
+           [('themes', t) for t in site['themes'] if t] + \
+           [('languages', f) for f in _files_under(os.path.join(content, 'languages'))]
     missing = []
     for kind, name in used:
         if os.path.exists(os.path.join(settings.shared_content, kind, name)):
             continue
-        source = os.path.join(layout.htdocs(settings, domain), 'wp-content', kind, name)
-        if not os.path.exists(source):
-            raise InvalidInput('{0} lists {1} {2} as active, but there is no {3}'.format(
-                domain, kind[:-1], name, source), 'deactivate it, then convert')
+        source = os.path.join(content, kind, name)
+        if not os.path.exists(source) or os.path.islink(source):
+            raise InvalidInput('{0} uses {1} {2}, but {3} is not a plain file or folder'.format(
+                domain, kind[:-1] if kind != 'languages' else 'language file', name, source),
+                'deactivate it, then convert')
+        if kind != 'languages':
+            baseline.slug_of(source)  # a name the shared set can take
         missing.append((kind, source))
     return missing
+
+
+def _files_under(folder):
+    """Paths of the files under `folder`, relative to it."""
+    found = []
+    for top, _, files in os.walk(folder):
+        found += [os.path.relpath(os.path.join(top, f), folder) for f in files]
+    return sorted(found)
+
+
+def _named(kind, path):
+    return '{0} {1}'.format('language file' if kind == 'languages' else kind[:-1],
+                            path.split('/wp-content/{0}/'.format(kind), 1)[1])
 
 
 def require_room_for_backup(settings, domain):
@@ -692,42 +731,53 @@ def require_room_for_backup(settings, domain):
             domain, needed, free), 'free some space on the disk holding ' + settings.backups_dir)
 
 
+def add_to_shared(settings, missing, release_dir, changes):
+    """Copy what a converted site uses into the shared set (convert --force)."""
+    for kind, source in missing:
+        if kind == 'languages':
+            relative = source.split('/wp-content/languages/', 1)[1]
+            target = os.path.join(settings.shared_content, 'languages', relative)
+            changes.on_failure('remove ' + target, lambda target=target: fs.remove(target))
+            fs.make_dir(os.path.dirname(target))
+            fs.copy_file(source, target)
+        else:
+            baseline.ensure(settings, kind, source, release_dir, changes)
+
+
 def convert_standalone(ctx, plan):
     """Back the site up, build its shared-core document root beside it, write its
     configuration, swap, then finish; any failure puts the site back as it was."""
     settings, domain = ctx.settings, plan['domain']
     docroot = layout.htdocs(settings, domain)
-    release_dir = releases.path(settings, plan['release'])
     with Changes() as changes:
         ctx.report('Backing up {0} (files and database)'.format(domain))
         saved = backup.take(settings, domain, plan['db_name'], changes)
-        for kind, source in plan['missing']:
-            ctx.report('Adding {0} to the shared {1}'.format(os.path.basename(source), kind))
-            baseline.ensure(settings, kind, source, release_dir, changes)
+        add_to_shared(settings, plan['missing'], releases.path(settings, plan['release']), changes)
         baseline.install_enforcer(settings)
         wordpress.task(settings, domain, plan['php_version'], 'keep_own_theme', core=docroot)
         docroot_swap.discard_unswapped(settings, domain)
-        changes.on_failure('remove the tree beside ' + docroot,
-                           lambda: docroot_swap.remove_old(settings, domain))
+        changes.on_failure('remove the tree built beside ' + docroot,
+                           lambda: docroot_swap.remove_spare(settings, domain, shared=True))
         docroot_swap.build_shared(settings, domain, plan['dropins'])
         write_shared_config(ctx, plan, changes)
         ctx.report('Switching {0} to the shared core'.format(domain))
         changes.on_failure('switch {0} back to its own core'.format(domain),
                            lambda: docroot_swap.swap(settings, domain))
         docroot_swap.swap(settings, domain)
-        finish_conversion(ctx, domain, saved, changes)
+        applied = finish_conversion(ctx, domain, saved, plan['https'], changes)
+    record_conversion(ctx, domain, applied)
     return {'domain': domain, 'status': 'converted', 'backup': saved,
             'wp_version': {'before': plan['wp_version'], 'after': plan['release_wp_version']},
-            'added_to_shared': plan['add_to_shared'],
+            'added_to_shared': plan['add_to_shared'], 'own_files': plan['own_files'],
             'own_disk_bytes': layout.own_disk_usage(settings, domain)}
 
 
 def write_shared_config(ctx, plan, changes):
-    """The site's own constants (database, salts, its settings) over our defaults, in
-    our configuration for the shared core; the site root becomes root's, as a created
-    site's is."""
+    """The site's own constants (database, salts, its settings), then our defaults for
+    what it does not set, in our configuration for the shared core; the site root
+    becomes root's, as a created site's is."""
     settings, domain = ctx.settings, plan['domain']
-    keep_config(settings, domain, (settings.web_user, settings.web_user), changes)
+    keep_config(settings, domain, changes)
     fs.make_dir(settings.site_root(domain))
     constants = dict(plan['constants'])
     for name, value in wp_config.defaults(settings, domain).items():
@@ -736,45 +786,67 @@ def write_shared_config(ctx, plan, changes):
                     layout.htdocs(settings, domain))
 
 
-def keep_config(settings, domain, root_owner, changes):
-    """Register the undo that puts the site's wp-config.php back as it is now and gives
-    the site root back to `root_owner`."""
-    kept = fs.keep_file(wp_config.path(settings, domain))
+def keep_config(settings, domain, changes):
+    """Register the undo that puts the site's wp-config.php and its site root's owner
+    back as they are now."""
+    config, root = wp_config.path(settings, domain), settings.site_root(domain)
+    kept, st = fs.keep_file(config), os.stat(root)
 
     def put_back():
-        fs.restore_file(wp_config.path(settings, domain), kept)
-        fs.make_dir(settings.site_root(domain), owner=root_owner)
+        fs.restore_file(config, kept)
+        os.chown(root, st.st_uid, st.st_gid)
     changes.on_failure('put back the wp-config.php of ' + domain, put_back)
 
 
-def finish_conversion(ctx, domain, saved, changes):
-    """After the swap: uploads moved over, the database brought to the shared core,
-    the baseline plugins activated (the site keeps its theme), the site checked over
-    HTTP and recorded, the old tree removed. Every step is idempotent."""
+def finish_conversion(ctx, domain, saved, https, changes):
+    """After the swap: the site's own files moved over, the database brought to the
+    shared core, the baseline plugins activated (the site keeps its theme), the site
+    checked over HTTP. Each step is idempotent. Returns the baseline version applied."""
     settings = ctx.settings
     row = ctx.db.wordops_site(domain)
-    site = {'domain': domain, 'php_version': row['php_version'], 'is_ssl': row['is_ssl']}
-    changes.on_failure('move the uploads of {0} back'.format(domain),
-                       lambda: docroot_swap.move_uploads_back(settings, domain))
-    docroot_swap.move_uploads(settings, domain)
+    release_dir = releases.path(settings, releases.current(settings))
+    moved = []
+    changes.on_failure('move the own files of {0} back'.format(domain),
+                       lambda: docroot_swap.move_back(settings, domain, moved))
+    docroot_swap.move_own_files(settings, domain, release_dir, moved)
     if saved:
         changes.on_failure('restore the database of {0} from {1}'.format(domain, saved),
                            lambda: backup.restore_database(saved, row['db_name']))
     ctx.report('Bringing the database of {0} to the shared core'.format(domain))
     wordpress.upgrade_database(settings, domain, row['php_version'])
     applied = apply_baseline(ctx, domain, row['php_version'])
-    current = releases.current(settings)
-    problem = release_problem(ctx, site, releases.version(settings, current)[0], None)
-    if problem:
-        raise MTError('{0} does not serve well on the shared core: {1}'.format(domain, problem),
-                      'it is back on its own core; its backup is ' + str(saved))
-    if not ctx.db.get_site(domain):
-        ctx.db.adopt_site({'domain': domain, 'site_type': 'wp', 'cache_type': row['cache_type'],
-                           'site_path': settings.site_root(domain),
-                           'php_version': row['php_version'], 'shared_release': current,
-                           'baseline_version': applied['version'], 'is_enabled': 1,
-                           'is_ssl': row['is_ssl']})
     nginx.purge_page_cache([domain])
+    after = health.probe(domain, https)
+    if not after['ok']:
+        raise MTError('{0} does not serve well on the shared core: {1}'.format(
+            domain, after['problem']), 'it is back on its own core; its backup: {0}'.format(saved))
+    return applied['version']
+
+
+def finish_stopped_conversion(ctx, domain, row):
+    """Finish a conversion stopped after the swap; if that fails, the site goes back to
+    its own core (still beside it) and its database to the backup."""
+    settings = ctx.settings
+    ctx.report('Finishing the stopped conversion of ' + domain)
+    saved = backup.latest(settings, domain)
+    with Changes() as changes:
+        changes.on_failure('switch {0} back to its own core'.format(domain),
+                           lambda: docroot_swap.swap(settings, domain))
+        applied = finish_conversion(ctx, domain, saved, bool(row['is_ssl']), changes)
+    record_conversion(ctx, domain, applied)
+    return {'domain': domain, 'status': 'converted', 'backup': saved, 'resumed': True,
+            'own_disk_bytes': layout.own_disk_usage(settings, domain)}
+
+
+def record_conversion(ctx, domain, baseline_version):
+    """Record a converted site (WordOps' row stays as it is), then drop its old tree,
+    which is in the backup. A stop in between is finished by the next convert."""
+    settings, row = ctx.settings, ctx.db.wordops_site(domain)
+    ctx.db.adopt_site({'domain': domain, 'site_type': 'wp', 'cache_type': row['cache_type'],
+                       'site_path': settings.site_root(domain), 'php_version': row['php_version'],
+                       'shared_release': releases.current(settings),
+                       'baseline_version': baseline_version, 'is_enabled': 1,
+                       'is_ssl': row['is_ssl']})
     docroot_swap.remove_old(settings, domain)
 
 
@@ -788,45 +860,44 @@ def revert_site(ctx, domain):
             raise InvalidInput('{0} is not a site on the shared core'.format(domain),
                                'see wo multitenancy list')
         current = require_initialized(settings)
-        if not docroot_swap.is_shared(layout.htdocs(settings, domain)):  # a stopped revert
-            ctx.report('Finishing the stopped revert of ' + domain)
-            finish_revert(ctx, site, Changes())  # forward only: never entered, no undo
-            return {'domain': domain, 'status': 'reverted', 'resumed': True}
-        dropins = wordpress.task(settings, domain, site['php_version'], 'inspect')['dropins']
-        require_free_space(settings, settings.sites_root)
+        release_dir = releases.path(settings, current)
         with Changes() as changes:
-            docroot_swap.discard_unswapped(settings, domain)
-            changes.on_failure('remove the tree beside ' + domain,
-                               lambda: docroot_swap.remove_old(settings, domain))
-            ctx.report('Copying the core, plugins and themes for ' + domain)
-            docroot_swap.build_standalone(settings, domain, releases.path(settings, current), dropins)
+            if docroot_swap.is_shared(layout.htdocs(settings, domain)):
+                dropins = wordpress.task(settings, domain, site['php_version'], 'inspect')['dropins']
+                require_free_space(settings, settings.sites_root)
+                docroot_swap.discard_unswapped(settings, domain)
+                changes.on_failure('remove the tree built beside ' + domain,
+                                   lambda: docroot_swap.remove_spare(settings, domain, shared=False))
+                ctx.report('Copying the core, plugins and themes for ' + domain)
+                docroot_swap.build_standalone(settings, domain, release_dir, dropins)
+                ctx.report('Switching {0} to its own core'.format(domain))
+                docroot_swap.swap(settings, domain)
+            else:
+                ctx.report('Finishing the stopped revert of ' + domain)
             changes.on_failure('switch {0} back to the shared core'.format(domain),
                                lambda: docroot_swap.swap(settings, domain))
-            ctx.report('Switching {0} to its own core'.format(domain))
-            docroot_swap.swap(settings, domain)
-            finish_revert(ctx, site, changes)
-    return {'domain': domain, 'status': 'reverted',
-            'wp_version': releases.version(settings, current)[0]}
+            finish_revert(ctx, site, release_dir, changes)
+        ctx.db.release_site(domain)
+        docroot_swap.remove_old(settings, domain)
+    return {'domain': domain, 'status': 'reverted', 'wp_version': releases.version(settings, current)[0]}
 
 
-def finish_revert(ctx, site, changes):
-    """After the swap: uploads moved over, a standalone wp-config.php, the site root
-    the web user's again (as WordOps has it), checked over HTTP, forgotten by us."""
+def finish_revert(ctx, site, release_dir, changes):
+    """After the swap: own files moved over, a standalone wp-config.php, the site root
+    the web user's again (as WordOps has it), checked over HTTP."""
     settings, domain = ctx.settings, site['domain']
-    changes.on_failure('move the uploads of {0} back'.format(domain),
-                       lambda: docroot_swap.move_uploads_back(settings, domain))
-    docroot_swap.move_uploads(settings, domain)
+    moved = []
+    changes.on_failure('move the own files of {0} back'.format(domain),
+                       lambda: docroot_swap.move_back(settings, domain, moved))
+    docroot_swap.move_own_files(settings, domain, release_dir, moved)
     defined = wp_config.read(settings, wp_config.path(settings, domain), domain,
                              site['php_version'])
-    keep_config(settings, domain, fs.ROOT, changes)
+    keep_config(settings, domain, changes)
     wp_config.write(settings, domain, wp_config.without_layout(defined['constants']),
                     defined['table_prefix'], layout.htdocs(settings, domain), shared=False)
     fs.make_dir(settings.site_root(domain), owner=(settings.web_user, settings.web_user))
-    problem = release_problem(ctx, site, releases.version(settings, releases.current(settings))[0],
-                              None)
-    if problem:
-        raise MTError('{0} does not serve well on its own core: {1}'.format(domain, problem),
-                      'it is back on the shared core')
-    ctx.db.release_site(domain)
     nginx.purge_page_cache([domain])
-    docroot_swap.remove_old(settings, domain)
+    after = health.probe(domain, bool(site['is_ssl']))
+    if not after['ok']:
+        raise MTError('{0} does not serve well on its own core: {1}'.format(domain, after['problem']),
+                      'it is back on the shared core')

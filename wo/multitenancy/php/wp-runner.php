@@ -95,7 +95,6 @@ switch ( $wo_mt_job['action'] ) {
 			'multisite'  => is_multisite(),
 			'plugins'    => array_values( (array) get_option( 'active_plugins', array() ) ),
 			'themes'     => array_values( array_unique( array( get_option( 'stylesheet' ), get_option( 'template' ) ) ) ),
-			'mu_plugins' => array_keys( get_mu_plugins() ),
 			'dropins'    => array_keys( get_dropins() ),
 		) );
 		break;
