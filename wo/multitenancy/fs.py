@@ -57,6 +57,8 @@ def keep_file(path):
     """What restore_file needs to put `path` back as it is now (None: it does not exist)."""
     if not os.path.lexists(path):
         return None
+    if os.path.islink(path):
+        raise MTError('{0} is a link: it is not ours to rewrite'.format(path))
     st = os.lstat(path)
     with open(path, 'rb') as f:
         return f.read(), st.st_mode & 0o7777, (st.st_uid, st.st_gid)

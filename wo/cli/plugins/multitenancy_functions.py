@@ -700,14 +700,23 @@ def missing_from_shared(settings, domain, site):
         if os.path.exists(os.path.join(settings.shared_content, kind, name)):
             continue
         source = os.path.join(content, kind, name)
-        if not os.path.exists(source) or os.path.islink(source):
-            raise InvalidInput('{0} uses {1} {2}, but {3} is not a plain file or folder'.format(
+        if not os.path.exists(source) or _holds_links(source):
+            raise InvalidInput('{0} uses {1} {2}, but {3} is missing or holds links'.format(
                 domain, kind[:-1] if kind != 'languages' else 'language file', name, source),
-                'deactivate it, then convert')
+                'deactivate it or replace the links by files, then convert')
         if kind != 'languages':
             baseline.slug_of(source)  # a name the shared set can take
         missing.append((kind, source))
     return missing
+
+
+def _holds_links(path):
+    """Whether `path` is a link or a folder with links in it: copied into the shared set
+    by root, a link could take another site's file or writable code along."""
+    if os.path.islink(path):
+        return True
+    return any(os.path.islink(os.path.join(top, n))
+               for top, dirs, files in os.walk(path) for n in dirs + files)
 
 
 def _files_under(folder):
