@@ -237,3 +237,26 @@ def test_revert_gives_the_site_its_own_core_again(make_standalone):
     assert 'back.test' in rows('sites', 'sitename')
     refused = wo('revert', 'back.test', check=False)
     assert refused.returncode == 2 and 'not a site on the shared core' in refused.stderr
+
+
+def test_a_config_inside_htdocs_and_its_own_settings_are_carried_over(make_standalone):
+    """Older WordOps sites keep wp-config.php in htdocs/; every constant it defines,
+    quotes included, is kept in the new configuration."""
+    content = make_standalone('config.test')
+    root = os.path.join(SITES, 'config.test')
+    with open(os.path.join(root, 'wp-config.php')) as f:
+        text = f.read().replace("define( 'WP_DEBUG', false );", "define( 'WP_DEBUG', false );\n"
+                                "define( 'WP_POST_REVISIONS', 3 );\n"
+                                "define( 'MT_MARK', 'it\\'s kept' );")
+    os.unlink(os.path.join(root, 'wp-config.php'))
+    with open(os.path.join(root, 'htdocs', 'wp-config.php'), 'w') as f:
+        f.write(text)
+    seen = pages('config.test', content['upload'])
+    convert('config.test')
+    with open(os.path.join(root, 'wp-config.php')) as f:
+        config = f.read()
+    assert "define( 'WP_POST_REVISIONS', 3 );" in config
+    assert "define( 'MT_MARK', 'it\\'s kept' );" in config
+    assert "define( 'DB_NAME', 'config_test' );" in config
+    assert not os.path.exists(os.path.join(root, 'htdocs', 'wp-config.php'))
+    assert pages('config.test', content['upload']) == seen
