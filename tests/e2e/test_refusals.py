@@ -100,3 +100,27 @@ def test_a_busy_lock_is_reported_with_its_own_exit_code(shared_core):
     assert done.returncode == 4
     assert 'another wo multitenancy command is running' in done.stderr
     assert server_state() == before
+
+
+@pytest.mark.parametrize('args, message', [
+    (('convert',), 'give the domains to convert, or --all'),
+    (('convert', 'a.test', '--all'), 'give the domains to convert, or --all'),
+    (('revert',), 'give exactly one domain'),
+    (('revert', 'not-ours.test'), 'not a site on the shared core'),
+])
+def test_convert_and_revert_refuse_unclear_requests(shared_core, args, message):
+    assert message in refused(*args)
+
+
+def test_a_site_that_is_not_wordpress_is_not_converted(shared_core):
+    import sqlite3
+    with sqlite3.connect('/var/lib/wo/dbase.db') as db:
+        db.execute("INSERT INTO sites (sitename, site_type, site_path, is_enabled) "
+                   "VALUES ('static-mt.test', 'html', '/var/www/static-mt.test', 1)")
+    try:
+        done = wo('convert', 'static-mt.test', check=False)
+        assert done.returncode == 2
+        assert 'is a "html" site: only single WordPress sites share the core' in done.stdout
+    finally:
+        with sqlite3.connect('/var/lib/wo/dbase.db') as db:
+            db.execute("DELETE FROM sites WHERE sitename = 'static-mt.test'")

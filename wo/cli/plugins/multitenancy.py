@@ -80,15 +80,16 @@ class MTCommand(CementBaseController):
 
 def _attach_syslog(settings):
     logger = logging.getLogger('wo.multitenancy')
-    if logger.handlers:
-        return
-    if settings.enable_syslog and os.path.exists('/dev/log'):
+    logger.setLevel(logging.INFO)
+    if settings.enable_syslog and os.path.exists('/dev/log') and not any(
+            isinstance(h, logging.handlers.SysLogHandler) for h in logger.handlers):
         handler = logging.handlers.SysLogHandler(address='/dev/log')
         handler.setFormatter(logging.Formatter(settings.syslog_tag + ': %(message)s'))
-    else:
-        handler = logging.NullHandler()  # not Python's last resort, which prints to stderr
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+
+
+# Without a handler, Python's last resort prints every record on stderr, beside our message.
+logging.getLogger('wo.multitenancy').addHandler(logging.NullHandler())
 
 
 class MultitenancyController(CementBaseController):
