@@ -80,3 +80,13 @@ def test_a_tree_left_beside_the_site_is_rebuilt_unless_it_holds_uploads(standalo
     fs.write_file(os.path.join(docroot_swap.uploads(docroot_swap.swap_dir(settings, 'a.test')), 'x'), 'x')
     with pytest.raises(MTError, match='holds uploads'):
         docroot_swap.discard_unswapped(settings, 'a.test')
+
+
+def test_swap_back_only_undoes_a_swap_that_happened(standalone_site):
+    settings, htdocs = standalone_site, layout.htdocs(standalone_site, 'a.test')
+    docroot_swap.build_shared(settings, 'a.test', [])
+    docroot_swap.swap_back(settings, 'a.test', to_shared=True)  # the swap never ran
+    assert not docroot_swap.is_shared(htdocs)
+    docroot_swap.swap(settings, 'a.test')
+    docroot_swap.swap_back(settings, 'a.test', to_shared=True)
+    assert not docroot_swap.is_shared(htdocs)

@@ -38,6 +38,8 @@ def own_files(docroot, release_dir):
     """Paths, relative to `docroot`, of the site's own files there: the top-level
     entries that are not WordPress' (robots.txt, a verification file ...) and what in
     wp-content is neither code nor a shared folder (uploads/, cache/, gallery/ ...)."""
+    if not os.path.isdir(docroot):
+        return []
     core = set(os.listdir(release_dir)) | set(OURS)
     found = [n for n in sorted(os.listdir(docroot)) if n not in core and not n.startswith('.mt-')]
     content = os.path.join(docroot, 'wp-content')
@@ -87,6 +89,14 @@ def build_standalone(settings, domain, release_dir, dropins):
 def swap(settings, domain):
     """Exchange the site's document root and the tree beside it."""
     fs.exchange(swap_dir(settings, domain), layout.htdocs(settings, domain))
+
+
+def swap_back(settings, domain, to_shared):
+    """Undo of a swap that went `to_shared` (or to standalone): exchange again only if
+    the document root is laid out as that swap left it (a failed swap changed nothing)."""
+    if is_shared(layout.htdocs(settings, domain)) == to_shared and \
+            os.path.isdir(swap_dir(settings, domain)):
+        swap(settings, domain)
 
 
 def move_own_files(settings, domain, release_dir, moved):

@@ -771,7 +771,7 @@ def convert_standalone(ctx, plan):
         write_shared_config(ctx, plan, changes)
         ctx.report('Switching {0} to the shared core'.format(domain))
         changes.on_failure('switch {0} back to its own core'.format(domain),
-                           lambda: docroot_swap.swap(settings, domain))
+                           lambda: docroot_swap.swap_back(settings, domain, to_shared=True))
         docroot_swap.swap(settings, domain)
         applied = finish_conversion(ctx, domain, saved, plan['https'], changes)
     record_conversion(ctx, domain, applied)
@@ -840,7 +840,7 @@ def finish_stopped_conversion(ctx, domain, row):
     saved = backup.latest(settings, domain)
     with Changes() as changes:
         changes.on_failure('switch {0} back to its own core'.format(domain),
-                           lambda: docroot_swap.swap(settings, domain))
+                           lambda: docroot_swap.swap_back(settings, domain, to_shared=True))
         applied = finish_conversion(ctx, domain, saved, bool(row['is_ssl']), changes)
     record_conversion(ctx, domain, applied)
     return {'domain': domain, 'status': 'converted', 'backup': saved, 'resumed': True,
@@ -879,12 +879,14 @@ def revert_site(ctx, domain):
                                    lambda: docroot_swap.remove_spare(settings, domain, shared=False))
                 ctx.report('Copying the core, plugins and themes for ' + domain)
                 docroot_swap.build_standalone(settings, domain, release_dir, dropins)
+                changes.on_failure('switch {0} back to the shared core'.format(domain),
+                                   lambda: docroot_swap.swap_back(settings, domain, to_shared=False))
                 ctx.report('Switching {0} to its own core'.format(domain))
                 docroot_swap.swap(settings, domain)
             else:
                 ctx.report('Finishing the stopped revert of ' + domain)
-            changes.on_failure('switch {0} back to the shared core'.format(domain),
-                               lambda: docroot_swap.swap(settings, domain))
+                changes.on_failure('switch {0} back to the shared core'.format(domain),
+                                   lambda: docroot_swap.swap_back(settings, domain, to_shared=False))
             finish_revert(ctx, site, release_dir, changes)
         ctx.db.release_site(domain)
         docroot_swap.remove_old(settings, domain)
