@@ -199,7 +199,7 @@ def test_a_newer_core_is_refused(make_standalone):
 
 @pytest.mark.parametrize('moment', ['built beside', 'swapped'])
 def test_a_killed_convert_leaves_a_serving_site_and_the_next_run_finishes(make_standalone, moment):
-    domain = 'killed.test'
+    domain = 'killed-{0}.test'.format(moment.split()[0])
     content = make_standalone(domain)
     seen = pages(domain, content['upload'])
     htdocs, spare = os.path.join(SITES, domain, 'htdocs'), os.path.join(SITES, domain, '.htdocs.mt-swap')

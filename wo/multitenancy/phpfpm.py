@@ -50,21 +50,23 @@ def socket_path(php_version):
     return '/var/run/php/{0}-fpm.sock'.format(nginx.upstream(php_version))
 
 
-def forget_release(settings, php_versions, release_dir):
-    """Drop what each PHP-FPM's OPcache compiled from `release_dir`.
+def forget_scripts(settings, php_versions, directory):
+    """Drop what each PHP-FPM's OPcache compiled from files under `directory` (a release,
+    or a site's document root whose files were swapped).
 
-    OPcache finds an entry script by the path nginx gave it (htdocs/wp-login.php, a link),
-    so after `current` moves it can go on running the old release's copy, whose __DIR__
-    still names the old release. Invalidating the old release's scripts (no restart, no
-    reload: those reset connections and nginx answers 502) makes the next request compile
-    the new one. Returns how many scripts were dropped.
+    OPcache finds a script by its path (htdocs/wp-login.php, a link), so after `current`
+    moves it can go on running the old release's copy, whose __DIR__ still names the old
+    release; after a document root is swapped, the old tree's copy of the same path.
+    Invalidating those scripts (no restart, no reload: those reset connections and nginx
+    answers 502) makes the next request compile the file now there. Returns how many
+    scripts were dropped.
     """
     script = os.path.join(settings.shared_root, 'config', 'opcache-invalidate.php')
     with open(INVALIDATOR, encoding='utf-8') as f:
         fs.write_file(script, f.read())
     dropped = 0
     for version in sorted(set(php_versions)):
-        answer = fastcgi(socket_path(version), script, {'WO_MT_RELEASE': release_dir.rstrip('/') + '/'})
+        answer = fastcgi(socket_path(version), script, {'WO_MT_PREFIX': directory.rstrip('/') + '/'})
         try:
             dropped += json.loads(answer.split('\r\n\r\n', 1)[-1])['invalidated']
         except (ValueError, KeyError):

@@ -186,7 +186,7 @@ def switch_every_site(ctx, name, force, changes):
     for site in sites:
         layout.link_core(settings, site['domain'])
     if previous and sites:
-        phpfpm.forget_release(settings, [s['php_version'] for s in sites],
+        phpfpm.forget_scripts(settings, [s['php_version'] for s in sites],
                               releases.path(settings, previous))
     ctx.db.record_release(name, *releases.version(settings, name))
     ctx.db.mark_current_release(name)
@@ -214,7 +214,7 @@ def prove_on_canary(ctx, site, name, changes):
                        lambda: back_on_current(ctx, site, name))
     leaving = releases.path(settings, releases.current(settings))
     layout.link_core(settings, domain, name)
-    phpfpm.forget_release(settings, [site['php_version']], leaving)
+    phpfpm.forget_scripts(settings, [site['php_version']], leaving)
     try:
         wordpress.upgrade_database(settings, domain, site['php_version'])
         problem = release_problem(ctx, site, wp_version, leaving)
@@ -234,7 +234,7 @@ def back_on_current(ctx, site, pinned=None):
     layout.link_core(settings, domain)
     if pinned and pinned != releases.current(settings) and \
             os.path.isdir(releases.path(settings, pinned)):
-        phpfpm.forget_release(settings, [site['php_version']], releases.path(settings, pinned))
+        phpfpm.forget_scripts(settings, [site['php_version']], releases.path(settings, pinned))
     wordpress.upgrade_database(settings, domain, site['php_version'])
     ctx.db.set_site_release(domain, releases.current(settings))
 
@@ -291,7 +291,7 @@ def release_problem(ctx, site, wp_version, leaving):
     problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
     while problem and time.monotonic() < deadline:
         if leaving:
-            phpfpm.forget_release(ctx.settings, [site['php_version']], leaving)
+            phpfpm.forget_scripts(ctx.settings, [site['php_version']], leaving)
         time.sleep(PROBE_PAUSE)
         problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
     return problem
@@ -771,7 +771,7 @@ def convert_standalone(ctx, plan):
         write_shared_config(ctx, plan, changes)
         ctx.report('Switching {0} to the shared core'.format(domain))
         changes.on_failure('switch {0} back to its own core'.format(domain),
-                           lambda: docroot_swap.swap_back(settings, domain, to_shared=True))
+                           lambda: swap_back(ctx, domain, plan['php_version'], to_shared=True))
         docroot_swap.swap(settings, domain)
         applied = finish_conversion(ctx, domain, saved, plan['https'], changes)
     record_conversion(ctx, domain, applied)
@@ -814,6 +814,7 @@ def finish_conversion(ctx, domain, saved, https, changes):
     settings = ctx.settings
     row = ctx.db.wordops_site(domain)
     release_dir = releases.path(settings, releases.current(settings))
+    forget_old_scripts(ctx, domain, row['php_version'])
     moved = []
     changes.on_failure('move the own files of {0} back'.format(domain),
                        lambda: docroot_swap.move_back(settings, domain, moved))
@@ -832,6 +833,17 @@ def finish_conversion(ctx, domain, saved, https, changes):
     return applied['version']
 
 
+def forget_old_scripts(ctx, domain, php_version):
+    """After a document root was swapped, drop what OPcache compiled from the tree that
+    was there: it keys scripts by path, and would run the old index.php for a while."""
+    phpfpm.forget_scripts(ctx.settings, [php_version], layout.htdocs(ctx.settings, domain))
+
+
+def swap_back(ctx, domain, php_version, to_shared):
+    docroot_swap.swap_back(ctx.settings, domain, to_shared)
+    forget_old_scripts(ctx, domain, php_version)
+
+
 def finish_stopped_conversion(ctx, domain, row):
     """Finish a conversion stopped after the swap; if that fails, the site goes back to
     its own core (still beside it) and its database to the backup."""
@@ -840,7 +852,7 @@ def finish_stopped_conversion(ctx, domain, row):
     saved = backup.latest(settings, domain)
     with Changes() as changes:
         changes.on_failure('switch {0} back to its own core'.format(domain),
-                           lambda: docroot_swap.swap_back(settings, domain, to_shared=True))
+                           lambda: swap_back(ctx, domain, row['php_version'], to_shared=True))
         applied = finish_conversion(ctx, domain, saved, bool(row['is_ssl']), changes)
     record_conversion(ctx, domain, applied)
     return {'domain': domain, 'status': 'converted', 'backup': saved, 'resumed': True,
@@ -880,13 +892,13 @@ def revert_site(ctx, domain):
                 ctx.report('Copying the core, plugins and themes for ' + domain)
                 docroot_swap.build_standalone(settings, domain, release_dir, dropins)
                 changes.on_failure('switch {0} back to the shared core'.format(domain),
-                                   lambda: docroot_swap.swap_back(settings, domain, to_shared=False))
+                                   lambda: swap_back(ctx, domain, site['php_version'], to_shared=False))
                 ctx.report('Switching {0} to its own core'.format(domain))
                 docroot_swap.swap(settings, domain)
             else:
                 ctx.report('Finishing the stopped revert of ' + domain)
                 changes.on_failure('switch {0} back to the shared core'.format(domain),
-                                   lambda: docroot_swap.swap_back(settings, domain, to_shared=False))
+                                   lambda: swap_back(ctx, domain, site['php_version'], to_shared=False))
             finish_revert(ctx, site, release_dir, changes)
         ctx.db.release_site(domain)
         docroot_swap.remove_old(settings, domain)
@@ -897,6 +909,7 @@ def finish_revert(ctx, site, release_dir, changes):
     """After the swap: own files moved over, a standalone wp-config.php, the site root
     the web user's again (as WordOps has it), checked over HTTP."""
     settings, domain = ctx.settings, site['domain']
+    forget_old_scripts(ctx, domain, site['php_version'])
     moved = []
     changes.on_failure('move the own files of {0} back'.format(domain),
                        lambda: docroot_swap.move_back(settings, domain, moved))
