@@ -108,6 +108,8 @@ def test_convert_keeps_content_and_sheds_the_core(make_standalone, older_tarball
         f.write('User-agent: *\nDisallow: /private/\n')  # a file of its own, not WordPress'
     seen = {'same.test': pages('same.test', same['upload']),
             'older.test': pages('older.test', older['upload'])}
+    for domain in seen:  # PHP runs each site's wp-config.php just before: OPcache holds it
+        assert get(domain, '/?warm').status_code == 200
     done = convert('same.test', 'older.test', '--force')
     results = {r['domain']: r for r in json.loads(done.stdout)['sites']}
     assert {r['status'] for r in results.values()} == {'converted'}

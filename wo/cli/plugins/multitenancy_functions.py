@@ -834,9 +834,11 @@ def finish_conversion(ctx, domain, saved, https, changes):
 
 
 def forget_old_scripts(ctx, domain, php_version):
-    """After a document root was swapped, drop what OPcache compiled from the tree that
-    was there: it keys scripts by path, and would run the old index.php for a while."""
-    phpfpm.forget_scripts(ctx.settings, [php_version], layout.htdocs(ctx.settings, domain))
+    """After a site's document root was swapped and its wp-config.php rewritten, drop what
+    OPcache compiled from the files that were there: it keys scripts by path and checks
+    them only every revalidate_freq seconds, so it would run the old index.php, or the
+    old wp-config.php (which sends WordPress to the release's own wp-content), a while."""
+    phpfpm.forget_scripts(ctx.settings, [php_version], ctx.settings.site_root(domain))
 
 
 def swap_back(ctx, domain, php_version, to_shared):
@@ -909,7 +911,6 @@ def finish_revert(ctx, site, release_dir, changes):
     """After the swap: own files moved over, a standalone wp-config.php, the site root
     the web user's again (as WordOps has it), checked over HTTP."""
     settings, domain = ctx.settings, site['domain']
-    forget_old_scripts(ctx, domain, site['php_version'])
     moved = []
     changes.on_failure('move the own files of {0} back'.format(domain),
                        lambda: docroot_swap.move_back(settings, domain, moved))
@@ -920,6 +921,7 @@ def finish_revert(ctx, site, release_dir, changes):
     wp_config.write(settings, domain, wp_config.without_layout(defined['constants']),
                     defined['table_prefix'], layout.htdocs(settings, domain), shared=False)
     fs.make_dir(settings.site_root(domain), owner=(settings.web_user, settings.web_user))
+    forget_old_scripts(ctx, domain, site['php_version'])
     nginx.purge_page_cache([domain])
     after = health.probe(domain, bool(site['is_ssl']))
     if not after['ok']:
