@@ -438,16 +438,21 @@ def require_healthy(domain, https):
 
 
 # -- delete, remove -------------------------------------------------------------------
+def shared_site(ctx, domain, hint):
+    """Our row of `domain`; refuses a domain that is not a site on the shared core."""
+    site = ctx.db.get_site(domain)
+    if not site:
+        raise InvalidInput('{0} is not a site on the shared core'.format(domain), hint)
+    return site
+
+
 def delete_site(ctx, domain):
     """Remove a site: vhost, certificate, database and user, files, rows. Each step skips
     what is already gone, so a delete that stopped part-way finishes when run again."""
     settings = ctx.settings
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
-        site = ctx.db.get_site(domain)
-        if not site:
-            raise InvalidInput('{0} is not a site on the shared core'.format(domain),
-                               'see wo multitenancy list; other sites: wo site delete')
+        site = shared_site(ctx, domain, 'see wo multitenancy list; other sites: wo site delete')
         wordops_row = ctx.db.wordops_site(domain)
         ctx.report('Removing the vhost of ' + domain)
         nginx.remove_vhost(settings, domain)
@@ -878,10 +883,7 @@ def revert_site(ctx, domain):
     settings = ctx.settings
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
-        site = ctx.db.get_site(domain)
-        if not site:
-            raise InvalidInput('{0} is not a site on the shared core'.format(domain),
-                               'see wo multitenancy list')
+        site = shared_site(ctx, domain, 'see wo multitenancy list')
         current = require_initialized(settings)
         release_dir = releases.path(settings, current)
         with Changes() as changes:
