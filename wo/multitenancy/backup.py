@@ -21,11 +21,8 @@ def take(settings, domain, db_name, changes):
     """Back up the site root of `domain` and database `db_name`; returns the backup
     directory. A complete backup is kept even when the command fails later."""
     remove_unfinished(settings, domain)
-    name = base = '{0}-{1}'.format(domain, datetime.now().strftime('%Y%m%d-%H%M%S'))
-    for n in range(2, 100):  # a second backup in the same second gets a suffix
-        if not os.path.exists(os.path.join(settings.backups_dir, name)):
-            break
-        name = '{0}-{1}'.format(base, n)
+    name = fs.unused_name(settings.backups_dir,  # a second backup in one second: -2
+                          '{0}-{1}'.format(domain, datetime.now().strftime('%Y%m%d-%H%M%S')))
     final = os.path.join(settings.backups_dir, name)
     partial = os.path.join(settings.backups_dir, '.' + name + '.partial')
     fs.make_dir(settings.backups_dir)

@@ -55,7 +55,7 @@ def discard_unswapped(settings, domain):
     spare = swap_dir(settings, domain)
     if not os.path.isdir(spare):
         return
-    if os.path.isdir(uploads(spare)) and os.listdir(uploads(spare)):
+    if _holds_uploads(spare):
         raise MTError('{0} holds uploads: a stopped run left it, and it is not ours to remove'
                       .format(spare), 'move its wp-content/uploads back by hand, then run again')
     fs.remove(spare)
@@ -127,13 +127,16 @@ def remove_spare(settings, domain, shared):
     """Remove the tree beside the site if it is laid out as `shared` says and holds no
     uploads (the undo of a build must never take the site's old document root)."""
     spare = swap_dir(settings, domain)
-    if os.path.isdir(spare) and is_shared(spare) == shared and \
-            not (os.path.isdir(uploads(spare)) and os.listdir(uploads(spare))):
+    if os.path.isdir(spare) and is_shared(spare) == shared and not _holds_uploads(spare):
         fs.remove(spare)
 
 
 def remove_old(settings, domain):
     fs.remove(swap_dir(settings, domain))
+
+
+def _holds_uploads(tree):
+    return os.path.isdir(uploads(tree)) and bool(os.listdir(uploads(tree)))
 
 
 def _is_dropin(content, name):

@@ -180,6 +180,15 @@ def archive_tree(parent, name, archive):
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
 
 
+def unused_name(directory, base):
+    """`base`, or `base`-2, -3 ... : the first name not taken in `directory`."""
+    name, n = base, 1
+    while os.path.exists(os.path.join(directory, name)):
+        n += 1
+        name = '{0}-{1}'.format(base, n)
+    return name
+
+
 def free_mb(path):
     """Free space in MB on the filesystem holding `path` (or its nearest existing parent)."""
     while not os.path.exists(path):

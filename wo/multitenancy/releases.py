@@ -21,12 +21,7 @@ _NAME = re.compile(r'^wp-\d{8}-\d{6}(-\d+)?$')
 
 def new_name(releases_dir, now=None):
     """A fresh release name from the clock; a suffix keeps two in one second apart."""
-    base = 'wp-' + (now or datetime.now()).strftime('%Y%m%d-%H%M%S')
-    name, n = base, 1
-    while os.path.exists(os.path.join(releases_dir, name)):
-        n += 1
-        name = '{0}-{1}'.format(base, n)
-    return name
+    return fs.unused_name(releases_dir, 'wp-' + (now or datetime.now()).strftime('%Y%m%d-%H%M%S'))
 
 
 def names(settings):

@@ -74,6 +74,13 @@ class MTCommand(CementBaseController):
                 '{0}: {1}'.format(d, p) for d, p in sorted(failed.items()))),
                 'fix the cause and run the same command again: it finishes them', 1)
 
+    def _one_domain(self, command):
+        """The one domain the command was given; refuses none or several (exit 2)."""
+        domains = self.app.pargs.domain
+        if len(domains) != 1:
+            self._fail('give exactly one domain', 'wo multitenancy {0} example.com'.format(command), 2)
+        return domains[0]
+
     def _emit(self, data, text):
         print(json.dumps(data, indent=2, sort_keys=True) if self.app.pargs.json else text)
 
@@ -264,9 +271,7 @@ class DeleteController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        if len(pargs.domain) != 1:
-            self._fail('give exactly one domain', 'wo multitenancy delete example.com', 2)
-        domain = pargs.domain[0]
+        domain = self._one_domain('delete')
 
         def delete(ctx):
             confirm('Delete {0}: its vhost, database, files and records?'.format(domain),
@@ -397,11 +402,9 @@ class RevertController(MTCommand):
 
     @expose(hide=True)
     def default(self):
-        pargs = self.app.pargs
-        if len(pargs.domain) != 1:
-            self._fail('give exactly one domain', 'wo multitenancy revert example.com', 2)
-        result = self._run(lambda ctx: mt.revert_site(ctx, pargs.domain[0]))
-        self._emit(result, '{0} runs on its own core again.'.format(pargs.domain[0]))
+        domain = self._one_domain('revert')
+        result = self._run(lambda ctx: mt.revert_site(ctx, domain))
+        self._emit(result, '{0} runs on its own core again.'.format(domain))
 
 
 def confirm(question, force):

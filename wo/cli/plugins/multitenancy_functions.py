@@ -416,10 +416,8 @@ def apply_baseline(ctx, domain, php_version):
 def record_site(ctx, site, db, baseline_version, changes):
     settings = ctx.settings
     ctx.db.add_site(
-        {'domain': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
-         'site_path': settings.site_root(site.domain), 'php_version': site.php_version,
-         'shared_release': releases.current(settings), 'baseline_version': baseline_version,
-         'is_enabled': 1, 'is_ssl': int(site.letsencrypt)},
+        our_row(settings, site.domain, site.cache, site.php_version, baseline_version,
+                int(site.letsencrypt)),
         {'sitename': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
          'site_path': settings.site_root(site.domain), 'is_enabled': 1,
          'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
@@ -428,6 +426,14 @@ def record_site(ctx, site, db, baseline_version, changes):
     # Registered once the rows exist: a duplicate insert fails and must not remove
     # rows that were there before.
     changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
+
+
+def our_row(settings, domain, cache, php_version, baseline_version, is_ssl):
+    """A site's row in our table, on the current release."""
+    return {'domain': domain, 'site_type': 'wp', 'cache_type': cache,
+            'site_path': settings.site_root(domain), 'php_version': php_version,
+            'shared_release': releases.current(settings), 'baseline_version': baseline_version,
+            'is_enabled': 1, 'is_ssl': is_ssl}
 
 
 def require_healthy(domain, https):
@@ -639,7 +645,8 @@ def conversion_plan(ctx, domain, row, force):
     wp_config.check_convertible(settings, domain, defined['constants'])
     site = wordpress.task(settings, domain, php, 'inspect', core=docroot)
     current = releases.current(settings)
-    check_core_not_newer(domain, site, releases.version(settings, current))
+    release_version = releases.version(settings, current)
+    check_core_not_newer(domain, site, release_version)
     if site['multisite']:
         raise InvalidInput('{0} is a multisite network'.format(domain))
     check_no_must_use_plugins(domain, docroot)
@@ -657,7 +664,7 @@ def conversion_plan(ctx, domain, row, force):
     return {'domain': domain, 'php_version': php, 'db_name': row['db_name'], 'config': config,
             'https': https, 'constants': defined['constants'],
             'table_prefix': defined['table_prefix'], 'wp_version': site['wp_version'],
-            'release': current, 'release_wp_version': releases.version(settings, current)[0],
+            'release': current, 'release_wp_version': release_version[0],
             'add_to_shared': [_named(kind, path) for kind, path in missing], 'missing': missing,
             'dropins': site['dropins'], 'backup_to': settings.backups_dir,
             'own_files': docroot_swap.own_files(docroot, releases.path(settings, current))}
@@ -870,11 +877,8 @@ def record_conversion(ctx, domain, baseline_version):
     """Record a converted site (WordOps' row stays as it is), then drop its old tree,
     which is in the backup. A stop in between is finished by the next convert."""
     settings, row = ctx.settings, ctx.db.wordops_site(domain)
-    ctx.db.adopt_site({'domain': domain, 'site_type': 'wp', 'cache_type': row['cache_type'],
-                       'site_path': settings.site_root(domain), 'php_version': row['php_version'],
-                       'shared_release': releases.current(settings),
-                       'baseline_version': baseline_version, 'is_enabled': 1,
-                       'is_ssl': row['is_ssl']})
+    ctx.db.adopt_site(our_row(settings, domain, row['cache_type'], row['php_version'],
+                              baseline_version, row['is_ssl']))
     docroot_swap.remove_old(settings, domain)
 
 
