@@ -20,6 +20,7 @@ readonly PLUGIN_CONF_DST="/etc/wo/plugins.d/multitenancy.conf"
 readonly PLUGIN_LOADER="/var/lib/wo/plugins/multitenancy.py"
 readonly MYSQL_CNF="/etc/mysql/conf.d/my.cnf"
 readonly MYSQL_SOCK="/run/mysqld/mysqld.sock"
+readonly CONTROL_DIR="/var/lib/wo/multitenancy"   # our PHP-FPM pools' sockets, root's alone
 
 WITH_STACK=0
 PHP_VER="${PHP_VERSION:-}"   # X.Y; detected from the distribution when empty
@@ -372,12 +373,12 @@ EOF
     info "root password written to $MYSQL_CNF (mode 600)"
 }
 
+socket_answers() {
+    /usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$1"
+}
+
 php_sockets_up() {
-    local s
-    for s in "/run/php/php$PHP_SHORT-fpm.sock" "/run/php/php$PHP_SHORT-two-fpm.sock"; do
-        /usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$s" ||
-            return 1
-    done
+    socket_answers "/run/php/php$PHP_SHORT-fpm.sock" && socket_answers "/run/php/php$PHP_SHORT-two-fpm.sock"
 }
 
 start_php_fpm() {
@@ -503,6 +504,77 @@ install_plugin_loader() {
     mv -f "$PLUGIN_LOADER.tmp" "$PLUGIN_LOADER"
 }
 
+# Every PHP-FPM gets a pool of ours, for the requests wo multitenancy itself sends
+# (dropping a release from OPcache). Under load a new connection to a site pool waits in
+# its listen queue while nginx keeps every worker busy on kept-alive connections; ours
+# has its own queue, and its socket, in a directory only root may write, only root can
+# reach. A PHP-FPM whose pool file changed is reloaded once (a reload resets the
+# connections it is serving: do it when the server is quiet).
+control_pool() {
+    local version=$1 short=${1/./}
+    cat <<EOF
+; wo multitenancy: its own requests to PHP-FPM $version (written by install-multitenancy.sh)
+[wo-multitenancy]
+user = www-data
+group = www-data
+listen = $CONTROL_DIR/php$short-fpm.sock
+listen.owner = root
+listen.group = root
+listen.mode = 0600
+pm = ondemand
+pm.max_children = 1
+pm.process_idle_timeout = 10s
+request_terminate_timeout = 60s
+chdir = /
+EOF
+}
+
+reload_php_fpm() {
+    local version=$1 pidfile="/run/php/php$1-fpm.pid"
+    if has_systemd; then
+        systemctl reload "php$version-fpm"
+    elif pid_alive "$pidfile" php-fpm; then
+        kill -USR2 "$(<"$pidfile")"
+    fi
+}
+
+# A pool file PHP-FPM refuses would stop it from starting: put the old one back.
+write_pool_or_restore() {
+    local version=$1 pool=$2 saved=""
+    [[ -f $pool ]] && { saved=$(mktemp); cp -p "$pool" "$saved"; }
+    control_pool "$version" >"$pool.tmp" && mv -f "$pool.tmp" "$pool"
+    if ! "php-fpm$version" -t >/dev/null 2>&1; then
+        "php-fpm$version" -t || true
+        if [[ -n $saved ]]; then mv -f "$saved" "$pool"; else rm -f "$pool"; fi
+        die "php-fpm$version -t fails with the new $pool (the previous state is back)"
+    fi
+    [[ -z $saved ]] || rm -f "$saved"
+}
+
+install_control_pools() {
+    step "Installing wo multitenancy's own PHP-FPM pool ($CONTROL_DIR)"
+    install -d -o root -g root -m 700 "$CONTROL_DIR"
+    local fpm version pool found=0
+    for fpm in /usr/sbin/php-fpm[0-9]*; do
+        version=${fpm#/usr/sbin/php-fpm}
+        pool=/etc/php/$version/fpm/pool.d/wo-multitenancy.conf
+        [[ -x $fpm && -d ${pool%/*} ]] || continue
+        found=1
+        if [[ -f $pool ]] && cmp -s "$pool" <(control_pool "$version"); then
+            info "PHP $version: up to date"
+        else
+            write_pool_or_restore "$version" "$pool"
+            info "PHP $version: pool written; reloading PHP-FPM $version"
+            reload_php_fpm "$version"
+        fi
+        if pid_alive "/run/php/php$version-fpm.pid" php-fpm; then
+            wait_until 30 socket_answers "$CONTROL_DIR/php${version/./}-fpm.sock" ||
+                die "PHP-FPM $version does not answer on $CONTROL_DIR/php${version/./}-fpm.sock"
+        fi
+    done
+    ((found)) || warn "no PHP-FPM found: install one (wo stack install --php82), then run this again"
+}
+
 plugin_enabled() {
     /usr/bin/python3 - "$PLUGIN_CONF_DST" <<'PY'
 import configparser, sys
@@ -551,6 +623,7 @@ main() {
     install_plugin
     install_plugin_config
     install_plugin_loader
+    install_control_pools
     verify_plugin
     step "Done"
 }

@@ -3,9 +3,11 @@ the one way wo multitenancy talks to PHP-FPM itself (FastCGI on its socket)."""
 import json
 import os
 import socket
+import stat
 import struct
+import time
 
-from wo.multitenancy import fs, nginx
+from wo.multitenancy import nginx
 from wo.multitenancy.errors import InvalidInput, MTError
 
 
@@ -39,15 +41,34 @@ def require(settings, php_version, cache):
             ', '.join(missing), php_version),
             'install the stack for it: wo stack install --nginx --{0}'.format(
                 nginx.upstream(php_version)))
+    require_control_pool(settings, php_version)
 
 
 # -- talking to PHP-FPM itself ------------------------------------------------------------
+# Our requests never go to the sites' pools: under load a new connection to a site pool
+# can wait in its listen queue for as long as nginx keeps its kept-alive connections busy
+# (docs/architecture.md, "Our own PHP-FPM pool"). install-multitenancy.sh gives every
+# PHP-FPM a pool of ours whose socket only root can reach: <control_dir>/phpXY-fpm.sock.
 INVALIDATOR = os.path.join(os.path.dirname(__file__), 'php', 'opcache-invalidate.php')
+POOL = 'wo-multitenancy'
+ANSWER_TIMEOUT = 15  # seconds for a whole request: connect, send, answer
+MAX_ANSWER = 1 << 20  # bytes: more is not an answer of ours
 
 
-def socket_path(php_version):
-    """WordOps' socket of a PHP version's first pool: /var/run/php/php82-fpm.sock."""
-    return '/var/run/php/{0}-fpm.sock'.format(nginx.upstream(php_version))
+def control_socket(settings, php_version):
+    """The socket of our own pool in the PHP-FPM of `php_version`."""
+    return os.path.join(settings.control_dir, '{0}-fpm.sock'.format(nginx.upstream(php_version)))
+
+
+def require_control_pool(settings, php_version):
+    """Refuse a PHP version whose PHP-FPM lacks our pool, or whose socket is not root's."""
+    socket_file = control_socket(settings, php_version)
+    problem = _untrusted(settings.control_dir) or (
+        None if os.path.exists(socket_file) else 'no socket ' + socket_file)
+    if problem:
+        raise InvalidInput('PHP-FPM {0} has no usable {1} pool: {2}'.format(
+            php_version, POOL, problem),
+            'run install-multitenancy.sh again: it adds the pool to every PHP-FPM')
 
 
 def forget_scripts(settings, php_versions, directory):
@@ -58,42 +79,73 @@ def forget_scripts(settings, php_versions, directory):
     moves it can go on running the old release's copy, whose __DIR__ still names the old
     release; after a document root is swapped, the old tree's copy of the same path.
     Invalidating those scripts (no restart, no reload: those reset connections and nginx
-    answers 502) makes the next request compile the file now there. Returns how many
-    scripts were dropped.
+    answers 502) makes the next request compile the file now there. Every pool of one
+    PHP-FPM shares its OPcache, so our own pool can do it for all. Returns how many
+    scripts were dropped; raises MTError when PHP-FPM does not answer in time.
     """
-    script = os.path.join(settings.shared_root, 'config', 'opcache-invalidate.php')
-    with open(INVALIDATOR, encoding='utf-8') as f:
-        fs.write_file(script, f.read())
     dropped = 0
     for version in sorted(set(php_versions)):
-        answer = fastcgi(socket_path(version), script, {'WO_MT_PREFIX': directory.rstrip('/') + '/'})
+        purpose = 'drop {0} from the OPcache of PHP {1}'.format(directory, version)
+        require_control_pool(settings, version)
+        answer = fastcgi(control_socket(settings, version), INVALIDATOR, purpose,
+                         {'WO_MT_PREFIX': directory.rstrip('/') + '/'})
         try:
             dropped += json.loads(answer.split('\r\n\r\n', 1)[-1])['invalidated']
-        except (ValueError, KeyError):
-            raise MTError('PHP {0} could not drop its cached scripts: {1}'.format(
-                version, answer.strip()[-200:]))
+        except (ValueError, KeyError, TypeError):
+            raise MTError('could not {0}: PHP answered {1!r}'.format(purpose, answer.strip()[-200:]))
     return dropped
 
 
-def fastcgi(socket_file, script, params=None):
-    """Run `script` in the PHP-FPM behind `socket_file` (a minimal FastCGI request);
-    return its output. Raises MTError when PHP-FPM does not answer."""
+def fastcgi(socket_file, script, purpose, params=None, timeout=ANSWER_TIMEOUT):
+    """Run `script` in the PHP-FPM pool behind `socket_file` (a minimal FastCGI request)
+    and return its output. The whole exchange has `timeout` seconds and the answer at
+    most MAX_ANSWER bytes; otherwise MTError says what waited on what (`purpose`)."""
     env = dict(params or {}, SCRIPT_FILENAME=script, SCRIPT_NAME='/' + os.path.basename(script),
                REQUEST_METHOD='GET', QUERY_STRING='', SERVER_PROTOCOL='HTTP/1.1',
                GATEWAY_INTERFACE='CGI/1.1', DOCUMENT_ROOT=os.path.dirname(script))
     body = b''.join(_pair(k.encode(), v.encode()) for k, v in env.items())
     request = (_record(1, struct.pack('>HB5x', 1, 0)) + _record(4, body) + _record(4, b'')
                + _record(5, b''))
+    deadline = time.monotonic() + timeout
     try:
         with socket.socket(socket.AF_UNIX) as conn:
-            conn.settimeout(30)
+            conn.settimeout(timeout)
             conn.connect(socket_file)
             conn.sendall(request)
-            answer = b''.join(iter(lambda: conn.recv(65536), b''))
+            answer = _read_answer(conn, deadline)
+    except socket.timeout:
+        raise MTError('could not {0}: {1} gave no whole answer within {2} s'.format(
+            purpose, socket_file, timeout), 'see /var/log/php*-fpm.log; run the same command again')
     except OSError as e:
-        raise MTError('PHP-FPM does not answer on {0}: {1}'.format(socket_file, e),
+        raise MTError('could not {0}: {1}: {2}'.format(purpose, socket_file, e.strerror or e),
                       'start PHP-FPM and run the same command again')
     return _stdout(answer).decode('utf-8', 'replace')
+
+
+def _read_answer(conn, deadline):
+    """Everything the server sends until it closes, within `deadline` and MAX_ANSWER."""
+    chunks, size = [], 0
+    while True:
+        conn.settimeout(max(0.001, deadline - time.monotonic()))
+        chunk = conn.recv(65536)
+        if not chunk:
+            return b''.join(chunks)
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            raise OSError(0, 'answered more than {0} bytes'.format(MAX_ANSWER))
+        chunks.append(chunk)
+
+
+def _untrusted(directory):
+    """Why root must not talk to sockets in `directory`, or None: it must be root's and
+    writable by root alone (a site that could write there could plant its own socket)."""
+    try:
+        st = os.lstat(directory)
+    except FileNotFoundError:
+        return directory + ' is missing'
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+        return directory + ' is not a directory only root may write'
+    return None
 
 
 def _record(kind, content):

@@ -42,6 +42,7 @@ class Settings:
     nginx_root: str = field(default='/etc/nginx', metadata={'option': False})
     wo_database: str = field(default='/var/lib/wo/dbase.db', metadata={'option': False})
     web_user: str = field(default='www-data', metadata={'option': False})
+    control_dir: str = field(default='/var/lib/wo/multitenancy', metadata={'option': False})
 
     @property
     def releases_dir(self):
