@@ -17,7 +17,9 @@ from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy import validate
+from wo.multitenancy.context import Context
 from wo.multitenancy.errors import EXIT_UNHEALTHY, InvalidInput, MTError
+from wo.multitenancy.sites import NewSite
 from wo.multitenancy.wordops import Caller
 
 CACHE_FLAGS = (('wpfc', 'Nginx FastCGI cache'), ('wpredis', 'Redis page cache'),
@@ -46,7 +48,7 @@ class MTCommand(CementBaseController):
         database = MTDatabase(settings.wo_database)
         database.initialize_tables()
         _attach_syslog(settings)
-        return mt.Context(ctl=Caller(self.app), settings=settings, db=database,
+        return Context(ctl=Caller(self.app), settings=settings, db=database,
                           report=self._progress)
 
     def _progress(self, text):
@@ -245,7 +247,7 @@ class CreateController(MTCommand):
                 ' '.join(pargs.domain) or 'none'), 'wo multitenancy create example.com --wpfc')
         flags = [name for name, value in vars(pargs).items() if value is True]
         letsencrypt = pargs.letsencrypt or bool(pargs.dns) or settings.auto_ssl
-        return mt.NewSite(
+        return NewSite(
             domain=pargs.domain[0],
             php_version=validate.one_php(flags, settings.php_version),
             cache=validate.one_cache(flags, settings.default_cache),
