@@ -10,4 +10,5 @@ def sandbox(tmp_path):
     return mt_settings.from_mapping({}, shared_root=str(tmp_path / 'shared'),
                                     sites_root=str(tmp_path / 'www'),
                                     nginx_root=str(tmp_path / 'nginx'),
+                                    page_cache=str(tmp_path / 'nginx-cache'),
                                     wo_database=str(tmp_path / 'wo' / 'dbase.db'))

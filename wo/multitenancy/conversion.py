@@ -12,7 +12,6 @@ from wo.multitenancy.conversion_checks import conversion_plan
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.rollout import apply_baseline
 from wo.multitenancy.sites import our_row
-from wo.multitenancy.undo import Changes
 
 PLAN_PRIVATE = ('constants', 'table_prefix', 'missing', 'config', 'https')
 
@@ -60,7 +59,7 @@ def convert_standalone(ctx, plan):
     configuration, swap, then finish; any failure puts the site back as it was."""
     settings, domain = ctx.settings, plan['domain']
     docroot = layout.htdocs(settings, domain)
-    with Changes() as changes:
+    with ctx.changes() as changes:
         ctx.report('Backing up {0} (files and database)'.format(domain))
         saved = backup.take(settings, domain, plan['db_name'], changes)
         add_to_shared(settings, plan['missing'], releases.path(settings, plan['release']), changes)
@@ -141,7 +140,7 @@ def finish_conversion(ctx, domain, saved, https, changes):
     ctx.report('Bringing the database of {0} to the shared core'.format(domain))
     wordpress.upgrade_database(settings, domain, row['php_version'])
     applied = apply_baseline(ctx, domain, row['php_version'])
-    nginx.purge_page_cache([domain])
+    nginx.purge_page_cache([domain], settings.page_cache)
     after = health.probe(domain, https)
     if not after['ok']:
         raise MTError('{0} does not serve well on the shared core: {1}'.format(
@@ -169,7 +168,7 @@ def finish_stopped_conversion(ctx, domain, row):
     settings = ctx.settings
     ctx.report('Finishing the stopped conversion of ' + domain)
     saved = backup.latest(settings, domain)
-    with Changes() as changes:
+    with ctx.changes() as changes:
         changes.on_failure('switch {0} back to its own core'.format(domain),
                            lambda: swap_back(ctx, domain, row['php_version'], to_shared=True))
         applied = finish_conversion(ctx, domain, saved, bool(row['is_ssl']), changes)

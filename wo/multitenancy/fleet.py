@@ -4,7 +4,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from wo.multitenancy import health, layout
-from wo.multitenancy.errors import MTError
+from wo.multitenancy.errors import MTError, PartlyFailed
 
 SITE_WORKERS = 4  # sites worked on at once (PHP processes, HTTP probes)
 
@@ -15,12 +15,15 @@ def live_sites(ctx):
             if os.path.isdir(layout.htdocs(ctx.settings, s['domain']))]
 
 
-def for_each_site(ctx, sites, label, action):
-    """Run action(site) for every site, a few at a time, with a progress line each.
+def for_each_site(ctx, sites, phase, label, action):
+    """In `phase` (what the command is doing, for the journal), run action(site) for
+    every site, a few at a time, with a progress line `label` <domain>: outcome each.
     Returns {domain: problem} of the sites where it raised MTError; anything else
-    it raises goes on."""
+    it raises goes on, and sites not started yet are not started."""
+    ctx.journal.during(phase)
     failed = {}
-    with ThreadPoolExecutor(max_workers=SITE_WORKERS) as pool:
+    pool = ThreadPoolExecutor(max_workers=SITE_WORKERS)
+    try:
         futures = {pool.submit(action, site): site['domain'] for site in sites}
         for done, future in enumerate(as_completed(futures), 1):
             try:
@@ -28,8 +31,21 @@ def for_each_site(ctx, sites, label, action):
                 outcome = 'ok'
             except MTError as e:
                 failed[futures[future]] = outcome = e.message
-            ctx.report('[{0}/{1}] {2} {3}: {4}'.format(done, len(sites), label, futures[future], outcome))
+            ctx.journal.show('[{0}/{1}] {2} {3}: {4}'.format(
+                done, len(sites), label, futures[future], outcome))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return failed
+
+
+def require_every_site(result, failed, what='not on the new release'):
+    """`result`, unless some sites could not be finished (`failed`: {domain: problem}):
+    then PartlyFailed (exit 1) naming them and carrying `result`."""
+    if failed:
+        raise PartlyFailed('{0} site(s) {1}: {2}'.format(len(failed), what, '; '.join(
+            '{0}: {1}'.format(d, p) for d, p in sorted(failed.items()))),
+            'fix the cause and run the same command again: it finishes them', result)
+    return result
 
 
 def health_of_every_site(ctx):

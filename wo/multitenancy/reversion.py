@@ -50,7 +50,7 @@ def finish_revert(ctx, site, release_dir, changes):
                     defined['table_prefix'], layout.htdocs(settings, domain), shared=False)
     fs.make_dir(settings.site_root(domain), owner=(settings.web_user, settings.web_user))
     forget_old_scripts(ctx, domain, site['php_version'])
-    nginx.purge_page_cache([domain])
+    nginx.purge_page_cache([domain], settings.page_cache)
     after = health.probe(domain, bool(site['is_ssl']))
     if not after['ok']:
         raise MTError('{0} does not serve well on its own core: {1}'.format(domain, after['problem']),

@@ -24,7 +24,7 @@ def apply_to_all_sites(ctx):
         ctx.db.set_site_baseline(site['domain'], applied['version'])
 
     return for_each_site(ctx, [s for s in live_sites(ctx) if s['baseline_version'] != target],
-                         'baseline of', apply)
+                         'bringing every site to the baseline', 'baseline of', apply)
 
 
 def add_to_shared_set(settings, plugins, theme, release_dir, changes):

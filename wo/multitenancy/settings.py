@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field, fields
 
 from wo.multitenancy.errors import InvalidInput
+from wo.multitenancy.nginx import FASTCGI_CACHE
 
 SECTION = 'multitenancy'
 CACHE_TYPES = ('wpfc', 'wpredis', 'wprocket', 'wpce', 'wpsc', 'basic')
@@ -42,6 +43,7 @@ class Settings:
     nginx_root: str = field(default='/etc/nginx', metadata={'option': False})
     wo_database: str = field(default='/var/lib/wo/dbase.db', metadata={'option': False})
     web_user: str = field(default='www-data', metadata={'option': False})
+    page_cache: str = field(default=FASTCGI_CACHE, metadata={'option': False})
 
     @property
     def releases_dir(self):

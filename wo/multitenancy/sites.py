@@ -22,6 +22,21 @@ class NewSite:
     admin_user: str
 
 
+def new_site(settings, domains, flags=(), letsencrypt=False, hsts=False, dns=None,
+             admin_email=None, admin_user='admin'):
+    """The NewSite that create's arguments ask for (`flags`: the names of the flags
+    given, such as php82 or wpfc), the settings filling in what they leave out:
+    php_version, default_cache, admin_email, Let's Encrypt with --dns or auto_ssl, HSTS
+    with Let's Encrypt and enable_hsts. Raises InvalidInput unless exactly one domain,
+    at most one PHP version and at most one cache type are given."""
+    letsencrypt = letsencrypt or bool(dns) or settings.auto_ssl
+    return NewSite(
+        domain=validate.one_domain(domains, 'create example.com --wpfc'), php_version=validate.one_php(flags, settings.php_version),
+        cache=validate.one_cache(flags, settings.default_cache), letsencrypt=letsencrypt,
+        hsts=hsts or (letsencrypt and settings.enable_hsts), dns=dns,
+        admin_email=admin_email or settings.admin_email, admin_user=admin_user)
+
+
 def check_new_site(ctx, site):
     """Refuse (InvalidInput, MTError) a site that cannot be created, before anything
     changes."""
@@ -140,7 +155,7 @@ def remove_files(ctx, domain):
     """The site's tree (links are removed, not followed) and its page-cache entries."""
     ctx.report('Removing ' + ctx.settings.site_root(domain))
     fs.remove(ctx.settings.site_root(domain))
-    nginx.purge_page_cache([domain])
+    nginx.purge_page_cache([domain], ctx.settings.page_cache)
 
 
 def removal_plan(ctx):
@@ -151,3 +166,11 @@ def removal_plan(ctx):
             'shared_root': ctx.settings.shared_root,
             'backups': sorted(n for n in (os.listdir(backups) if os.path.isdir(backups) else [])
                               if not n.startswith('.'))}
+
+
+def require_removable(plan, force):
+    """Refuse (InvalidInput) to remove a shared root sites still run on, unless `force`
+    (which deletes them too)."""
+    if plan['sites'] and not force:
+        raise InvalidInput('{0} site(s) still run on the shared core'.format(
+            len(plan['sites'])), 'delete them first, or pass --force to delete them too')

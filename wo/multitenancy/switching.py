@@ -135,13 +135,14 @@ def settle(ctx, name, previous):
     wp_version = releases.version(settings, name)[0]
     started = time.monotonic()
     failed = for_each_site(ctx, [s for s in sites if s['shared_release'] != name],
-                           'database of', lambda site: align_database(ctx, site, name))
+                           'bringing the databases to ' + name, 'database of',
+                           lambda site: align_database(ctx, site, name))
     aligned = time.monotonic()
-    purged = nginx.purge_page_cache([s['domain'] for s in sites])
+    purged = nginx.purge_page_cache([s['domain'] for s in sites], settings.page_cache)
     leaving = releases.path(settings, previous) if previous else None
     failed.update(for_each_site(ctx, [s for s in sites if s['domain'] not in failed],
-                                'checked', lambda site: require_release(ctx, site, wp_version,
-                                                                        leaving)))
+                                'checking every site over HTTP', 'checked',
+                                lambda site: require_release(ctx, site, wp_version, leaving)))
     pruned = prune(ctx, protected={name, previous})
     return {'release': name, 'wp_version': wp_version, 'sites': len(sites), 'failed': failed,
             'purged_cache_entries': purged, 'pruned': pruned,

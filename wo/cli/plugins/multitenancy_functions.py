@@ -4,17 +4,57 @@ Every command validates all its input before it changes anything, holds the
 multitenancy lock while it changes the server, and registers an undo before each
 step, so a failure leaves the server as it was (see wo.multitenancy.undo). The steps
 live in wo.multitenancy, one module per family (docs/architecture.md lists them).
+
+Each command returns its result, or raises an MTError (its exit code, a hint, and
+for a command that did part of its work, the result): `run` is how the controller
+calls one, and it turns an interruption or an unexpected OSError into an MTError too.
 """
 import secrets
 import time
 
+from cement.core.exc import CaughtSignal
+
+from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import (baseline, conversion, fs, lock, mariadb, nginx, releases,
                              reversion, rollout, shared_root, sites, ssl, sources, switching,
                              validate)
+from wo.multitenancy import settings as mt_settings
+from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
-from wo.multitenancy.fleet import health_of_every_site
-from wo.multitenancy.sites import removal_plan
-from wo.multitenancy.undo import Changes
+from wo.multitenancy.errors import (EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, InvalidInput,
+                                    PartlyFailed)
+from wo.multitenancy.fleet import health_of_every_site, require_every_site
+from wo.multitenancy.logs import attach_syslog
+from wo.multitenancy.sites import removal_plan, require_removable
+from wo.multitenancy.wordops import Caller
+
+
+def run(command, app, show):
+    """Run command(context) for the Cement app `app`, its progress lines shown through
+    show(text); return its result.
+
+    Raises MTError: the command's own, Interrupted (exit 128 + the signal) when Ctrl-C
+    or SIGTERM (Cement's CaughtSignal) stopped it -- after its undo ran -- and an
+    MTError naming an OSError no step expected (a full disk, a permission); both say
+    what the command left and how to finish.
+    """
+    journal = Journal(show)
+    try:
+        return command(make_context(app, journal))
+    except CaughtSignal as e:
+        raise journal.interrupted(e.signum, e) from None
+    except OSError as e:
+        raise journal.unexpected(e) from e
+
+
+def make_context(app, journal):
+    """The Context of a command: settings from the app's configuration, our tables
+    (made when missing), syslog attached."""
+    settings = mt_settings.from_app(app)
+    database = MTDatabase(settings.wo_database)
+    database.initialize_tables()
+    attach_syslog(settings)
+    return Context(ctl=Caller(app), settings=settings, db=database, journal=journal)
 
 
 # -- init, update, rollback: the shared core and the release every site runs ----------------
@@ -29,7 +69,7 @@ def init_shared(ctx, source=None, force=False):
                     'message': 'already initialized on {0}; --force stages a fresh release'
                     .format(current)}
         shared_root.require_free_space(settings, settings.shared_root)
-        with Changes() as changes:
+        with ctx.changes() as changes:
             ctx.report('Creating the shared directories')
             shared_root.create_dirs(settings, changes)
             ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
@@ -38,7 +78,8 @@ def init_shared(ctx, source=None, force=False):
             shared_root.seed_baseline(settings, releases.path(settings, name), changes)
             baseline.install_enforcer(settings)
             switching.switch_every_site(ctx, name, True, changes)
-        return dict(switching.settle(ctx, name, current), changed=True)
+        result = dict(switching.settle(ctx, name, current), changed=True)
+    return require_every_site(result, result['failed'])
 
 
 def update(ctx, source=None, version=None, force=False):
@@ -55,7 +96,7 @@ def update(ctx, source=None, version=None, force=False):
             return switching.nothing_to_do(settings, current)
         shared_root.require_free_space(settings, settings.shared_root)
         started = time.monotonic()
-        with Changes() as changes:
+        with ctx.changes() as changes:
             ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
             name = releases.stage(settings, source, changes, version)
             if not force and switching.same_version(settings, name, current):
@@ -66,7 +107,7 @@ def update(ctx, source=None, version=None, force=False):
         switched = time.monotonic()
         result = dict(switching.settle(ctx, name, current), changed=True, previous=current)
         result['seconds'].update(stage=staged - started, canary_and_switch=switched - staged)
-        return result
+    return require_every_site(result, result['failed'])
 
 
 def rollback(ctx, to=None, force=False):
@@ -78,17 +119,20 @@ def rollback(ctx, to=None, force=False):
         target = switching.rollback_target(ctx, current, to)
         if target == current:
             return switching.nothing_to_do(settings, current)
-        with Changes() as changes:
+        with ctx.changes() as changes:
             switching.switch_every_site(ctx, target, force, changes)
-        return dict(switching.settle(ctx, target, current), changed=True, previous=current,
-                    note=switching.DOWNGRADE_NOTE)
+        result = dict(switching.settle(ctx, target, current), changed=True, previous=current,
+                      note=switching.DOWNGRADE_NOTE)
+    return require_every_site(result, result['failed'])
 
 
 # -- create, delete, remove: one site, or all of it ----------------------------------------
-def create_site(ctx, site):
-    """Create a site on the shared core; returns what the user needs to log in."""
+def create_site(ctx, domains, flags=(), **options):
+    """Create a site on the shared core from create's arguments (see sites.new_site);
+    returns what the user needs to log in."""
+    site = sites.new_site(ctx.settings, domains, flags, **options)
     password = secrets.token_urlsafe(18)
-    with lock.exclusive(ctx.settings.lock_file), Changes() as changes:
+    with lock.exclusive(ctx.settings.lock_file), ctx.changes() as changes:
         sites.check_new_site(ctx, site)
         ctx.report('Creating the database')
         db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
@@ -129,9 +173,11 @@ def delete_site(ctx, domain):
     return {'domain': domain, 'database': wordops_row['db_name'] if wordops_row else None}
 
 
-def remove_everything(ctx):
-    """Delete every site on the shared core, then the shared root and our records."""
+def remove_everything(ctx, force=False):
+    """Delete every site on the shared core, then the shared root and our records.
+    Refuses (InvalidInput) while sites exist, unless `force`."""
     plan = removal_plan(ctx)
+    require_removable(plan, force)
     for domain in plan['sites']:
         delete_site(ctx, domain)
     with lock.exclusive(ctx.settings.lock_file):
@@ -149,16 +195,20 @@ def list_sites(ctx):
 
 
 def status(ctx):
-    """The shared core, its releases and disk use, and each site's health."""
+    """The shared core, its releases and disk use, and each site's health; a site that
+    is not healthy raises PartlyFailed (exit 3) carrying the report."""
     settings = ctx.settings
     current = shared_root.require_initialized(settings)
     kept = shared_root.kept_releases(settings, current)
     found = health_of_every_site(ctx)
-    return {'release': current, 'wp_version': releases.version(settings, current)[0],
-            'releases': kept,
-            'shared_disk_bytes': fs.disk_usage(settings.shared_root),
-            'baseline_version': (baseline.read(settings) or {}).get('version'),
-            'sites': found, 'healthy': all(s['ok'] for s in found)}
+    report = {'release': current, 'wp_version': releases.version(settings, current)[0],
+              'releases': kept,
+              'shared_disk_bytes': fs.disk_usage(settings.shared_root),
+              'baseline_version': (baseline.read(settings) or {}).get('version'),
+              'sites': found, 'healthy': all(s['ok'] for s in found)}
+    if not report['healthy']:
+        raise PartlyFailed('', result=report, exit_code=EXIT_UNHEALTHY)
+    return report
 
 
 # -- baseline ------------------------------------------------------------------------------
@@ -168,30 +218,41 @@ def show_baseline(ctx):
 
 
 def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None):
-    """Change what every site must have and bring every site to it.
+    """Change what every site must have and bring every site to it; with no change
+    asked for, the baseline as it is (show_baseline).
 
     Re-running the same command finishes sites a previous run could not reach.
-    Returns the baseline and the sites that could not be brought to it.
+    Returns the baseline with failed_sites; sites that could not be brought to it
+    raise PartlyFailed (exit 1) naming them, carrying that result.
     """
+    if not (add_plugins or remove_plugins or theme):
+        return show_baseline(ctx)
     settings = ctx.settings
     slugs = [baseline.slug_of(p) for p in add_plugins]
     removed = [baseline.slug_of(p) for p in remove_plugins]
     theme_slug = baseline.slug_of(theme) if theme else None
     with lock.exclusive(settings.lock_file):
         current = shared_root.require_initialized(settings)
-        with Changes() as changes:
+        with ctx.changes() as changes:
             rollout.add_to_shared_set(settings, add_plugins, theme,
                                       releases.path(settings, current), changes)
             rollout.change(settings, slugs, removed, theme_slug, changes)
-        return baseline.read(settings), rollout.apply_to_all_sites(ctx)
+        failed = rollout.apply_to_all_sites(ctx)
+    return require_every_site(dict(baseline.read(settings), failed_sites=failed), failed,
+                              'could not be brought to the baseline')
 
 
 # -- convert, revert: a standalone WordOps site onto the shared core and back --------------
 def convert_sites(ctx, domains, every=False, force=False, dry_run=False):
     """Convert standalone WordOps sites (or, `every`, all of them) to the shared core,
     one after another. A site that fails is put back as it was and the others go on.
-    Returns one result per site, each with a status: converted, unchanged, planned,
-    refused or failed."""
+    Returns {'sites': one result per site, each with a status: converted, unchanged,
+    planned, refused or failed; 'failed': how many failed or were refused}. When any
+    did, raises PartlyFailed carrying it: exit 2 when every one was a refusal, 1
+    otherwise. Neither domains nor `every`, or both: InvalidInput."""
+    if bool(domains) == every:
+        raise InvalidInput('give the domains to convert, or --all', 'wo multitenancy convert '
+                           'example.com blog.example.com, or wo multitenancy convert --all')
     settings = ctx.settings
     with lock.exclusive(settings.lock_file):
         shared_root.require_initialized(settings)
@@ -202,7 +263,12 @@ def convert_sites(ctx, domains, every=False, force=False, dry_run=False):
             ctx.report('[{0}/{1}] {2} {3}'.format(number, len(domains),
                                                   'Planning' if dry_run else 'Converting', domain))
             results.append(conversion.attempt(ctx, domain, force, dry_run))
-        return results
+    failed = [r for r in results if r['status'] in ('failed', 'refused')]
+    outcome = {'sites': results, 'failed': len(failed)}
+    if failed:
+        raise PartlyFailed('', result=outcome, exit_code=EXIT_REFUSED if all(
+            r['status'] == 'refused' for r in failed) else EXIT_FAILED)
+    return outcome
 
 
 def revert_site(ctx, domain):
@@ -213,7 +279,7 @@ def revert_site(ctx, domain):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
         current = shared_root.require_initialized(settings)
         release_dir = releases.path(settings, current)
-        with Changes() as changes:
+        with ctx.changes() as changes:
             reversion.swap_to_own_core(ctx, site, release_dir, changes)
             reversion.finish_revert(ctx, site, release_dir, changes)
         reversion.forget_site(ctx, domain)
