@@ -5,7 +5,14 @@ import sqlite3
 
 import pytest
 
+from fake_server import WORDOPS_SITES, FakeApp, FakeRunner, FakeWeb
+from sample_release import make_release_tarball
+from wo.cli.plugins import multitenancy_functions as mt
+from wo.cli.plugins.multitenancy_db import MTDatabase
+from wo.multitenancy import mariadb, phpfpm, runner, sources
 from wo.multitenancy import settings as mt_settings
+from wo.multitenancy.context import Context, Journal
+from wo.multitenancy.wordops import Caller
 
 
 @pytest.fixture
@@ -30,13 +37,6 @@ class Server:
     `fastcgi`, `databases`), and the progress lines it reported (`lines`)."""
 
     def __init__(self, settings, tmp_path, monkeypatch):
-        from fake_server import FakeApp, FakeRunner, FakeWeb
-        from test_state import WORDOPS_SITES
-        from wo.cli.plugins import multitenancy_functions as mt
-        from wo.cli.plugins.multitenancy_db import MTDatabase
-        from wo.multitenancy import mariadb, phpfpm, runner, sources
-        from wo.multitenancy.context import Context, Journal
-        from wo.multitenancy.wordops import Caller
         self.tmp_path, self.lines, self.fastcgi, self.databases = tmp_path, [], [], {}
         os.makedirs(os.path.dirname(settings.wo_database))
         with sqlite3.connect(settings.wo_database) as c:
@@ -73,26 +73,21 @@ class Server:
 
     def tarball(self, version, db_version=57155):
         """A release archive of `version`, also served by the fake wordpress.org."""
-        from sample_release import make_release_tarball
         self.web.releases[version] = make_release_tarball(self.tmp_path, version, db_version)
         return self.web.releases[version]
 
     def init(self, version='6.4.5'):
-        from wo.cli.plugins import multitenancy_functions as mt
         return mt.init_shared(self.ctx, self.tarball(version))
 
     def create(self, domain, flags=(), **options):
-        from wo.cli.plugins import multitenancy_functions as mt
         return mt.create_site(self.ctx, [domain], flags, **options)
 
     def run(self, command):
         """A command as the controller runs it (mt.run): interruptions become errors."""
-        from wo.cli.plugins import multitenancy_functions as mt
         return mt.run(command, self.app, self.lines.append)
 
     def controller(self, kind, **pargs):
         """A controller of `kind` whose app has parsed `pargs`."""
-        from fake_server import FakeApp
         self.app = FakeApp(**pargs)
         command = kind()
         command.app = self.app

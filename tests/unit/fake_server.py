@@ -7,6 +7,7 @@ The fake answers as the real server would, from the files the commands leave: a
 site serves the WordPress version of the core its document root resolves to, a
 database is at the db_version of the core that last upgraded it.
 """
+import argparse
 import hashlib
 import io
 import json
@@ -20,6 +21,12 @@ from wo.multitenancy import layout, releases
 from wo.multitenancy.errors import CommandFailed
 
 WP_RUNNER = 'wp-runner.php'
+# WordOps' `sites` table, as WordOps 3.23 creates it.
+WORDOPS_SITES = """CREATE TABLE sites (id INTEGER PRIMARY KEY, sitename VARCHAR UNIQUE,
+site_type VARCHAR, cache_type VARCHAR, site_path VARCHAR, created_on DATETIME,
+is_enabled BOOLEAN NOT NULL, is_ssl BOOLEAN, storage_fs VARCHAR, storage_db VARCHAR,
+db_name VARCHAR, db_user VARCHAR, db_password VARCHAR, db_host VARCHAR, is_hhvm BOOLEAN,
+php_version VARCHAR)"""
 READ_CONFIG = 'read-config.php'
 
 
@@ -205,7 +212,6 @@ class FakeApp:
     close() does not exit (as WOTestApp's), it records the code."""
 
     def __init__(self, **pargs):
-        import argparse
         self.pargs = argparse.Namespace(**pargs)
         self.closed = []
         self.log = _Log()

@@ -31,7 +31,8 @@ def new_site(settings, domains, flags=(), letsencrypt=False, hsts=False, dns=Non
     at most one PHP version and at most one cache type are given."""
     letsencrypt = letsencrypt or bool(dns) or settings.auto_ssl
     return NewSite(
-        domain=validate.one_domain(domains, 'create example.com --wpfc'), php_version=validate.one_php(flags, settings.php_version),
+        domain=validate.one_domain(domains, 'create example.com --wpfc'),
+        php_version=validate.one_php(flags, settings.php_version),
         cache=validate.one_cache(flags, settings.default_cache), letsencrypt=letsencrypt,
         hsts=hsts or (letsencrypt and settings.enable_hsts), dns=dns,
         admin_email=admin_email or settings.admin_email, admin_user=admin_user)

@@ -295,8 +295,10 @@ class RevertController(MTCommand):
     @expose(hide=True)
     def default(self):
         domains = self.app.pargs.domain
-        self._run(lambda ctx: mt.revert_site(ctx, validate.one_domain(domains, 'revert example.com')),
-                  lambda result: self._emit(result, '{domain} runs on its own core again.'.format(**result)))
+        self._run(lambda ctx: mt.revert_site(ctx, validate.one_domain(domains,
+                                                                      'revert example.com')),
+                  lambda result: self._emit(result, '{domain} runs on its own core again.'
+                                            .format(**result)))
 
 
 def confirm(question, force):
