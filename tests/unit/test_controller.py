@@ -2,6 +2,7 @@
 stderr and the exit code; a signal or an unexpected OSError ends a command the same
 way, after its undo."""
 import errno
+import json
 import signal
 
 import pytest
@@ -148,3 +149,41 @@ def test_mt_errors_go_on_through_run_untouched(server):
     with pytest.raises(MTError) as raised:
         server.run(fails)
     assert raised.value is error
+
+
+def test_init_twice_says_it_is_already_initialized(initialized, capsys):
+    assert ended(initialized.controller(controllers.InitController, source=None,
+                                        force=False)) is None
+    assert capsys.readouterr().out.startswith('already initialized on wp-')
+
+
+def test_rollback_to_an_unknown_release_exits_2_naming_the_kept_ones(initialized, capsys):
+    kept = mt.releases.current(initialized.settings)
+    command = initialized.controller(controllers.RollbackController, to='wp-1', force=False,
+                                     json=False)
+    assert ended(command) == 2
+    assert error_lines(capsys) == ['Error: no release wp-1 to roll back to -- releases kept: '
+                                   + kept]
+
+
+def test_remove_shows_the_plan_then_refuses_while_sites_exist(initialized, capsys):
+    initialized.create('a.test')
+    assert ended(initialized.controller(controllers.RemoveController, force=False,
+                                        json=False)) == 2
+    assert error_lines(capsys) == [
+        'This removes {0} and 1 site(s): a.test'.format(initialized.settings.shared_root),
+        'Error: 1 site(s) still run on the shared core -- delete them first, or pass --force '
+        'to delete them too']
+    assert initialized.ctx.db.get_site('a.test')
+
+
+def test_list_revert_and_baseline_print_their_results(initialized, capsys):
+    initialized.create('a.test')
+    assert ended(initialized.controller(controllers.ListController, json=False)) is None
+    assert capsys.readouterr().out.startswith('a.test ')
+    assert ended(initialized.controller(controllers.BaselineController, add_plugin=[],
+                                        remove_plugin=[], theme=None, json=True)) is None
+    assert json.loads(capsys.readouterr().out)['plugins'] == ['nginx-helper', 'redis-cache']
+    assert ended(initialized.controller(controllers.RevertController, domain=['a.test'],
+                                        json=False)) is None
+    assert capsys.readouterr().out == 'a.test runs on its own core again.\n'
