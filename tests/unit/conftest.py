@@ -1,7 +1,18 @@
 """Unit tests: pure logic, and effects confined to a temporary sandbox root."""
+import dataclasses
+import os
+import sqlite3
+
 import pytest
 
+from fake_server import WORDOPS_SITES, FakeApp, FakeRunner, FakeWeb
+from sample_release import make_release_tarball
+from wo.cli.plugins import multitenancy_functions as mt
+from wo.cli.plugins.multitenancy_db import MTDatabase
+from wo.multitenancy import mariadb, phpfpm, runner, sources
 from wo.multitenancy import settings as mt_settings
+from wo.multitenancy.context import Context, Journal
+from wo.multitenancy.wordops import Caller
 
 
 @pytest.fixture
@@ -10,4 +21,95 @@ def sandbox(tmp_path):
     return mt_settings.from_mapping({}, shared_root=str(tmp_path / 'shared'),
                                     sites_root=str(tmp_path / 'www'),
                                     nginx_root=str(tmp_path / 'nginx'),
+                                    page_cache=str(tmp_path / 'nginx-cache'),
                                     wo_database=str(tmp_path / 'wo' / 'dbase.db'))
+
+
+@pytest.fixture
+def server(sandbox, tmp_path, monkeypatch):
+    """A sandbox server to run commands on (see fake_server): nothing outside tmp_path
+    is read or changed, and no program is started."""
+    return Server(sandbox, tmp_path, monkeypatch)
+
+
+class Server:
+    """The context a command gets (`ctx`), the fakes it talks to (`runner`, `web`,
+    `fastcgi`, `databases`), and the progress lines it reported (`lines`)."""
+
+    def __init__(self, settings, tmp_path, monkeypatch):
+        self.tmp_path, self.lines, self.fastcgi, self.databases = tmp_path, [], [], {}
+        os.makedirs(os.path.dirname(settings.wo_database))
+        with sqlite3.connect(settings.wo_database) as c:
+            c.execute(WORDOPS_SITES)
+        db = MTDatabase(settings.wo_database)
+        db.initialize_tables()
+        self.app = FakeApp()
+        self.ctx = Context(ctl=Caller(self.app), settings=settings, db=db,
+                           journal=Journal(self.lines.append))
+        self.runner, self.web = FakeRunner(settings), FakeWeb()
+        monkeypatch.setattr(runner, 'run', self.runner)
+        monkeypatch.setattr(sources.requests, 'get', self.web.get)
+        monkeypatch.setattr(phpfpm, 'fastcgi', self._fastcgi)
+        monkeypatch.setattr(phpfpm, 'installed_versions', lambda: ['8.2', '8.3'])
+        monkeypatch.setattr(mariadb, 'ping', lambda ctl, settings: None)
+        monkeypatch.setattr(mariadb, 'create_site_database', self._create_database)
+        monkeypatch.setattr(mariadb, 'drop_site_database',
+                            lambda ctl, name, user: self.databases.pop(name))
+        monkeypatch.setattr(mt, 'make_context', lambda app, journal: self._context(app, journal))
+        for php in ('php82', 'php83'):
+            for name in ('wpfc-' + php, 'wpcommon-' + php, php, 'redis-' + php):
+                self._write(os.path.join(settings.nginx_root, 'common', name + '.conf'))
+            self._write(os.path.join(settings.nginx_root, 'common', 'locations-wo.conf'))
+        for name in ('sites-available', 'sites-enabled'):
+            os.makedirs(os.path.join(settings.nginx_root, name))
+
+    @property
+    def settings(self):
+        return self.ctx.settings
+
+    def configure(self, **options):
+        """Change settings, as /etc/wo/plugins.d/multitenancy.conf would."""
+        self.ctx.settings = self.runner.settings = dataclasses.replace(self.ctx.settings, **options)
+
+    def tarball(self, version, db_version=57155):
+        """A release archive of `version`, also served by the fake wordpress.org."""
+        self.web.releases[version] = make_release_tarball(self.tmp_path, version, db_version)
+        return self.web.releases[version]
+
+    def init(self, version='6.4.5'):
+        return mt.init_shared(self.ctx, self.tarball(version))
+
+    def create(self, domain, flags=(), **options):
+        return mt.create_site(self.ctx, [domain], flags, **options)
+
+    def run(self, command):
+        """A command as the controller runs it (mt.run): interruptions become errors."""
+        return mt.run(command, self.app, self.lines.append)
+
+    def controller(self, kind, **pargs):
+        """A controller of `kind` whose app has parsed `pargs`."""
+        self.app = FakeApp(**pargs)
+        command = kind()
+        command.app = self.app
+        return command
+
+    def _context(self, app, journal):
+        self.ctx = dataclasses.replace(self.ctx, journal=journal)
+        return self.ctx
+
+    def _fastcgi(self, socket_file, script, params=None):
+        self.fastcgi.append((socket_file, dict(params or {})))
+        return 'Content-type: application/json\r\n\r\n{"invalidated": 1}'
+
+    def _create_database(self, ctl, domain, changes):
+        name = domain.replace('.', '_')
+        changes.on_failure('drop ' + name, lambda: self.databases.pop(name))
+        self.databases[name] = domain
+        return {'db_name': name, 'db_user': name[:12], 'db_password': 'secret',
+                'db_host': 'localhost'}
+
+    @staticmethod
+    def _write(path, text=''):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)

@@ -25,8 +25,8 @@ def make_release_tree(root, version='6.5.5', db_version=57155):
     return root
 
 
-def make_release_tarball(tmp_path, version='6.5.5'):
-    tree = make_release_tree(str(tmp_path / 'src' / 'wordpress'), version)
+def make_release_tarball(tmp_path, version='6.5.5', db_version=57155):
+    tree = make_release_tree(str(tmp_path / 'src' / version / 'wordpress'), version, db_version)
     tarball = str(tmp_path / 'wordpress-{0}.tar.gz'.format(version))
     with tarfile.open(tarball, 'w:gz') as tar:
         tar.add(tree, arcname='wordpress')

@@ -2,13 +2,8 @@ import sqlite3
 
 import pytest
 
+from fake_server import WORDOPS_SITES
 from wo.cli.plugins.multitenancy_db import MTDatabase
-
-WORDOPS_SITES = """CREATE TABLE sites (id INTEGER PRIMARY KEY, sitename VARCHAR UNIQUE,
-site_type VARCHAR, cache_type VARCHAR, site_path VARCHAR, created_on DATETIME,
-is_enabled BOOLEAN NOT NULL, is_ssl BOOLEAN, storage_fs VARCHAR, storage_db VARCHAR,
-db_name VARCHAR, db_user VARCHAR, db_password VARCHAR, db_host VARCHAR, is_hhvm BOOLEAN,
-php_version VARCHAR)"""
 
 
 @pytest.fixture

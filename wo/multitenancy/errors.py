@@ -11,9 +11,11 @@ EXIT_BUSY = 4
 
 
 class MTError(Exception):
-    """Base class: `message` says what went wrong, `hint` what to do next."""
+    """Base class: `message` says what went wrong, `hint` what to do next; `result`,
+    when not None, is what the command did before it ended (printed first)."""
 
     exit_code = EXIT_FAILED
+    result = None
 
     def __init__(self, message, hint=''):
         super().__init__(message)
@@ -31,6 +33,25 @@ class Busy(MTError):
     """Another wo multitenancy command holds the lock."""
 
     exit_code = EXIT_BUSY
+
+
+class PartlyFailed(MTError):
+    """A command that finished with some of its work not done: `result` is what it did,
+    `exit_code` how it ended. An empty message: the result says it all (convert's line
+    per site, status's UNHEALTHY)."""
+
+    def __init__(self, message, hint='', result=None, exit_code=EXIT_FAILED):
+        super().__init__(message, hint)
+        self.result = result
+        self.exit_code = exit_code
+
+
+class Interrupted(MTError):
+    """A signal (Ctrl-C, SIGTERM) ended the command: exit status 128 + its number."""
+
+    def __init__(self, signum, message, hint=''):
+        super().__init__(message, hint)
+        self.exit_code = 128 + signum
 
 
 class CommandFailed(MTError):

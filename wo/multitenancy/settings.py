@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field, fields
 
 from wo.multitenancy.errors import InvalidInput
+from wo.multitenancy.nginx import FASTCGI_CACHE
 
 SECTION = 'multitenancy'
 CACHE_TYPES = ('wpfc', 'wpredis', 'wprocket', 'wpce', 'wpsc', 'basic')
@@ -43,6 +44,7 @@ class Settings:
     wo_database: str = field(default='/var/lib/wo/dbase.db', metadata={'option': False})
     web_user: str = field(default='www-data', metadata={'option': False})
     control_dir: str = field(default='/var/lib/wo/multitenancy', metadata={'option': False})
+    page_cache: str = field(default=FASTCGI_CACHE, metadata={'option': False})
 
     @property
     def releases_dir(self):

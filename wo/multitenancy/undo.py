@@ -3,18 +3,18 @@
 Each step registers its undo *before* it acts; if anything raises (an error, a
 signal turned into an exception by Cement, SystemExit from a WordOps helper), the
 undos run in reverse order and the exception goes on. A step that completes needs
-no undo afterwards: `commit()` drops the list.
+no undo afterwards: `commit()` drops the list. A `journal` (context.Journal), when
+given, is told how each scope ended, so an interruption can say what it left.
 """
-import logging
-
-log = logging.getLogger('wo.multitenancy')
+from wo.multitenancy.logs import log
 
 
 class Changes:
     """A context manager collecting undo actions for one command."""
 
-    def __init__(self):
+    def __init__(self, journal=None):
         self._undos = []
+        self._journal = journal
 
     def on_failure(self, description, undo):
         """Register `undo()` to run if the command fails later."""
@@ -29,8 +29,10 @@ class Changes:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self.commit()
-            return False
-        self.rollback()
+        else:
+            self.rollback()
+        if self._journal is not None:
+            self._journal.scope_ended(exc)
         return False
 
     def rollback(self):

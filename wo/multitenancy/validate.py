@@ -25,6 +25,16 @@ def reject_lookalike_dashes(arg):
                                'type it with plain hyphens: {0}'.format(fixed))
 
 
+def parsable(args):
+    """Refuse (InvalidInput) the arguments argparse would only call "unknown args": a
+    flag typed with a dash lookalike (—le), or a domain starting with a hyphen."""
+    for arg in args:
+        if arg[:1] in DASHES:
+            reject_lookalike_dashes(arg)
+        elif arg.startswith('-') and not arg.startswith('--') and '.' in arg:
+            domain(arg)
+
+
 def domain(name):
     """Return `name` if it is a valid lower-case domain for a new site, else raise InvalidInput."""
     reject_lookalike_dashes(name)
@@ -74,6 +84,15 @@ def admin_user(name):
         raise InvalidInput('{0!r} is not a usable WordPress user name'.format(name),
                            'use letters, digits and . _ @ - (at most 60)')
     return name
+
+
+def one_domain(domains, example):
+    """The one domain of `domains` (a command's positional arguments); refuses none or
+    several, with `example` of the command's use as the hint."""
+    if len(domains) != 1:
+        raise InvalidInput('give exactly one domain (got {0})'.format(' '.join(domains) or 'none'),
+                           'wo multitenancy ' + example)
+    return domains[0]
 
 
 def one_cache(flags, default):

@@ -1,29 +1,27 @@
 """wo multitenancy: many WordPress sites on one shared WordPress core.
 
-The controller parses arguments, calls the commands in multitenancy_functions and
-is the only place that turns an error into a message and an exit code:
-0 done (or nothing to do), 1 failed and rolled back, 2 refused (bad input, nothing
-changed), 3 unhealthy, 4 another wo multitenancy command is running.
+The controller parses arguments, calls the commands in multitenancy_functions,
+prints their results, and is the only place that turns an error into a message and
+an exit code: 0 done (or nothing to do), 1 failed and rolled back, 2 refused (bad
+input, nothing changed), 3 unhealthy, 4 another wo multitenancy command is running,
+128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM). What a command's outcome
+means (which code, which message) is decided by the command; the controller prints.
 """
 import json
-import logging
-import logging.handlers
-import os
 import sys
 
 from cement.core.controller import CementBaseController, expose
 
 from wo.cli.plugins import multitenancy_functions as mt
-from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import settings as mt_settings
-from wo.multitenancy import validate
-from wo.multitenancy.errors import EXIT_UNHEALTHY, InvalidInput, MTError
-from wo.multitenancy.wordops import Caller
+from wo.multitenancy import texts, validate
+from wo.multitenancy.errors import InvalidInput, MTError
+from wo.multitenancy.logs import log
 
 CACHE_FLAGS = (('wpfc', 'Nginx FastCGI cache'), ('wpredis', 'Redis page cache'),
                ('wprocket', 'WP Rocket'), ('wpce', 'Cache Enabler'), ('wpsc', 'WP Super Cache'))
 EPILOG = ('Exit codes: 0 done or nothing to do, 1 failed (rolled back), 2 refused '
-          '(nothing changed), 3 unhealthy, 4 another wo multitenancy command is running.')
+          '(nothing changed), 3 unhealthy, 4 another wo multitenancy command is running, '
+          '130 or 143 interrupted (Ctrl-C, SIGTERM).')
 
 
 def _php_flags():
@@ -41,62 +39,32 @@ class MTCommand(CementBaseController):
         aliases_only = True
         epilog = EPILOG
 
-    def _context(self):
-        settings = mt_settings.from_app(self.app)
-        database = MTDatabase(settings.wo_database)
-        database.initialize_tables()
-        _attach_syslog(settings)
-        return mt.Context(ctl=Caller(self.app), settings=settings, db=database,
-                          report=self._progress)
-
     def _progress(self, text):
         if sys.stderr.isatty():  # from cron, only what changed or failed is printed
             print('  ' + text + ' ...', file=sys.stderr, flush=True)
-        logging.getLogger('wo.multitenancy').info(text)
+        log.info(text)
         self.app.log.info(text)
 
-    def _run(self, command):
-        """Run command(context); any MTError becomes a message on stderr and an exit code."""
+    def _run(self, command, show):
+        """Run command(context) and show(result). An MTError is the end: the result it
+        carries is shown first, then its message goes to stderr, and the command exits
+        with its code."""
         try:
-            return command(self._context())
+            result = mt.run(command, self.app, self._progress)
         except MTError as e:
-            self._fail(e.message, e.hint, e.exit_code)
+            if e.result is not None:
+                show(e.result)
+            self._fail(e)
+        show(result)
 
-    def _fail(self, message, hint, exit_code):
-        self.app.log.error(message)
-        logging.getLogger('wo.multitenancy').error(message)
-        refuse(self.app, message, hint, exit_code)
-
-    def _fail_for_sites(self, failed, what='not on the new release'):
-        """Exit 1 naming the sites a command could not finish (running it again does)."""
-        if failed:
-            self._fail('{0} site(s) {1}: {2}'.format(len(failed), what, '; '.join(
-                '{0}: {1}'.format(d, p) for d, p in sorted(failed.items()))),
-                'fix the cause and run the same command again: it finishes them', 1)
-
-    def _one_domain(self, command):
-        """The one domain the command was given; refuses none or several (exit 2)."""
-        domains = self.app.pargs.domain
-        if len(domains) != 1:
-            self._fail('give exactly one domain', 'wo multitenancy {0} example.com'.format(command), 2)
-        return domains[0]
+    def _fail(self, error):
+        if error.message:
+            self.app.log.error(error.message)
+            log.error(error.message)
+        refuse(self.app, error)
 
     def _emit(self, data, text):
         print(json.dumps(data, indent=2, sort_keys=True) if self.app.pargs.json else text)
-
-
-def _attach_syslog(settings):
-    logger = logging.getLogger('wo.multitenancy')
-    logger.setLevel(logging.INFO)
-    if settings.enable_syslog and os.path.exists('/dev/log') and not any(
-            isinstance(h, logging.handlers.SysLogHandler) for h in logger.handlers):
-        handler = logging.handlers.SysLogHandler(address='/dev/log')
-        handler.setFormatter(logging.Formatter(settings.syslog_tag + ': %(message)s'))
-        logger.addHandler(handler)
-
-
-# Without a handler, Python's last resort prints every record on stderr, beside our message.
-logging.getLogger('wo.multitenancy').addHandler(logging.NullHandler())
 
 
 class MultitenancyController(CementBaseController):
@@ -132,12 +100,8 @@ class InitController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        result = self._run(lambda ctx: mt.init_shared(ctx, pargs.source, pargs.force))
-        if not result['changed']:
-            print(result['message'])
-            return
-        print('Shared core ready: {0} (WordPress {1})'.format(result['release'], result['wp_version']))
-        self._fail_for_sites(result['failed'])
+        self._run(lambda ctx: mt.init_shared(ctx, pargs.source, pargs.force),
+                  lambda result: print(texts.init_text(result)))
 
 
 class UpdateController(MTCommand):
@@ -163,8 +127,8 @@ class UpdateController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        result = self._run(lambda ctx: mt.update(ctx, pargs.source, pargs.wp_version, pargs.force))
-        _report_switch(self, result, 'Updated')
+        self._run(lambda ctx: mt.update(ctx, pargs.source, pargs.wp_version, pargs.force),
+                  lambda result: _report_switch(self, result, 'Updated'))
 
 
 class RollbackController(MTCommand):
@@ -185,22 +149,15 @@ class RollbackController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        result = self._run(lambda ctx: mt.rollback(ctx, pargs.to, pargs.force))
-        _report_switch(self, result, 'Rolled back')
+        self._run(lambda ctx: mt.rollback(ctx, pargs.to, pargs.force),
+                  lambda result: _report_switch(self, result, 'Rolled back'))
 
 
 def _report_switch(command, result, verb):
-    """Print an update's or rollback's result; with nothing done and no terminal (cron),
-    nothing, unless --json asked for the result."""
-    if not result['changed']:
-        if command.app.pargs.json or sys.stdout.isatty():
-            command._emit(result, 'Already on {release} (WordPress {wp_version}): nothing to do.'
-                          .format(**result))
-        return
-    command._emit(result, '{0} {1} site(s) to {2} (WordPress {3}); previous release {4} is kept.{5}'
-                  .format(verb, result['sites'], result['release'], result['wp_version'],
-                          result['previous'], '\n' + result['note'] if 'note' in result else ''))
-    command._fail_for_sites(result['failed'])
+    """Print an update's or rollback's result: from cron (no terminal), nothing when it
+    did nothing, unless --json asked for it."""
+    if result['changed'] or command.app.pargs.json or sys.stdout.isatty():
+        command._emit(result, texts.switch_text(result, verb))
 
 
 class CreateController(MTCommand):
@@ -228,30 +185,12 @@ class CreateController(MTCommand):
 
     @expose(hide=True)
     def default(self):
-        self._run(self._create)
-
-    def _create(self, ctx):
-        site = self._new_site(ctx.settings)
-        result = mt.create_site(ctx, site)
-        self._emit(result, 'Site ready: {0}\n  Admin: {1}  user {2}  password {3}\n'
-                   '  (the password is shown once and not logged)'.format(
-                       result['url'], result['admin_url'], result['admin_user'],
-                       result['admin_password']))
-
-    def _new_site(self, settings):
         pargs = self.app.pargs
-        if len(pargs.domain) != 1:
-            raise InvalidInput('give exactly one domain (got {0})'.format(
-                ' '.join(pargs.domain) or 'none'), 'wo multitenancy create example.com --wpfc')
         flags = [name for name, value in vars(pargs).items() if value is True]
-        letsencrypt = pargs.letsencrypt or bool(pargs.dns) or settings.auto_ssl
-        return mt.NewSite(
-            domain=pargs.domain[0],
-            php_version=validate.one_php(flags, settings.php_version),
-            cache=validate.one_cache(flags, settings.default_cache),
-            letsencrypt=letsencrypt, hsts=pargs.hsts or (letsencrypt and settings.enable_hsts),
-            dns=pargs.dns, admin_email=pargs.admin_email or settings.admin_email,
-            admin_user=pargs.admin_user)
+        self._run(lambda ctx: mt.create_site(
+            ctx, pargs.domain, flags, letsencrypt=pargs.letsencrypt, hsts=pargs.hsts,
+            dns=pargs.dns, admin_email=pargs.admin_email, admin_user=pargs.admin_user),
+            lambda result: self._emit(result, texts.login_text(result)))
 
 
 class DeleteController(MTCommand):
@@ -271,14 +210,13 @@ class DeleteController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        domain = self._one_domain('delete')
 
         def delete(ctx):
+            domain = validate.one_domain(pargs.domain, 'delete example.com')
             confirm('Delete {0}: its vhost, database, files and records?'.format(domain),
                     pargs.force)
             return mt.delete_site(ctx, domain)
-        result = self._run(delete)
-        self._emit(result, 'Deleted {0}.'.format(domain))
+        self._run(delete, lambda result: self._emit(result, 'Deleted {domain}.'.format(**result)))
 
 
 class RemoveController(MTCommand):
@@ -300,20 +238,11 @@ class RemoveController(MTCommand):
 
         def remove(ctx):
             plan = mt.removal_plan(ctx)
-            print('This removes {0} and {1} site(s): {2}'.format(
-                plan['shared_root'], len(plan['sites']), ', '.join(plan['sites']) or 'none'),
-                file=sys.stderr)
-            if plan['backups']:
-                print('and the backups convert took: {0}'.format(', '.join(plan['backups'])),
-                      file=sys.stderr)
-            if plan['sites'] and not pargs.force:
-                raise InvalidInput('{0} site(s) still run on the shared core'.format(
-                    len(plan['sites'])), 'delete them first, or pass --force to delete them too')
+            print(texts.removal_text(plan), file=sys.stderr)
+            mt.require_removable(plan, pargs.force)
             confirm('Remove all of it?', pargs.force)
-            return mt.remove_everything(ctx)
-        result = self._run(remove)
-        self._emit(result, 'Removed {0} and {1} site(s).'.format(result['shared_root'],
-                                                                  len(result['sites'])))
+            return mt.remove_everything(ctx, pargs.force)
+        self._run(remove, lambda result: self._emit(result, texts.removed_text(result)))
 
 
 class ConvertController(MTCommand):
@@ -344,46 +273,9 @@ class ConvertController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        if bool(pargs.domain) == pargs.every:
-            self._fail('give the domains to convert, or --all', 'wo multitenancy convert '
-                       'example.com blog.example.com, or wo multitenancy convert --all', 2)
-        results = self._run(lambda ctx: mt.convert_sites(ctx, pargs.domain, pargs.every,
-                                                         pargs.force, pargs.dry_run))
-        self._emit({'sites': results, 'failed': sum(r['status'] in ('failed', 'refused')
-                                                    for r in results)}, _conversion_text(results))
-        failed = [r for r in results if r['status'] in ('failed', 'refused')]
-        if failed:
-            self.app.close(2 if all(r['status'] == 'refused' for r in failed) else 1)
-
-
-def _conversion_text(results):
-    lines = []
-    for r in results:
-        if r['status'] == 'converted':
-            lines.append('converted  {domain}  ({0:.2f} MB of its own besides uploads; backup '
-                         '{backup})'.format(r['own_disk_bytes'] / 1e6, **r))
-        elif r['status'] == 'planned':
-            lines.append('plan       {0}'.format(_plan_text(r)))
-        elif r['status'] == 'unchanged':
-            lines.append('unchanged  {domain}  ({note})'.format(**r))
-        else:
-            lines.append('{status:10} {domain}: {error}{0}'.format(
-                ' -- ' + r['hint'] if r['hint'] else '', **r))
-    counts = {}
-    for r in results:
-        counts[r['status']] = counts.get(r['status'], 0) + 1
-    lines.append('{0} site(s): {1}'.format(len(results), ', '.join(
-        '{0} {1}'.format(n, status) for status, n in sorted(counts.items())) or 'nothing to do'))
-    return '\n'.join(lines)
-
-
-def _plan_text(plan):
-    if 'note' in plan:
-        return '{domain}: {note}'.format(**plan)
-    return ('{domain}: back up to {backup_to}, WordPress {wp_version} -> {release_wp_version} '
-            '({release}), keep uploads, database, theme and {0} setting(s) of wp-config.php{1}'
-            .format(len(plan['settings_kept']), '; add to the shared set: ' +
-                    ', '.join(plan['add_to_shared']) if plan['add_to_shared'] else '', **plan))
+        self._run(lambda ctx: mt.convert_sites(ctx, pargs.domain, pargs.every, pargs.force,
+                                               pargs.dry_run),
+                  lambda outcome: self._emit(outcome, texts.conversion_text(outcome['sites'])))
 
 
 class RevertController(MTCommand):
@@ -402,9 +294,11 @@ class RevertController(MTCommand):
 
     @expose(hide=True)
     def default(self):
-        domain = self._one_domain('revert')
-        result = self._run(lambda ctx: mt.revert_site(ctx, domain))
-        self._emit(result, '{0} runs on its own core again.'.format(domain))
+        domains = self.app.pargs.domain
+        self._run(lambda ctx: mt.revert_site(ctx, validate.one_domain(domains,
+                                                                      'revert example.com')),
+                  lambda result: self._emit(result, '{domain} runs on its own core again.'
+                                            .format(**result)))
 
 
 def confirm(question, force):
@@ -426,9 +320,7 @@ class ListController(MTCommand):
 
     @expose(hide=True)
     def default(self):
-        sites = self._run(mt.list_sites)
-        lines = ['{domain:40} php {php:4} {cache:8} {release}'.format(**s) for s in sites]
-        self._emit(sites, '\n'.join(lines) if lines else 'No sites on the shared core yet.')
+        self._run(mt.list_sites, lambda sites: self._emit(sites, texts.list_text(sites)))
 
 
 class StatusController(MTCommand):
@@ -442,25 +334,7 @@ class StatusController(MTCommand):
 
     @expose(hide=True)
     def default(self):
-        report = self._run(mt.status)
-        self._emit(report, _status_text(report))
-        if not report['healthy']:
-            self.app.close(EXIT_UNHEALTHY)
-
-
-def _status_text(report):
-    lines = ['Current release: {release} (WordPress {wp_version})'.format(**report),
-             'Shared root uses {0:.1f} MB; baseline version {1}'.format(
-                 report['shared_disk_bytes'] / 1e6, report['baseline_version']), 'Releases:']
-    for r in report['releases']:
-        lines.append('  {0} {1:24} WordPress {2:8} {3:.1f} MB'.format(
-            '*' if r['current'] else ' ', r['release'], r['wp_version'], r['disk_bytes'] / 1e6))
-    lines.append('Sites:' if report['sites'] else 'Sites: none')
-    for s in report['sites']:
-        lines.append('  {0:40} {1:9} {2} ({3:.0f} KB own files)'.format(
-            s['domain'], 'ok' if s['ok'] else 'UNHEALTHY',
-            s['problem'] or 'WordPress {0}'.format(s['version']), s['own_disk_bytes'] / 1e3))
-    return '\n'.join(lines)
+        self._run(mt.status, lambda report: self._emit(report, texts.status_text(report)))
 
 
 class BaselineController(MTCommand):
@@ -482,44 +356,34 @@ class BaselineController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        if not (pargs.add_plugin or pargs.remove_plugin or pargs.theme):
-            current = self._run(mt.show_baseline)
-            self._emit(current, _baseline_text(current))
-            return
-        current, failed = self._run(lambda ctx: mt.change_baseline(
-            ctx, pargs.add_plugin, pargs.remove_plugin, pargs.theme))
-        self._emit(dict(current, failed_sites=failed), _baseline_text(current))
-        self._fail_for_sites(failed, 'could not be brought to the baseline')
+        self._run(lambda ctx: mt.change_baseline(ctx, pargs.add_plugin, pargs.remove_plugin,
+                                                 pargs.theme),
+                  lambda current: self._emit(current, texts.baseline_text(current)))
 
 
-def _baseline_text(current):
-    return 'Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  auto-activate: {1}'.format(
-        ', '.join(current['plugins']) or 'none', 'yes' if current['auto_activate'] else 'no', **current)
-
-
-def refuse(app, message, hint, exit_code):
-    """Print an error and its hint on stderr and end the command with exit_code.
-    Without a terminal (cron, scripts) it is one line."""
-    if hint:
-        message += ('\n  ' if sys.stderr.isatty() else ' -- ') + hint
-    print('Error: ' + message, file=sys.stderr)
-    app.close(exit_code)
+def refuse(app, error):
+    """Print an MTError and its hint on stderr (nothing for one without a message: its
+    result said it) and end the command with its exit code. Without a terminal (cron,
+    scripts) it is one line. Never returns: where app.close does not exit (a test app),
+    SystemExit is raised, so no code after a refusal runs."""
+    if error.message:
+        message = error.message
+        if error.hint:
+            message += ('\n  ' if sys.stderr.isatty() else ' -- ') + error.hint
+        print('Error: ' + message, file=sys.stderr)
+    app.close(error.exit_code)
+    raise SystemExit(error.exit_code)
 
 
 def refuse_unparsable_args(app):
     """Explain the arguments argparse would only call "unknown args": a flag typed with
     an em or en dash (—le), or a domain starting with a hyphen."""
     argv = sys.argv[1:]  # app.argv has lost the words of the dispatched commands by now
-    if not argv or argv[0] != 'multitenancy':
-        return
-    for arg in argv[1:]:
+    if argv and argv[0] == 'multitenancy':
         try:
-            if arg[:1] in validate.DASHES:
-                validate.reject_lookalike_dashes(arg)
-            elif arg.startswith('-') and not arg.startswith('--') and '.' in arg:
-                validate.domain(arg)
+            validate.parsable(argv[1:])
         except InvalidInput as e:
-            refuse(app, e.message, e.hint, e.exit_code)
+            refuse(app, e)
 
 
 def load(app):

@@ -1,0 +1,135 @@
+"""convert and revert on the fake server: what each site ends as, and the exit code
+the outcome asks for."""
+import os
+import signal
+import sqlite3
+
+import pytest
+from cement.core.exc import CaughtSignal
+
+from sample_release import make_release_tree
+from wo.cli.plugins import multitenancy_functions as mt
+from wo.multitenancy import docroot_swap, layout, nginx, releases, reversion, wp_config
+from wo.multitenancy.errors import Interrupted, InvalidInput, PartlyFailed
+from wo.multitenancy.undo import Changes
+
+
+@pytest.fixture
+def initialized(server):
+    server.init('6.5.5')
+    return server
+
+
+def standalone(server, domain, version='6.5.5'):
+    """A site as `wo site create --wp` lays it out, with an upload of its own."""
+    settings = server.settings
+    htdocs = layout.htdocs(settings, domain)
+    make_release_tree(htdocs, version)
+    os.makedirs(os.path.join(htdocs, 'wp-content', 'uploads'))
+    with open(os.path.join(htdocs, 'wp-content', 'uploads', 'photo.jpg'), 'w') as f:
+        f.write('photo of ' + domain)
+    with open(wp_config.path(settings, domain), 'w') as f:
+        f.write("<?php\ndefine( 'DB_NAME', '{0}' );\ndefine( 'DB_USER', 'u' );\n"
+                "$table_prefix = 'wp_';\n".format(domain.replace('.', '_')))
+    with open(nginx.available(settings, domain), 'w') as f:
+        f.write('server {{\n    root {0};\n}}\n'.format(htdocs))
+    with sqlite3.connect(settings.wo_database) as c:
+        c.execute("INSERT INTO sites (sitename, site_type, cache_type, site_path, is_enabled, "
+                  "is_ssl, php_version, db_name, db_user) VALUES (?, 'wp', 'wpfc', ?, 1, 0, "
+                  "'8.2', ?, 'u')", (domain, settings.site_root(domain), domain.replace('.', '_')))
+    return htdocs
+
+
+def upload(server, domain):
+    with open(os.path.join(layout.htdocs(server.settings, domain), 'wp-content', 'uploads',
+                           'photo.jpg')) as f:
+        return f.read()
+
+
+def test_every_site_converted_is_a_plain_result(initialized):
+    for domain in ('a.test', 'b.test'):
+        standalone(initialized, domain)
+    outcome = mt.convert_sites(initialized.ctx, ['a.test', 'b.test'])
+    assert [r['status'] for r in outcome['sites']] == ['converted', 'converted']
+    assert outcome['failed'] == 0
+    for domain in ('a.test', 'b.test'):
+        assert docroot_swap.is_shared(layout.htdocs(initialized.settings, domain))
+        assert upload(initialized, domain) == 'photo of ' + domain
+        assert initialized.ctx.db.get_site(domain)['shared_release'] == \
+            releases.current(initialized.settings)
+    assert sorted(os.listdir(outcome['sites'][0]['backup'])) == ['database.sql', 'files.tar.zst']
+
+
+def test_refusals_alone_exit_2(initialized):
+    standalone(initialized, 'a.test')
+    with pytest.raises(PartlyFailed) as ended:
+        mt.convert_sites(initialized.ctx, ['a.test', 'missing.test'])
+    assert ended.value.exit_code == 2 and ended.value.message == ''
+    outcome = ended.value.result
+    assert [r['status'] for r in outcome['sites']] == ['converted', 'refused']
+    assert outcome['sites'][1]['error'] == 'missing.test is not a WordOps site'
+    assert outcome['failed'] == 1
+
+
+def test_a_failure_exits_1_and_that_site_is_put_back(initialized):
+    standalone(initialized, 'a.test')
+    htdocs = standalone(initialized, 'b.test')
+    with open(wp_config.path(initialized.settings, 'b.test')) as f:
+        config = f.read()
+    initialized.runner.fail['upgrade', 'b.test'] = 'the database went away'
+    with pytest.raises(PartlyFailed) as ended:
+        mt.convert_sites(initialized.ctx, ['a.test', 'missing.test', 'b.test'])
+    assert ended.value.exit_code == 1
+    assert [r['status'] for r in ended.value.result['sites']] == ['converted', 'refused', 'failed']
+    assert not docroot_swap.is_shared(htdocs)
+    assert not os.path.exists(docroot_swap.swap_dir(initialized.settings, 'b.test'))
+    assert upload(initialized, 'b.test') == 'photo of b.test'
+    with open(wp_config.path(initialized.settings, 'b.test')) as f:
+        assert f.read() == config
+    assert initialized.ctx.db.get_site('b.test') is None
+
+
+def test_neither_domains_nor_all_is_refused(initialized):
+    with pytest.raises(InvalidInput, match='give the domains to convert, or --all'):
+        mt.convert_sites(initialized.ctx, [], every=False)
+
+
+def test_an_interrupted_bulk_keeps_the_finished_sites_and_undoes_the_current_one(initialized):
+    standalone(initialized, 'a.test')
+    htdocs = standalone(initialized, 'b.test')
+
+    def interrupt(job):
+        raise CaughtSignal(signal.SIGINT, None)
+    initialized.runner.on_task['keep_own_theme', 'b.test'] = interrupt
+    with pytest.raises(Interrupted) as ended:
+        initialized.run(lambda ctx: mt.convert_sites(ctx, ['a.test', 'b.test']))
+    assert ended.value.exit_code == 130
+    assert ended.value.message == ('interrupted by SIGINT while backing up b.test (files and '
+                                   'database): its changes were undone; what was finished '
+                                   'before stays')
+    assert ended.value.hint == 'run the same command again: it finishes the rest'
+    assert initialized.ctx.db.get_site('a.test') and not initialized.ctx.db.get_site('b.test')
+    assert not docroot_swap.is_shared(htdocs)
+    assert [n for n in os.listdir(initialized.settings.backups_dir) if n.startswith('.')] == []
+
+
+def test_a_stopped_revert_is_finished_by_the_next_one(initialized):
+    initialized.create('a.test')
+    settings, htdocs = initialized.settings, layout.htdocs(initialized.settings, 'a.test')
+    with open(os.path.join(htdocs, 'wp-content', 'uploads', 'photo.jpg'), 'w') as f:
+        f.write('photo of a.test')
+    site = initialized.ctx.db.get_site('a.test')
+    with Changes() as changes:  # the first revert, killed right after its swap
+        reversion.swap_to_own_core(initialized.ctx, site, releases.path(
+            settings, releases.current(settings)), changes)
+    assert not docroot_swap.is_shared(htdocs) and initialized.ctx.db.get_site('a.test')
+
+    result = mt.revert_site(initialized.ctx, 'a.test')
+    assert result == {'domain': 'a.test', 'status': 'reverted', 'wp_version': '6.5.5'}
+    assert 'Finishing the stopped revert of a.test' in initialized.lines
+    assert upload(initialized, 'a.test') == 'photo of a.test'
+    assert not os.path.exists(docroot_swap.swap_dir(settings, 'a.test'))
+    assert initialized.ctx.db.get_site('a.test') is None
+    assert initialized.ctx.db.wordops_site('a.test')['site_type'] == 'wp'
+    assert 'WP_CONTENT_DIR' not in wp_config.read(settings, wp_config.path(settings, 'a.test'),
+                                                  'a.test', '8.3')['constants']

@@ -1,0 +1,90 @@
+"""init, update and rollback on the fake server: which release every site ends on."""
+import os
+
+import pytest
+
+from wo.cli.plugins import multitenancy_functions as mt
+from wo.multitenancy import releases
+from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
+
+
+def release_versions(server):
+    return {name: releases.version(server.settings, name)[0]
+            for name in releases.names(server.settings)}
+
+
+def test_init_seeds_the_baseline_and_switches_to_the_release(server):
+    result = server.init('6.4.5')
+    assert result['changed'] and result['wp_version'] == '6.4.5'
+    assert releases.current(server.settings) == result['release']
+    assert sorted(os.listdir(os.path.join(server.settings.shared_content, 'plugins'))) == \
+        ['nginx-helper', 'redis-cache']
+    assert 'https://downloads.wordpress.org/plugin/nginx-helper.latest-stable.zip' in server.web.urls
+    assert mt.init_shared(server.ctx)['changed'] is False  # already initialized
+
+
+def test_init_failing_part_way_leaves_no_shared_root(server):
+    server.web.missing.add('redis-cache')  # the seed fails after the release was staged
+    with pytest.raises(MTError, match='plugin redis-cache is not in the shared set'):
+        server.init('6.4.5')
+    assert any(line.startswith('Seeding the baseline') for line in server.lines)
+    assert not os.path.lexists(server.settings.shared_root)
+
+
+def test_update_version_stages_that_wordpress_org_release(server):
+    server.init('6.4.5')
+    server.create('a.test')
+    server.tarball('6.5.5')
+    result = mt.update(server.ctx, version='6.5.5')
+    assert 'https://wordpress.org/wordpress-6.5.5.tar.gz' in server.web.urls
+    assert result['wp_version'] == '6.5.5' and result['failed'] == {}
+    assert releases.version(server.settings, releases.current(server.settings))[0] == '6.5.5'
+    assert server.ctx.db.get_site('a.test')['shared_release'] == result['release']
+    assert any('canary site a.test' in line for line in server.lines)
+
+
+def test_update_to_the_version_already_running_changes_nothing(server):
+    server.init('6.4.5')
+    before = release_versions(server)
+    assert mt.update(server.ctx, version='6.4.5') == {
+        'changed': False, 'release': releases.current(server.settings), 'wp_version': '6.4.5'}
+    assert release_versions(server) == before
+
+
+@pytest.fixture
+def two_releases(server):
+    """Sites on 6.5.5, with 6.4.5 kept: (old release, new release)."""
+    old = server.init('6.4.5')['release']
+    server.create('a.test')
+    server.create('b.test')
+    return old, mt.update(server.ctx, source=server.tarball('6.5.5'))['release']
+
+
+def test_rollback_to_a_kept_release(server, two_releases):
+    old, new = two_releases
+    result = mt.rollback(server.ctx, to=old)
+    assert (result['release'], result['previous'], result['wp_version']) == (old, new, '6.4.5')
+    assert releases.current(server.settings) == old
+    assert {s['shared_release'] for s in server.ctx.db.get_shared_sites()} == {old}
+    assert server.runner.site('b.test').db_version == 57155
+
+
+def test_rollback_to_an_unknown_release_is_refused_naming_the_kept_ones(server, two_releases):
+    old, new = two_releases
+    with pytest.raises(InvalidInput) as refused:
+        mt.rollback(server.ctx, to='wp-20200101-000000')
+    assert refused.value.exit_code == 2
+    assert refused.value.message == 'no release wp-20200101-000000 to roll back to'
+    assert refused.value.hint == 'releases kept: {0}, {1}'.format(old, new)
+    assert releases.current(server.settings) == new
+
+
+def test_a_site_failing_after_the_switch_is_named_and_the_result_kept(server, two_releases):
+    old, new = two_releases
+    server.runner.fail['upgrade', 'b.test'] = 'the database is read-only'
+    with pytest.raises(PartlyFailed) as failed:
+        mt.rollback(server.ctx, force=True)
+    assert failed.value.exit_code == 1
+    assert failed.value.message.startswith('1 site(s) not on the new release: b.test: ')
+    assert failed.value.result['release'] == old and list(failed.value.result['failed']) == ['b.test']
+    assert releases.current(server.settings) == old  # the switch stays

@@ -1,0 +1,47 @@
+"""The one place programs are started: real, harmless programs."""
+import pytest
+
+from wo.multitenancy import runner
+from wo.multitenancy.errors import CommandFailed
+
+
+def test_argv_items_become_text_and_output_is_captured():
+    done = runner.run(['printf', '%s-%s', 1, 'two'])
+    assert (done.args, done.returncode, done.stdout) == (['printf', '%s-%s', '1', 'two'], 0, '1-two')
+
+
+def test_input_goes_to_stdin():
+    assert runner.run(['cat'], input='{"action": "x"}').stdout == '{"action": "x"}'
+
+
+def test_a_non_zero_exit_raises_with_the_output():
+    with pytest.raises(CommandFailed) as failed:
+        runner.run(['sh', '-c', 'echo partial; echo broken >&2; exit 3'])
+    error = failed.value
+    assert (error.argv, error.returncode) == (['sh', '-c', 'echo partial; echo broken >&2; exit 3'], 3)
+    assert (error.stdout, error.stderr) == ('partial\n', 'broken\n')
+    assert error.message == 'sh exited with 3: broken'
+
+
+def test_check_false_returns_the_failure():
+    assert runner.run(['sh', '-c', 'exit 5'], check=False).returncode == 5
+
+
+def test_user_runs_it_through_runuser():
+    done = runner.run(['id', '-un'], user='www-data')
+    assert done.args == ['runuser', '-u', 'www-data', '--', 'id', '-un']
+    assert done.stdout == 'www-data\n'
+
+
+def test_a_timeout_is_a_failure_with_124():
+    with pytest.raises(CommandFailed) as failed:
+        runner.run(['sleep', '30'], timeout=0.2)
+    assert failed.value.returncode == 124
+    assert failed.value.message == 'sleep exited with 124: timed out after 0.2s'
+
+
+def test_a_missing_program_is_a_failure_with_127():
+    with pytest.raises(CommandFailed) as failed:
+        runner.run(['/nonexistent/wo-mt-program', '-v'])
+    assert failed.value.returncode == 127
+    assert failed.value.argv == ['/nonexistent/wo-mt-program', '-v']

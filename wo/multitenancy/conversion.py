@@ -1,0 +1,186 @@
+"""Converting one standalone WordOps site onto the shared core: its backup, the
+shared-core document root built beside it, its wp-config.php, the swap, what is
+finished after the swap (own files, database, baseline, HTTP check), its record, and
+finishing a conversion a stopped run left. Whether a site can be converted, and the
+plan, are conversion_checks'. Also the steps `revert` shares: keeping a site's
+wp-config.php for the undo, swapping back, dropping the old tree's scripts."""
+import os
+
+from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout, nginx,
+                             phpfpm, releases, validate, wordpress, wp_config)
+from wo.multitenancy.conversion_checks import conversion_plan
+from wo.multitenancy.errors import InvalidInput, MTError
+from wo.multitenancy.rollout import apply_baseline
+from wo.multitenancy.sites import our_row
+
+PLAN_PRIVATE = ('constants', 'table_prefix', 'missing', 'config', 'https')
+
+
+def attempt(ctx, domain, force=False, dry_run=False):
+    """Convert (or plan) one site; its result, with status converted, unchanged,
+    planned, refused (InvalidInput) or failed (any other MTError, or an OSError such
+    as a file that cannot move): a failure is put back and reported, not raised."""
+    try:
+        return convert_site(ctx, domain, force, dry_run)
+    except MTError as e:
+        return {'domain': domain, 'error': e.message, 'hint': e.hint,
+                'status': 'refused' if isinstance(e, InvalidInput) else 'failed'}
+    except OSError as e:  # a file the site has that cannot move (a mount point ...)
+        return {'domain': domain, 'error': str(e), 'status': 'failed',
+                'hint': 'it is back as it was; see the message'}
+
+
+def convert_site(ctx, domain, force=False, dry_run=False):
+    """Convert one standalone site; the lock is held by the caller. Raises
+    InvalidInput for a site that cannot be converted, MTError for one that failed."""
+    settings = ctx.settings
+    validate.domain(domain)
+    row = ctx.db.wordops_site(domain)
+    if row is None:
+        raise InvalidInput('{0} is not a WordOps site'.format(domain), 'see wo site list')
+    swapped = docroot_swap.is_shared(layout.htdocs(settings, domain))
+    if ctx.db.get_site(domain):
+        if swapped and os.path.isdir(docroot_swap.swap_dir(settings, domain)) and not dry_run:
+            docroot_swap.remove_old(settings, domain)  # stopped after it was recorded
+        return {'domain': domain, 'status': 'unchanged', 'note': 'already on the shared core'}
+    if swapped:  # a stopped run got past the swap
+        if dry_run:
+            return {'domain': domain, 'status': 'planned', 'note': 'finish a stopped conversion'}
+        return finish_stopped_conversion(ctx, domain, row)
+    plan = conversion_plan(ctx, domain, row, force)
+    if dry_run:  # what it will do, without the secrets of wp-config.php
+        return dict({k: v for k, v in plan.items() if k not in PLAN_PRIVATE},
+                    status='planned', settings_kept=sorted(plan['constants']))
+    return convert_standalone(ctx, plan)
+
+
+def convert_standalone(ctx, plan):
+    """Back the site up, build its shared-core document root beside it, write its
+    configuration, swap, then finish; any failure puts the site back as it was."""
+    settings, domain = ctx.settings, plan['domain']
+    docroot = layout.htdocs(settings, domain)
+    with ctx.changes() as changes:
+        ctx.report('Backing up {0} (files and database)'.format(domain))
+        saved = backup.take(settings, domain, plan['db_name'], changes)
+        add_to_shared(settings, plan['missing'], releases.path(settings, plan['release']), changes)
+        baseline.install_enforcer(settings)
+        wordpress.task(settings, domain, plan['php_version'], 'keep_own_theme', core=docroot)
+        docroot_swap.discard_unswapped(settings, domain)
+        changes.on_failure('remove the tree built beside ' + docroot,
+                           lambda: docroot_swap.remove_spare(settings, domain, shared=True))
+        docroot_swap.build_shared(settings, domain, plan['dropins'])
+        write_shared_config(ctx, plan, changes)
+        ctx.report('Switching {0} to the shared core'.format(domain))
+        changes.on_failure('switch {0} back to its own core'.format(domain),
+                           lambda: swap_back(ctx, domain, plan['php_version'], to_shared=True))
+        docroot_swap.swap(settings, domain)
+        applied = finish_conversion(ctx, domain, saved, plan['https'], changes)
+    record_conversion(ctx, domain, applied)
+    return {'domain': domain, 'status': 'converted', 'backup': saved,
+            'wp_version': {'before': plan['wp_version'], 'after': plan['release_wp_version']},
+            'added_to_shared': plan['add_to_shared'], 'own_files': plan['own_files'],
+            'own_disk_bytes': layout.own_disk_usage(settings, domain)}
+
+
+def add_to_shared(settings, missing, release_dir, changes):
+    """Copy what a converted site uses into the shared set (convert --force)."""
+    for kind, source in missing:
+        if kind == 'languages':
+            relative = source.split('/wp-content/languages/', 1)[1]
+            target = os.path.join(settings.shared_content, 'languages', relative)
+            changes.on_failure('remove ' + target, lambda target=target: fs.remove(target))
+            fs.make_dir(os.path.dirname(target))
+            fs.copy_file(source, target)
+        else:
+            baseline.ensure(settings, kind, source, release_dir, changes)
+
+
+def write_shared_config(ctx, plan, changes):
+    """The site's own constants (database, salts, its settings), then our defaults for
+    what it does not set, in our configuration for the shared core; the site root
+    becomes root's, as a created site's is."""
+    settings, domain = ctx.settings, plan['domain']
+    keep_config(settings, domain, changes)
+    fs.make_dir(settings.site_root(domain))
+    constants = dict(plan['constants'])
+    for name, value in wp_config.defaults(settings, domain).items():
+        constants.setdefault(name, value)
+    wp_config.write(settings, domain, constants, plan['table_prefix'],
+                    layout.htdocs(settings, domain))
+
+
+def keep_config(settings, domain, changes):
+    """Register the undo that puts the site's wp-config.php and its site root's owner
+    back as they are now."""
+    config, root = wp_config.path(settings, domain), settings.site_root(domain)
+    kept, st = fs.keep_file(config), os.stat(root)
+
+    def put_back():
+        fs.restore_file(config, kept)
+        os.chown(root, st.st_uid, st.st_gid)
+    changes.on_failure('put back the wp-config.php of ' + domain, put_back)
+
+
+def finish_conversion(ctx, domain, saved, https, changes):
+    """After the swap: the site's own files moved over, the database brought to the
+    shared core, the baseline plugins activated (the site keeps its theme), the site
+    checked over HTTP. Each step is idempotent. Returns the baseline version applied;
+    raises MTError when the site does not serve well (the undo puts it back)."""
+    settings = ctx.settings
+    row = ctx.db.wordops_site(domain)
+    release_dir = releases.path(settings, releases.current(settings))
+    forget_old_scripts(ctx, domain, row['php_version'])
+    moved = []
+    changes.on_failure('move the own files of {0} back'.format(domain),
+                       lambda: docroot_swap.move_back(settings, domain, moved))
+    docroot_swap.move_own_files(settings, domain, release_dir, moved)
+    if saved:
+        changes.on_failure('restore the database of {0} from {1}'.format(domain, saved),
+                           lambda: backup.restore_database(saved, row['db_name']))
+    ctx.report('Bringing the database of {0} to the shared core'.format(domain))
+    wordpress.upgrade_database(settings, domain, row['php_version'])
+    applied = apply_baseline(ctx, domain, row['php_version'])
+    nginx.purge_page_cache([domain], settings.page_cache)
+    after = health.probe(domain, https)
+    if not after['ok']:
+        raise MTError('{0} does not serve well on the shared core: {1}'.format(
+            domain, after['problem']), 'it is back on its own core; its backup: {0}'.format(saved))
+    return applied['version']
+
+
+def forget_old_scripts(ctx, domain, php_version):
+    """After a site's document root was swapped and its wp-config.php rewritten, drop what
+    OPcache compiled from the files that were there: it keys scripts by path and checks
+    them only every revalidate_freq seconds, so it would run the old index.php, or the
+    old wp-config.php (which sends WordPress to the release's own wp-content), a while."""
+    phpfpm.forget_scripts(ctx.settings, [php_version], ctx.settings.site_root(domain))
+
+
+def swap_back(ctx, domain, php_version, to_shared):
+    """The undo of a swap that went `to_shared` (or to the site's own core)."""
+    docroot_swap.swap_back(ctx.settings, domain, to_shared)
+    forget_old_scripts(ctx, domain, php_version)
+
+
+def finish_stopped_conversion(ctx, domain, row):
+    """Finish a conversion stopped after the swap; if that fails, the site goes back to
+    its own core (still beside it) and its database to the backup."""
+    settings = ctx.settings
+    ctx.report('Finishing the stopped conversion of ' + domain)
+    saved = backup.latest(settings, domain)
+    with ctx.changes() as changes:
+        changes.on_failure('switch {0} back to its own core'.format(domain),
+                           lambda: swap_back(ctx, domain, row['php_version'], to_shared=True))
+        applied = finish_conversion(ctx, domain, saved, bool(row['is_ssl']), changes)
+    record_conversion(ctx, domain, applied)
+    return {'domain': domain, 'status': 'converted', 'backup': saved, 'resumed': True,
+            'own_disk_bytes': layout.own_disk_usage(settings, domain)}
+
+
+def record_conversion(ctx, domain, baseline_version):
+    """Record a converted site (WordOps' row stays as it is), then drop its old tree,
+    which is in the backup. A stop in between is finished by the next convert."""
+    settings, row = ctx.settings, ctx.db.wordops_site(domain)
+    ctx.db.adopt_site(our_row(settings, domain, row['cache_type'], row['php_version'],
+                              baseline_version, row['is_ssl']))
+    docroot_swap.remove_old(settings, domain)

@@ -1,0 +1,64 @@
+"""The shared root (<shared_root>/): its directories, whether it is set up (a
+`current` release that exists), the baseline seeded into it at `init`, and the free
+space a command needs on a disk before it writes."""
+import os
+
+from wo.multitenancy import baseline, fs, layout, releases
+from wo.multitenancy.errors import InvalidInput
+
+
+def create_dirs(settings, changes):
+    """Make the shared root's directories; the undo removes the root if it is new."""
+    if not os.path.isdir(settings.shared_root):
+        changes.on_failure('remove ' + settings.shared_root,
+                           lambda: fs.remove(settings.shared_root))
+    for path in (settings.releases_dir, settings.backups_dir,
+                 os.path.dirname(settings.baseline_file)):
+        fs.make_dir(path)
+    for name in layout.SHARED_DIRS:
+        fs.make_dir(os.path.join(settings.shared_content, name))
+
+
+def seed_baseline(settings, release_dir, changes):
+    """Make the baseline theme and plugins present in the shared wp-content and
+    write baseline.json when there is none (an existing one is kept)."""
+    existing = baseline.read(settings)
+    wanted = existing or baseline.initial(settings)
+    baseline.ensure(settings, 'themes', wanted['theme'], release_dir, changes)
+    for plugin in wanted['plugins']:
+        baseline.ensure(settings, 'plugins', plugin, release_dir, changes)
+    if existing is None:
+        baseline.write(settings, wanted, changes)
+
+
+def initialized_release(settings):
+    """The current release, or None when `current` is missing or points nowhere."""
+    name = releases.current(settings)
+    return name if name and os.path.isdir(releases.path(settings, name)) else None
+
+
+def require_initialized(settings):
+    """The current release; raises InvalidInput when the shared core is not set up."""
+    name = initialized_release(settings)
+    if not name:
+        raise InvalidInput('the shared core is not set up yet', 'run: wo multitenancy init')
+    return name
+
+
+def require_free_space(settings, path):
+    """Raises InvalidInput when the disk holding `path` has less than min_free_space."""
+    free = fs.free_mb(path)
+    if free < settings.min_free_space:
+        raise InvalidInput('only {0} MB free on the disk holding {1}; min_free_space is {2} MB'
+                           .format(free, path, settings.min_free_space),
+                           'free some space, or lower min_free_space in '
+                           '/etc/wo/plugins.d/multitenancy.conf')
+
+
+def kept_releases(settings, current):
+    """Each release under releases/: its name, WordPress version, disk use, and
+    whether it is `current`."""
+    return [{'release': name, 'wp_version': releases.version(settings, name)[0],
+             'current': name == current,
+             'disk_bytes': fs.disk_usage(releases.path(settings, name))}
+            for name in releases.names(settings)]

@@ -1,0 +1,177 @@
+"""One site on the shared core, from its creation to its deletion: what a new site
+is (NewSite) and the checks before it is made, the steps that make it, its rows in
+our table and WordOps', its health check, and what `delete` and `remove` take away."""
+import os
+from dataclasses import dataclass
+
+from wo.multitenancy import (fs, health, layout, mariadb, nginx, phpfpm, releases, ssl,
+                             validate, wordpress, wp_config)
+from wo.multitenancy.errors import InvalidInput, MTError
+from wo.multitenancy.shared_root import require_free_space, require_initialized
+
+
+@dataclass
+class NewSite:
+    domain: str
+    php_version: str
+    cache: str
+    letsencrypt: bool
+    hsts: bool
+    dns: str
+    admin_email: str
+    admin_user: str
+
+
+def new_site(settings, domains, flags=(), letsencrypt=False, hsts=False, dns=None,
+             admin_email=None, admin_user='admin'):
+    """The NewSite that create's arguments ask for (`flags`: the names of the flags
+    given, such as php82 or wpfc), the settings filling in what they leave out:
+    php_version, default_cache, admin_email, Let's Encrypt with --dns or auto_ssl, HSTS
+    with Let's Encrypt and enable_hsts. Raises InvalidInput unless exactly one domain,
+    at most one PHP version and at most one cache type are given."""
+    letsencrypt = letsencrypt or bool(dns) or settings.auto_ssl
+    return NewSite(
+        domain=validate.one_domain(domains, 'create example.com --wpfc'),
+        php_version=validate.one_php(flags, settings.php_version),
+        cache=validate.one_cache(flags, settings.default_cache), letsencrypt=letsencrypt,
+        hsts=hsts or (letsencrypt and settings.enable_hsts), dns=dns,
+        admin_email=admin_email or settings.admin_email, admin_user=admin_user)
+
+
+def check_new_site(ctx, site):
+    """Refuse (InvalidInput, MTError) a site that cannot be created, before anything
+    changes."""
+    settings = ctx.settings
+    validate.domain(site.domain)
+    validate.email(site.admin_email)
+    validate.admin_user(site.admin_user)
+    if site.hsts and not site.letsencrypt:
+        raise InvalidInput('--hsts needs --le: HSTS is only sent over HTTPS')
+    if site.dns:
+        validate.dns_provider(site.dns)
+    if site.letsencrypt and settings.sites_root != '/var/www':
+        raise InvalidInput("Let's Encrypt needs sites_root = /var/www: WordOps' SSL helpers"
+                           " write to /var/www/<domain>", 'create the site without --le')
+    require_initialized(settings)
+    if ctx.db.get_site(site.domain) or ctx.db.wordops_site(site.domain):
+        raise InvalidInput('{0} already exists'.format(site.domain),
+                           'see wo site info {0}; delete it first or pick another name'
+                           .format(site.domain))
+    for path in (settings.site_root(site.domain), nginx.available(settings, site.domain)):
+        if os.path.lexists(path):
+            raise InvalidInput('{0} already exists on disk but WordOps does not know the site'
+                               .format(path), 'remove it, or convert that site instead')
+    phpfpm.require(settings, site.php_version, site.cache)
+    require_free_space(settings, settings.sites_root)
+    nginx.check_config('nginx is already failing `nginx -t` before this site was added')
+    mariadb.ping(ctx.ctl, settings)
+
+
+def lay_out(ctx, site, db, changes):
+    """The site's tree linked to the shared core, and its wp-config.php for database
+    `db`; the undo removes the tree."""
+    settings = ctx.settings
+    layout.build(settings, site.domain, changes)
+    wp_config.write(settings, site.domain, wp_config.defaults(settings, site.domain, db),
+                    wp_config.php_literal('wp_'), layout.htdocs(settings, site.domain))
+
+
+def configure_nginx(ctx, site, changes):
+    """The site's vhost from WordOps' template, proven by nginx and loaded."""
+    vhost = nginx.render_vhost(ctx.ctl.app, ctx.settings, site.domain, site.php_version,
+                               site.cache)
+    nginx.install_vhost(ctx.settings, site.domain, vhost, changes)
+
+
+def install_wordpress(ctx, site, password):
+    wordpress.install(ctx.settings, site.domain, site.php_version, 'http://' + site.domain,
+                      site.domain, site.admin_user, site.admin_email, password)
+
+
+def secure(ctx, site, changes):
+    """Let's Encrypt for the site, and its WordPress addresses moved to https."""
+    ssl.secure(ctx.ctl, ctx.settings, site.domain, site.dns, site.hsts, changes)
+    wordpress.task(ctx.settings, site.domain, site.php_version, 'set_url',
+                   url='https://' + site.domain)
+
+
+def record_site(ctx, site, db, baseline_version, changes):
+    """The site's rows in our table and WordOps' `sites`; the undo forgets them."""
+    settings = ctx.settings
+    ctx.db.add_site(
+        our_row(settings, site.domain, site.cache, site.php_version, baseline_version,
+                int(site.letsencrypt)),
+        {'sitename': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
+         'site_path': settings.site_root(site.domain), 'is_enabled': 1,
+         'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
+         'db_name': db['db_name'], 'db_user': db['db_user'], 'db_password': db['db_password'],
+         'db_host': db['db_host'], 'is_hhvm': 0, 'php_version': site.php_version})
+    # Registered once the rows exist: a duplicate insert fails and must not remove
+    # rows that were there before.
+    changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
+
+
+def our_row(settings, domain, cache, php_version, baseline_version, is_ssl):
+    """A site's row in our table, on the current release."""
+    return {'domain': domain, 'site_type': 'wp', 'cache_type': cache,
+            'site_path': settings.site_root(domain), 'php_version': php_version,
+            'shared_release': releases.current(settings), 'baseline_version': baseline_version,
+            'is_enabled': 1, 'is_ssl': is_ssl}
+
+
+def require_healthy(domain, https):
+    """Raises MTError unless the site answers well over HTTP."""
+    result = health.probe(domain, https)
+    if not result['ok']:
+        raise MTError('{0} does not answer well: {1}'.format(domain, result['problem']),
+                      'nothing was kept; see /var/log/nginx/{0}.error.log'.format(domain))
+
+
+def login_details(site, password):
+    """What the person who created the site needs to log in."""
+    scheme = 'https' if site.letsencrypt else 'http'
+    return {'domain': site.domain, 'url': '{0}://{1}/'.format(scheme, site.domain),
+            'admin_url': '{0}://{1}/wp-admin/'.format(scheme, site.domain),
+            'admin_user': site.admin_user, 'admin_password': password,
+            'php': site.php_version, 'cache': site.cache}
+
+
+def shared_site(ctx, domain, hint):
+    """Our row of `domain`; raises InvalidInput for a domain that is not a site on the
+    shared core."""
+    site = ctx.db.get_site(domain)
+    if not site:
+        raise InvalidInput('{0} is not a site on the shared core'.format(domain), hint)
+    return site
+
+
+def drop_database(ctx, wordops_row):
+    """Drop the site's database and user, if WordOps' row still names them."""
+    if wordops_row and wordops_row['db_name']:
+        ctx.report('Dropping the database ' + wordops_row['db_name'])
+        mariadb.drop_site_database(ctx.ctl, wordops_row['db_name'], wordops_row['db_user'])
+
+
+def remove_files(ctx, domain):
+    """The site's tree (links are removed, not followed) and its page-cache entries."""
+    ctx.report('Removing ' + ctx.settings.site_root(domain))
+    fs.remove(ctx.settings.site_root(domain))
+    nginx.purge_page_cache([domain], ctx.settings.page_cache)
+
+
+def removal_plan(ctx):
+    """What `remove` would remove: every site on the shared core and the shared root,
+    with the backups `convert` took in it."""
+    backups = ctx.settings.backups_dir
+    return {'sites': [s['domain'] for s in ctx.db.get_shared_sites()],
+            'shared_root': ctx.settings.shared_root,
+            'backups': sorted(n for n in (os.listdir(backups) if os.path.isdir(backups) else [])
+                              if not n.startswith('.'))}
+
+
+def require_removable(plan, force):
+    """Refuse (InvalidInput) to remove a shared root sites still run on, unless `force`
+    (which deletes them too)."""
+    if plan['sites'] and not force:
+        raise InvalidInput('{0} site(s) still run on the shared core'.format(
+            len(plan['sites'])), 'delete them first, or pass --force to delete them too')

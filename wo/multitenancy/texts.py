@@ -1,0 +1,90 @@
+"""What each command's result looks like as text for a person (`--json` prints the
+result itself). Pure functions: the controller prints what they return."""
+
+
+def init_text(result):
+    if not result['changed']:
+        return result['message']
+    return 'Shared core ready: {release} (WordPress {wp_version})'.format(**result)
+
+
+def switch_text(result, verb):
+    """An update's or rollback's result (`verb`: Updated, Rolled back)."""
+    if not result['changed']:
+        return 'Already on {release} (WordPress {wp_version}): nothing to do.'.format(**result)
+    return '{0} {1} site(s) to {2} (WordPress {3}); previous release {4} is kept.{5}'.format(
+        verb, result['sites'], result['release'], result['wp_version'], result['previous'],
+        '\n' + result['note'] if 'note' in result else '')
+
+
+def login_text(result):
+    return ('Site ready: {url}\n  Admin: {admin_url}  user {admin_user}  password '
+            '{admin_password}\n  (the password is shown once and not logged)'.format(**result))
+
+
+def removal_text(plan):
+    lines = ['This removes {0} and {1} site(s): {2}'.format(
+        plan['shared_root'], len(plan['sites']), ', '.join(plan['sites']) or 'none')]
+    if plan['backups']:
+        lines.append('and the backups convert took: {0}'.format(', '.join(plan['backups'])))
+    return '\n'.join(lines)
+
+
+def removed_text(plan):
+    return 'Removed {0} and {1} site(s).'.format(plan['shared_root'], len(plan['sites']))
+
+
+def conversion_text(results):
+    """A line per site, then the count of each status."""
+    lines = []
+    for r in results:
+        if r['status'] == 'converted':
+            lines.append('converted  {domain}  ({0:.2f} MB of its own besides uploads; backup '
+                         '{backup})'.format(r['own_disk_bytes'] / 1e6, **r))
+        elif r['status'] == 'planned':
+            lines.append('plan       {0}'.format(plan_text(r)))
+        elif r['status'] == 'unchanged':
+            lines.append('unchanged  {domain}  ({note})'.format(**r))
+        else:
+            lines.append('{status:10} {domain}: {error}{0}'.format(
+                ' -- ' + r['hint'] if r['hint'] else '', **r))
+    counts = {}
+    for r in results:
+        counts[r['status']] = counts.get(r['status'], 0) + 1
+    lines.append('{0} site(s): {1}'.format(len(results), ', '.join(
+        '{0} {1}'.format(n, status) for status, n in sorted(counts.items())) or 'nothing to do'))
+    return '\n'.join(lines)
+
+
+def plan_text(plan):
+    if 'note' in plan:
+        return '{domain}: {note}'.format(**plan)
+    return ('{domain}: back up to {backup_to}, WordPress {wp_version} -> {release_wp_version} '
+            '({release}), keep uploads, database, theme and {0} setting(s) of wp-config.php{1}'
+            .format(len(plan['settings_kept']), '; add to the shared set: ' +
+                    ', '.join(plan['add_to_shared']) if plan['add_to_shared'] else '', **plan))
+
+
+def list_text(sites):
+    lines = ['{domain:40} php {php:4} {cache:8} {release}'.format(**s) for s in sites]
+    return '\n'.join(lines) if lines else 'No sites on the shared core yet.'
+
+
+def status_text(report):
+    lines = ['Current release: {release} (WordPress {wp_version})'.format(**report),
+             'Shared root uses {0:.1f} MB; baseline version {1}'.format(
+                 report['shared_disk_bytes'] / 1e6, report['baseline_version']), 'Releases:']
+    for r in report['releases']:
+        lines.append('  {0} {1:24} WordPress {2:8} {3:.1f} MB'.format(
+            '*' if r['current'] else ' ', r['release'], r['wp_version'], r['disk_bytes'] / 1e6))
+    lines.append('Sites:' if report['sites'] else 'Sites: none')
+    for s in report['sites']:
+        lines.append('  {0:40} {1:9} {2} ({3:.0f} KB own files)'.format(
+            s['domain'], 'ok' if s['ok'] else 'UNHEALTHY',
+            s['problem'] or 'WordPress {0}'.format(s['version']), s['own_disk_bytes'] / 1e3))
+    return '\n'.join(lines)
+
+
+def baseline_text(current):
+    return 'Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  auto-activate: {1}'.format(
+        ', '.join(current['plugins']) or 'none', 'yes' if current['auto_activate'] else 'no', **current)
