@@ -22,6 +22,7 @@ def sandbox(tmp_path):
                                     sites_root=str(tmp_path / 'www'),
                                     nginx_root=str(tmp_path / 'nginx'),
                                     page_cache=str(tmp_path / 'nginx-cache'),
+                                    control_dir=str(tmp_path / 'control'),
                                     wo_database=str(tmp_path / 'wo' / 'dbase.db'))
 
 
@@ -62,6 +63,9 @@ class Server:
             self._write(os.path.join(settings.nginx_root, 'common', 'locations-wo.conf'))
         for name in ('sites-available', 'sites-enabled'):
             os.makedirs(os.path.join(settings.nginx_root, name))
+        os.makedirs(settings.control_dir, mode=0o700)
+        for php in ('8.2', '8.3'):  # our pool's sockets, as install-multitenancy.sh makes them
+            self._write(phpfpm.control_socket(settings, php))
 
     @property
     def settings(self):
@@ -97,7 +101,7 @@ class Server:
         self.ctx = dataclasses.replace(self.ctx, journal=journal)
         return self.ctx
 
-    def _fastcgi(self, socket_file, script, params=None):
+    def _fastcgi(self, socket_file, script, purpose, params=None):
         self.fastcgi.append((socket_file, dict(params or {})))
         return 'Content-type: application/json\r\n\r\n{"invalidated": 1}'
 
