@@ -11,9 +11,8 @@ import time
 from functools import partial
 
 import pytest
-import requests
-
-from stack import PROBE, SHARED, get, purge_site, wo
+from load import Saturated
+from stack import SHARED, get, purge_site, wo
 
 SITES = ('upd-a.test', 'upd-b.test', 'upd-c.test')  # upd-a is the canary (first by name)
 OLD, NEW = '6.4.5', '6.5.5'
@@ -60,52 +59,18 @@ def current():
     return os.readlink(SHARED + '/current')
 
 
-class Load:
-    """Continuous requests to every site (front page past the cache, an admin redirect,
-    a core static file) from a few threads; counts 5xx answers and connection errors."""
-
-    PATHS = ('/?load={0}', '/wp-admin/', '/wp-includes/js/jquery/jquery.min.js', '/?p=1&load={0}')
-
-    def __init__(self, threads=4):
-        self.stop, self.requests, self.bad = threading.Event(), 0, []
-        self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
-
-    def _run(self, number):
-        session, n = requests.Session(), 0
-        while not self.stop.is_set():
-            n += 1
-            domain = SITES[n % len(SITES)]
-            path = self.PATHS[(n + number) % len(self.PATHS)].format(n)
-            try:
-                answer = session.get('http://{0}{1}'.format(PROBE, path), headers={'Host': domain},
-                                     allow_redirects=False, timeout=30)
-                if answer.status_code >= 500:
-                    self.bad.append((domain, path, answer.status_code))
-            except requests.RequestException as e:
-                self.bad.append((domain, path, repr(e)))
-            self.requests += 1
-
-    def __enter__(self):
-        for thread in self.threads:
-            thread.start()
-        time.sleep(1)
-        return self
-
-    def __exit__(self, *exc):
-        time.sleep(1)
-        self.stop.set()
-        for thread in self.threads:
-            thread.join()
-
-
-def test_update_and_rollback_under_load_serve_no_errors(on_old, release_tarball):
-    with Load() as load:
+def test_update_and_rollback_with_php_saturated_fail_no_request(on_old, release_tarball):
+    """Two sites (the canary one of them) under wrk -c8 each, PHP's workers all busy:
+    the update and the rollback succeed, and no request of the load fails or takes
+    longer than wrk's 10 s timeout."""
+    with Saturated(SITES[:2]) as load:
+        time.sleep(3)
         wo('update', '--source', release_tarball)
         assert versions() == {NEW}
         wo('rollback')
         assert versions() == {OLD}
-    assert load.requests > 100
-    assert load.bad == []
+    assert load.failures() == {}
+    assert all(r['requests'] > 100 for r in load.results.values()), load.results
 
 
 def test_after_update_and_rollback_no_site_needs_a_database_upgrade(on_old, release_tarball):
@@ -190,16 +155,16 @@ def test_a_download_with_its_checksum_updates(on_old, release_tarball, served):
     assert versions() == {NEW}
 
 
-def test_two_updates_started_together_never_both_switch(on_old, release_tarball):
+def test_an_update_while_another_runs_is_refused_with_exit_4(on_old, release_tarball):
     before = current()
-    runs = [subprocess.Popen(['wo', 'multitenancy', 'update', '--source', release_tarball],
+    log_size = os.path.getsize(WO_LOG)
+    first = subprocess.Popen(['wo', 'multitenancy', 'update', '--source', release_tarball],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
-    results = sorted((run.wait(), run.stderr.read()) for run in runs)
-    assert results[0][0] == 0
-    assert results[1][0] in (0, 4), results  # waited its turn (nothing left to do) or refused
-    if results[1][0] == 4:
-        assert 'another wo multitenancy command is running' in results[1][1]
+    assert wait_for_log('Staging WordPress', log_size, first), 'the first update never started'
+    second = wo('update', '--source', release_tarball, check=False)
+    assert second.returncode == 4, (second.stdout, second.stderr)
+    assert 'another wo multitenancy command is running (pid {0})'.format(first.pid) in second.stderr
+    assert first.wait() == 0, first.stderr.read()
     releases = [r for r in os.listdir(SHARED + '/releases') if r > before.split('/')[-1]]
     assert len(releases) == 1, releases
     assert versions() == {NEW}

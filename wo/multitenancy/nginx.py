@@ -35,6 +35,46 @@ def missing_includes(settings, php_version, cache):
             if not os.path.isfile(os.path.join(settings.nginx_root, 'common', name + '.conf'))]
 
 
+SITE_INCLUDE = 'wo-multitenancy.conf'
+# nginx includes every <site>/conf/nginx/*.conf in the site's server block (WordOps'
+# template). WordOps keeps upstream connections to PHP-FPM alive (fastcgi_keep_conn on):
+# a PHP-FPM worker then serves one nginx connection until nginx drops it, and under
+# load the connections waiting in PHP-FPM's listen queue (and the sites behind them)
+# starved for minutes (docs/architecture.md, "Under load").
+SITE_INCLUDE_TEXT = """# Written by wo multitenancy; changes are overwritten.
+# One connection to PHP-FPM per request, so a busy site cannot keep PHP-FPM's workers
+# to itself while requests of other sites wait in the listen queue.
+fastcgi_keep_conn off;
+"""
+
+
+def site_include(settings, domain):
+    return os.path.join(settings.site_root(domain), 'conf', 'nginx', SITE_INCLUDE)
+
+
+def write_site_include(settings, domain):
+    """Write our include of the site's vhost; returns whether it changed."""
+    path = site_include(settings, domain)
+    try:
+        with open(path, encoding='utf-8') as f:
+            if f.read() == SITE_INCLUDE_TEXT:
+                return False
+    except FileNotFoundError:
+        pass
+    fs.write_file(path, SITE_INCLUDE_TEXT)
+    return True
+
+
+def ensure_site_includes(settings, domains):
+    """Our include in the vhost of every site in `domains`; when one changed, nginx is
+    tested and reloaded. Raises MTError with nginx's complaint."""
+    changed = [d for d in domains if write_site_include(settings, d)]
+    if changed:
+        check_config('nginx refused the include of {0}'.format(', '.join(changed)))
+        reload()
+    return changed
+
+
 def render_vhost(app, settings, domain, php_version, cache):
     """The vhost text, rendered by WordOps' template engine and virtualconf.mustache."""
     data = dict(site_name=domain, www_domain='www.' + domain, static=False,

@@ -77,7 +77,9 @@ def lay_out(ctx, site, db, changes):
 
 
 def configure_nginx(ctx, site, changes):
-    """The site's vhost from WordOps' template, proven by nginx and loaded."""
+    """The site's vhost from WordOps' template, with our include, proven by nginx and
+    loaded."""
+    nginx.write_site_include(ctx.settings, site.domain)
     vhost = nginx.render_vhost(ctx.ctl.app, ctx.settings, site.domain, site.php_version,
                                site.cache)
     nginx.install_vhost(ctx.settings, site.domain, vhost, changes)

@@ -48,10 +48,12 @@ def _previous_release(ctx, current):
 
 def switch_every_site(ctx, name, force, changes):
     """Prove release `name` on a canary site (unless force), then point `current` at it
-    in one rename and drop what PHP compiled from the release it replaces."""
+    in one rename and drop what PHP compiled from the release it replaces. Sites made
+    by an older version of this plugin get our nginx include first."""
     settings = ctx.settings
     previous = releases.current(settings)
     sites = live_sites(ctx)
+    nginx.ensure_site_includes(settings, [s['domain'] for s in sites])
     if sites and not force:
         prove_on_canary(ctx, sites[0], name, changes)
     ctx.report('Switching every site to {0}'.format(name))
