@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from stack import SHARED, get, wo
+from stack import SHARED, get, wo, write_conf
 
 COMMANDS = {'init': 'stage a WordPress release', 'create': 'Create a WordPress site',
             'list': 'List the sites', 'status': 'real HTTP request', 'baseline': 'every site must have'}
@@ -40,6 +40,24 @@ def test_init_force_stages_a_fresh_release_and_sites_follow(make_site, release_t
     assert after != before
     assert os.path.isdir(os.path.join(SHARED, before)), 'the previous release is kept'
     assert get('force-mt.test', '/?after-force').status_code == 200
+
+
+def test_init_offline_with_the_shipped_plugins_says_how_to_go_on_and_leaves_nothing(
+        release_tarball):
+    """No wordpress.org here: the shipped baseline plugins (nginx-helper, redis-cache)
+    cannot be had; one refusal names them both and the way on."""
+    root = '/var/www/shared-offline.test'
+    write_conf(shared_root=root, baseline_plugins='nginx-helper,redis-cache')
+    try:
+        done = wo('init', '--source', release_tarball, check=False)
+    finally:
+        write_conf()
+    assert done.returncode == 1, done.stderr
+    assert 'baseline plugin(s) nginx-helper, redis-cache: not in this release' in done.stderr
+    assert 'set baseline_plugins in /etc/wo/plugins.d/multitenancy.conf to plugins this ' \
+        'release bundles (akismet, hello, sqlite-database-integration) or to nothing' in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not os.path.exists(root)
 
 
 def test_list_and_status_print_json_for_scripts(make_site):

@@ -75,9 +75,11 @@ class Server:
         """Change settings, as /etc/wo/plugins.d/multitenancy.conf would."""
         self.ctx.settings = self.runner.settings = dataclasses.replace(self.ctx.settings, **options)
 
-    def tarball(self, version, db_version=57155):
-        """A release archive of `version`, also served by the fake wordpress.org."""
-        self.web.releases[version] = make_release_tarball(self.tmp_path, version, db_version)
+    def tarball(self, version, db_version=57155, theme='twentytwentyfour'):
+        """A release archive of `version` whose default theme is `theme`, also served by
+        the fake wordpress.org."""
+        self.web.releases[version] = make_release_tarball(self.tmp_path, version, db_version,
+                                                          theme)
         return self.web.releases[version]
 
     def init(self, version='6.4.5'):

@@ -9,8 +9,9 @@ CORE_FILES = ('wp-load.php', 'wp-settings.php', 'wp-blog-header.php', 'wp-login.
               'wp-admin/includes/upgrade.php')
 
 
-def make_release_tree(root, version='6.5.5', db_version=57155):
-    """A directory shaped like a WordPress release (tiny files, real names)."""
+def make_release_tree(root, version='6.5.5', db_version=57155, theme='twentytwentyfour'):
+    """A directory shaped like a WordPress release (tiny files, real names), shipping
+    `theme` as its default theme and hello.php."""
     for name in CORE_FILES:
         path = os.path.join(root, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -19,14 +20,18 @@ def make_release_tree(root, version='6.5.5', db_version=57155):
     os.makedirs(os.path.join(root, 'wp-includes'), exist_ok=True)
     with open(os.path.join(root, 'wp-includes', 'version.php'), 'w') as f:
         f.write(VERSION_PHP.format(version, db_version))
-    os.makedirs(os.path.join(root, 'wp-content', 'themes', 'twentytwentyfour'), exist_ok=True)
-    with open(os.path.join(root, 'wp-content', 'plugins.php'), 'w'):
-        pass
+    with open(os.path.join(root, 'wp-includes', 'default-constants.php'), 'w') as f:
+        f.write("<?php define( 'WP_DEFAULT_THEME', '{0}' );\n".format(theme))
+    os.makedirs(os.path.join(root, 'wp-content', 'themes', theme), exist_ok=True)
+    os.makedirs(os.path.join(root, 'wp-content', 'plugins'), exist_ok=True)
+    with open(os.path.join(root, 'wp-content', 'plugins', 'hello.php'), 'w') as f:
+        f.write('<?php /* Plugin Name: Hello Dolly */\n')
     return root
 
 
-def make_release_tarball(tmp_path, version='6.5.5', db_version=57155):
-    tree = make_release_tree(str(tmp_path / 'src' / version / 'wordpress'), version, db_version)
+def make_release_tarball(tmp_path, version='6.5.5', db_version=57155, theme='twentytwentyfour'):
+    tree = make_release_tree(str(tmp_path / 'src' / version / 'wordpress'), version, db_version,
+                             theme)
     tarball = str(tmp_path / 'wordpress-{0}.tar.gz'.format(version))
     with tarfile.open(tarball, 'w:gz') as tar:
         tar.add(tree, arcname='wordpress')

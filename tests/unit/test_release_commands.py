@@ -4,7 +4,7 @@ import os
 import pytest
 
 from wo.cli.plugins import multitenancy_functions as mt
-from wo.multitenancy import releases
+from wo.multitenancy import baseline, releases
 from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
 
 
@@ -29,6 +29,31 @@ def test_init_failing_part_way_leaves_no_shared_root(server):
         server.init('6.4.5')
     assert any(line.startswith('Seeding the baseline') for line in server.lines)
     assert not os.path.lexists(server.settings.shared_root)
+
+
+def test_init_offline_names_every_plugin_it_cannot_have_and_the_way_on(server):
+    server.web.missing.update({'nginx-helper', 'redis-cache'})  # no wordpress.org
+    with pytest.raises(MTError) as refused:
+        server.init('6.4.5')
+    assert 'baseline plugin(s) nginx-helper, redis-cache: not in this release' in refused.value.message
+    assert 'set baseline_plugins in /etc/wo/plugins.d/multitenancy.conf to plugins this ' \
+        'release bundles (hello) or to nothing' in refused.value.hint
+    assert not os.path.lexists(server.settings.shared_root)
+    server.configure(baseline_plugins=('hello',))
+    assert server.init('6.4.5')['changed']
+
+
+def test_init_offline_takes_the_default_theme_of_the_release_and_says_so(server):
+    server.web.missing.update({'twentytwentyfour'})
+    server.configure(baseline_plugins=())
+    result = mt.init_shared(server.ctx, server.tarball('6.1.9', 53496, theme='twentytwentythree'))
+    assert result['notes'] == ['the baseline theme is twentytwentythree, the default theme of '
+                               'this release: twentytwentyfour is not in it and could not be '
+                               'downloaded (theme twentytwentyfour is not in the shared set and '
+                               'could not be downloaded: cannot download https://downloads.'
+                               'wordpress.org/theme/twentytwentyfour.latest-stable.zip: HTTP 404)']
+    assert baseline.read(server.settings)['theme'] == 'twentytwentythree'
+    assert os.path.isdir(os.path.join(server.settings.shared_content, 'themes', 'twentytwentythree'))
 
 
 def test_update_version_stages_that_wordpress_org_release(server):

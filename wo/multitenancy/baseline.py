@@ -69,6 +69,27 @@ def slug_of(item):
     return name
 
 
+def default_theme(release_dir):
+    """The theme WordPress falls back to in this release (its WP_DEFAULT_THEME), when
+    the release ships it; else None."""
+    try:
+        with open(os.path.join(release_dir, 'wp-includes', 'default-constants.php'),
+                  encoding='utf-8') as f:
+            named = re.search(r"define\(\s*'WP_DEFAULT_THEME',\s*'([^']+)'", f.read())
+    except OSError:
+        return None
+    return named.group(1) if named and named.group(1) in bundled(release_dir, 'themes') else None
+
+
+def bundled(release_dir, kind):
+    """Slugs of the plugins or themes a release carries in its wp-content/<kind>."""
+    folder = os.path.join(release_dir, 'wp-content', kind)
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return sorted(n[:-4] if n.endswith('.php') else n for n in names
+                  if n != 'index.php' and (n.endswith('.php') or
+                                           os.path.isdir(os.path.join(folder, n))))
+
+
 def install_enforcer(settings):
     with open(ENFORCER_SOURCE, encoding='utf-8') as f:
         fs.write_file(os.path.join(settings.shared_content, 'mu-plugins', ENFORCER), f.read())

@@ -4,7 +4,7 @@ space a command needs on a disk before it writes."""
 import os
 
 from wo.multitenancy import baseline, fs, layout, releases
-from wo.multitenancy.errors import InvalidInput
+from wo.multitenancy.errors import InvalidInput, MTError
 
 
 def create_dirs(settings, changes):
@@ -20,15 +20,48 @@ def create_dirs(settings, changes):
 
 
 def seed_baseline(settings, release_dir, changes):
-    """Make the baseline theme and plugins present in the shared wp-content and
-    write baseline.json when there is none (an existing one is kept)."""
+    """Make the baseline theme and plugins present in the shared wp-content and write
+    baseline.json when there is none (an existing one is kept). Returns notes on what
+    was done instead of what the configuration asked: a first baseline whose theme
+    cannot be had (offline, not in the release) takes the theme the release falls back
+    to. Raises MTError naming every baseline plugin that cannot be had, and how to go
+    on without them."""
     existing = baseline.read(settings)
-    wanted = existing or baseline.initial(settings)
-    baseline.ensure(settings, 'themes', wanted['theme'], release_dir, changes)
-    for plugin in wanted['plugins']:
-        baseline.ensure(settings, 'plugins', plugin, release_dir, changes)
+    wanted = dict(existing or baseline.initial(settings))
+    notes = []
+    try:
+        baseline.ensure(settings, 'themes', wanted['theme'], release_dir, changes)
+    except MTError as e:
+        fallback = None if existing else baseline.default_theme(release_dir)
+        if not fallback:
+            raise
+        baseline.ensure(settings, 'themes', fallback, release_dir, changes)
+        notes.append('the baseline theme is {0}, the default theme of this release: {1} '
+                     'is not in it and could not be downloaded ({2})'.format(
+                         fallback, wanted['theme'], e.message))
+        wanted['theme'] = fallback
+    _seed_plugins(settings, wanted['plugins'], release_dir, changes)
     if existing is None:
         baseline.write(settings, wanted, changes)
+    return notes
+
+
+def _seed_plugins(settings, plugins, release_dir, changes):
+    missing = {}
+    for plugin in plugins:
+        try:
+            baseline.ensure(settings, 'plugins', plugin, release_dir, changes)
+        except MTError as e:
+            missing[plugin] = e
+    if missing:
+        first = next(iter(missing.values()))
+        raise MTError('baseline plugin(s) {0}: not in this release and not to be had from '
+                      'wordpress.org ({1})'.format(', '.join(missing), first.message),
+                      'set baseline_plugins in /etc/wo/plugins.d/multitenancy.conf to plugins '
+                      'this release bundles ({0}) or to nothing, and run init again; add the '
+                      'others later from their .zip: wo multitenancy baseline --add-plugin '
+                      './{1}.zip'.format(', '.join(baseline.bundled(release_dir, 'plugins'))
+                                         or 'none', next(iter(missing))))
 
 
 def initialized_release(settings):

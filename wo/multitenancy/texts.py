@@ -5,7 +5,8 @@ result itself). Pure functions: the controller prints what they return."""
 def init_text(result):
     if not result['changed']:
         return result['message']
-    return 'Shared core ready: {release} (WordPress {wp_version})'.format(**result)
+    return '\n'.join(['Shared core ready: {release} (WordPress {wp_version})'.format(**result)]
+                     + ['Note: ' + note for note in result['notes']])
 
 
 def switch_text(result, verb):

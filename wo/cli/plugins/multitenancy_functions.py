@@ -75,10 +75,10 @@ def init_shared(ctx, source=None, force=False):
             ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
             name = releases.stage(settings, source, changes)
             ctx.report('Seeding the baseline plugins and theme')
-            shared_root.seed_baseline(settings, releases.path(settings, name), changes)
+            notes = shared_root.seed_baseline(settings, releases.path(settings, name), changes)
             baseline.install_enforcer(settings)
             switching.switch_every_site(ctx, name, True, changes)
-        result = dict(switching.settle(ctx, name, current), changed=True)
+        result = dict(switching.settle(ctx, name, current), changed=True, notes=notes)
     return require_every_site(result, result['failed'])
 
 
