@@ -575,6 +575,13 @@ install_control_pools() {
     ((found)) || warn "no PHP-FPM found: install one (wo stack install --php82), then run this again"
 }
 
+# WordOps' database holds every site's database password (sites.db_password) and is
+# 0644 as WordOps makes it: root's alone (every wo multitenancy command checks it too).
+restrict_wordops_database() {
+    [[ -f /var/lib/wo/dbase.db ]] && chmod 600 /var/lib/wo/dbase.db
+    return 0
+}
+
 plugin_enabled() {
     /usr/bin/python3 - "$PLUGIN_CONF_DST" <<'PY'
 import configparser, sys
@@ -624,6 +631,7 @@ main() {
     install_plugin_config
     install_plugin_loader
     install_control_pools
+    restrict_wordops_database
     verify_plugin
     step "Done"
 }

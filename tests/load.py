@@ -44,6 +44,7 @@ class Saturated:
         return self
 
     def __exit__(self, *exc):
+        self.stopped = time.time()  # wrk's connections close now: nginx logs them as 499
         for _, run in self._runs:
             run.send_signal(signal.SIGINT)  # wrk stops and prints its counts
         for domain, run in self._runs:
@@ -57,7 +58,8 @@ class Saturated:
         'nginx' the requests nginx logged with such a status or slower than TIMEOUT."""
         failed = {d: r for d, r in self.results.items()
                   if r['requests'] == 0 or any(r[k] for k in r if k != 'requests')}
-        slow_or_bad = [r for r in self.requests() if r[1] > TIMEOUT or not 200 <= r[2] < 400]
+        slow_or_bad = [r for r in self.requests(end=self.stopped)
+                       if r[1] > TIMEOUT or not 200 <= r[2] < 400]
         if slow_or_bad:
             failed['nginx'] = slow_or_bad
         return failed

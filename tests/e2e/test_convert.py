@@ -4,6 +4,7 @@ a page and an upload), moved onto the shared core and back, checked over HTTP.""
 import glob
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -52,8 +53,17 @@ def make_standalone(shared_core, release_tarball):
         purge_site(domain)
         for backup in glob.glob(os.path.join(BACKUPS, domain + '-*')):
             shutil.rmtree(backup)
-    for added in ('plugins/mt-footer', 'themes/twentytwentythree'):  # by convert --force
+    for added in ('plugins/mt-footer', 'themes/twentytwentythree'):  # by the test, by --force
         shutil.rmtree(os.path.join(SHARED, 'wp-content', added), ignore_errors=True)
+
+
+def vouch_for_footer_plugin():
+    """What an operator does for a plugin only a site has: review it and put a copy of
+    their own into the shared set, as root (convert --force never takes the site's)."""
+    folder = os.path.join(SHARED, 'wp-content', 'plugins', 'mt-footer')
+    os.makedirs(folder)
+    with open(os.path.join(folder, 'mt-footer.php'), 'w') as f:
+        f.write(FOOTER_PLUGIN)
 
 
 def pages(domain, upload):
@@ -90,6 +100,17 @@ def test_convert_refuses_what_the_shared_set_lacks_and_changes_nothing(make_stan
     assert not glob.glob(os.path.join(BACKUPS, 'lacks.test-*'))
 
 
+def test_force_never_puts_a_sites_own_plugin_in_the_shared_set(make_standalone):
+    make_standalone('own-code.test', footer_plugin=True)  # mt-footer: on no wordpress.org
+    before, front = server_state(), get('own-code.test').text
+    failed = json.loads(convert('own-code.test', '--force', check=False).stdout)['sites'][0]
+    assert failed['status'] == 'failed' and 'plugin mt-footer' in failed['error']
+    assert "the site's own copy is never put in the shared set" in failed['hint']
+    assert not os.path.exists(os.path.join(SHARED, 'wp-content', 'plugins', 'mt-footer'))
+    assert server_state() == before and get('own-code.test').text == front
+    assert os.stat(os.path.join(SITES, 'own-code.test')).st_uid == pwd.getpwnam('www-data').pw_uid
+
+
 def test_dry_run_prints_the_plan_without_secrets_and_changes_nothing(make_standalone):
     make_standalone('plan.test')
     before = server_state()
@@ -110,11 +131,11 @@ def test_convert_keeps_content_and_sheds_the_core(make_standalone, older_tarball
             'older.test': pages('older.test', older['upload'])}
     for domain in seen:  # PHP runs each site's wp-config.php just before: OPcache holds it
         assert get(domain, '/?warm').status_code == 200
+    vouch_for_footer_plugin()
     done = convert('same.test', 'older.test', '--force')
     results = {r['domain']: r for r in json.loads(done.stdout)['sites']}
     assert {r['status'] for r in results.values()} == {'converted'}
-    assert sorted(results['same.test']['added_to_shared']) == ['plugin mt-footer',
-                                                               'theme twentytwentythree']
+    assert results['same.test']['added_to_shared'] == ['theme twentytwentythree']  # the release's
     # Same release: the pages are byte for byte what they were.
     assert pages('same.test', same['upload']) == seen['same.test']
     # Older core: the content is the same; the markup names the newer release.

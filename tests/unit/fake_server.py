@@ -58,7 +58,8 @@ class FakeRunner:
         self.broken = {}
         self.on_task = {}  # (action, domain) -> callable(job), run before the answer
 
-    def __call__(self, argv, *, user=None, input=None, env=None, timeout=600, check=True):
+    def __call__(self, argv, *, user=None, input=None, env=None, timeout=600, check=True,
+                 umask=-1):
         argv = [str(a) for a in argv]
         job = json.loads(input) if argv[1:2] and argv[1].endswith(WP_RUNNER) else None
         self.calls.append(Call(argv, user, job))
@@ -144,9 +145,21 @@ def read_config(path):
     """What PHP would find defined in a wp-config.php of simple `define()` lines."""
     with open(path) as f:
         text = f.read()
-    constants = dict(re.findall(r"^define\( '(\w+)', (.+) \);$", text, re.M))
+    constants = {name: _php_value(literal) for name, literal in
+                 re.findall(r"^define\( '(\w+)', (.+) \);$", text, re.M)}
     prefix = re.search(r'^\$table_prefix = (.+);$', text, re.M)
-    return {'constants': constants, 'table_prefix': prefix.group(1) if prefix else "'wp_'"}
+    return {'constants': constants, 'unsupported': [],
+            'table_prefix': _php_value(prefix.group(1)) if prefix else 'wp_'}
+
+
+def _php_value(literal):
+    """The value of a PHP literal as wp_config.php_literal writes them (text, numbers,
+    true, false, null)."""
+    if literal.startswith("'"):
+        return re.sub(r"\\(['\\])", r'\1', literal[1:-1])
+    if literal in ('true', 'false', 'null'):
+        return {'true': True, 'false': False, 'null': None}[literal]
+    return float(literal) if '.' in literal else int(literal)
 
 
 def _touch(path):

@@ -7,7 +7,7 @@ wp-config.php for the undo, swapping back, dropping the old tree's scripts."""
 import os
 
 from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout, nginx,
-                             phpfpm, releases, validate, wordpress, wp_config)
+                             phpfpm, releases, site_files, validate, wordpress, wp_config)
 from wo.multitenancy.conversion_checks import conversion_plan
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.rollout import apply_baseline
@@ -40,8 +40,8 @@ def convert_site(ctx, domain, force=False, dry_run=False):
         raise InvalidInput('{0} is not a WordOps site'.format(domain), 'see wo site list')
     swapped = docroot_swap.is_shared(layout.htdocs(settings, domain))
     if ctx.db.get_site(domain):
-        if swapped and os.path.isdir(docroot_swap.swap_dir(settings, domain)) and not dry_run:
-            docroot_swap.remove_old(settings, domain)  # stopped after it was recorded
+        if swapped and not dry_run:
+            settle_converted(ctx, domain)  # a run stopped after it was recorded
         return {'domain': domain, 'status': 'unchanged', 'note': 'already on the shared core'}
     if swapped:  # a stopped run got past the swap
         if dry_run:
@@ -60,9 +60,11 @@ def convert_standalone(ctx, plan):
     settings, domain = ctx.settings, plan['domain']
     docroot = layout.htdocs(settings, domain)
     with ctx.changes() as changes:
+        take_site_root(settings, domain, changes)
+        add_to_shared(settings, domain, plan['missing'],
+                      releases.path(settings, plan['release']), changes)
         ctx.report('Backing up {0} (files and database)'.format(domain))
         saved = backup.take(settings, domain, plan['db_name'], changes)
-        add_to_shared(settings, plan['missing'], releases.path(settings, plan['release']), changes)
         baseline.install_enforcer(settings)
         wordpress.task(settings, domain, plan['php_version'], 'keep_own_theme', core=docroot)
         docroot_swap.discard_unswapped(settings, domain)
@@ -82,26 +84,42 @@ def convert_standalone(ctx, plan):
             'own_disk_bytes': layout.own_disk_usage(settings, domain)}
 
 
-def add_to_shared(settings, missing, release_dir, changes):
-    """Copy what a converted site uses into the shared set (convert --force)."""
-    for kind, source in missing:
+def take_site_root(settings, domain, changes):
+    """The site root becomes root's (as a created site's is): from here on the site
+    cannot swap its entries (htdocs, the tree built beside it, wp-config.php) while root
+    works in them. The undo gives it back."""
+    root = settings.site_root(domain)
+    taken = site_files.take_dir(root)
+    changes.on_failure('give the site root of {0} back'.format(domain),
+                       lambda: site_files.give_back(root, taken))
+
+
+def add_to_shared(settings, domain, missing, release_dir, changes):
+    """Add what a converted site uses and the shared set lacks (convert --force): its
+    plugins and themes from the release's bundle or wordpress.org -- never the site's own
+    copy, which would become code every site can activate -- and root's copies of its
+    language files (data only). The undo removes what was added."""
+    for kind, name in missing:
         if kind == 'languages':
-            relative = source.split('/wp-content/languages/', 1)[1]
-            target = os.path.join(settings.shared_content, 'languages', relative)
+            target = os.path.join(settings.shared_content, 'languages', name)
             changes.on_failure('remove ' + target, lambda target=target: fs.remove(target))
             fs.make_dir(os.path.dirname(target))
-            fs.copy_file(source, target)
-        else:
-            baseline.ensure(settings, kind, source, release_dir, changes)
+            fs.write_bytes(target, site_files.read_file(
+                settings.site_root(domain), os.path.join('htdocs/wp-content/languages', name)))
+            continue
+        try:
+            baseline.ensure(settings, kind, name, release_dir, changes)
+        except MTError as e:
+            raise MTError(e.message, 'the site\'s own copy is never put in the shared set: '
+                          'review it, put a copy you trust in {0}/ (root\'s), and convert '
+                          'again'.format(os.path.join(settings.shared_content, kind)))
 
 
 def write_shared_config(ctx, plan, changes):
     """The site's own constants (database, salts, its settings), then our defaults for
-    what it does not set, in our configuration for the shared core; the site root
-    becomes root's, as a created site's is."""
+    what it does not set, in our configuration for the shared core."""
     settings, domain = ctx.settings, plan['domain']
     keep_config(settings, domain, changes)
-    fs.make_dir(settings.site_root(domain))
     constants = dict(plan['constants'])
     for name, value in wp_config.defaults(settings, domain).items():
         constants.setdefault(name, value)
@@ -110,15 +128,11 @@ def write_shared_config(ctx, plan, changes):
 
 
 def keep_config(settings, domain, changes):
-    """Register the undo that puts the site's wp-config.php and its site root's owner
-    back as they are now."""
-    config, root = wp_config.path(settings, domain), settings.site_root(domain)
-    kept, st = fs.keep_file(config), os.stat(root)
-
-    def put_back():
-        fs.restore_file(config, kept)
-        os.chown(root, st.st_uid, st.st_gid)
-    changes.on_failure('put back the wp-config.php of ' + domain, put_back)
+    """Register the undo that puts the site's wp-config.php back as it is now."""
+    config = wp_config.path(settings, domain)
+    kept = fs.keep_file(config)
+    changes.on_failure('put back the wp-config.php of ' + domain,
+                       lambda: fs.restore_file(config, kept))
 
 
 def finish_conversion(ctx, domain, saved, https, changes):
@@ -168,6 +182,7 @@ def finish_stopped_conversion(ctx, domain, row):
     settings = ctx.settings
     ctx.report('Finishing the stopped conversion of ' + domain)
     saved = backup.latest(settings, domain)
+    site_files.take_dir(settings.site_root(domain))  # taken by the stopped run already
     with ctx.changes() as changes:
         changes.on_failure('switch {0} back to its own core'.format(domain),
                            lambda: swap_back(ctx, domain, row['php_version'], to_shared=True))
@@ -178,9 +193,22 @@ def finish_stopped_conversion(ctx, domain, row):
 
 
 def record_conversion(ctx, domain, baseline_version):
-    """Record a converted site (WordOps' row stays as it is), then drop its old tree,
-    which is in the backup. A stop in between is finished by the next convert."""
+    """Record a converted site (WordOps' row stays as it is), then settle it. A stop
+    after the record is finished by the next convert."""
     settings, row = ctx.settings, ctx.db.wordops_site(domain)
     ctx.db.adopt_site(our_row(settings, domain, row['cache_type'], row['php_version'],
                               baseline_version, row['is_ssl']))
+    settle_converted(ctx, domain)
+
+
+def settle_converted(ctx, domain):
+    """A converted site's conf/ (nginx includes it, as root) and logs/ become root's
+    alone, as a created site's are, with our nginx include; its old tree, which is in
+    the backup, goes. Idempotent."""
+    settings, root = ctx.settings, ctx.settings.site_root(domain)
+    for name, keep_links in (('conf', False), ('logs', True)):
+        if os.path.isdir(os.path.join(root, name)):
+            site_files.take_tree(os.path.join(root, name), keep_links)
+    fs.make_dir(os.path.join(root, 'conf', 'nginx'))
+    nginx.ensure_site_includes(settings, [domain])
     docroot_swap.remove_old(settings, domain)

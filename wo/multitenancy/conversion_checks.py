@@ -2,10 +2,14 @@
 its conversion: pure checks, nothing changes. Each check raises InvalidInput naming
 what stands in the way and what to do about it."""
 import os
+import re
 
-from wo.multitenancy import (baseline, docroot_swap, fs, health, layout, nginx, phpfpm,
+from wo.multitenancy import (docroot_swap, fs, health, layout, nginx, phpfpm,
                              releases, wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput
+
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')  # a plugin or theme folder, a file
+LANGUAGE_DATA = ('.mo', '.po', '.json')  # .l10n.php files are code: never copied
 
 
 def convertible_domains(ctx):
@@ -33,7 +37,7 @@ def conversion_plan(ctx, domain, row, force):
     phpfpm.require(settings, php, row['cache_type'])
     defined = wp_config.read(settings, config, domain, php)
     wp_config.check_convertible(settings, domain, defined['constants'])
-    site = wordpress.task(settings, domain, php, 'inspect', core=docroot)
+    site = check_report(domain, wordpress.task(settings, domain, php, 'inspect', core=docroot))
     current = releases.current(settings)
     release_version = releases.version(settings, current)
     check_core_not_newer(domain, site, release_version)
@@ -43,8 +47,11 @@ def conversion_plan(ctx, domain, row, force):
     missing = missing_from_shared(settings, domain, site)
     if missing and not force:
         raise InvalidInput('{0} uses what the shared set lacks: {1}'.format(
-            domain, ', '.join(_named(kind, path) for kind, path in missing)),
-            '--force adds them to the shared set (for every site to use)')
+            domain, ', '.join(_named(kind, name) for kind, name in missing)),
+            '--force adds them to the shared set, for every site to use: plugins and themes '
+            'from the release or wordpress.org (never the site\'s own copy), language files '
+            'copied')
+    check_conf_holds_no_links(settings, domain)
     https = bool(row['is_ssl'])
     before = health.probe(domain, https)
     if not before['ok']:
@@ -55,9 +62,26 @@ def conversion_plan(ctx, domain, row, force):
             'https': https, 'constants': defined['constants'],
             'table_prefix': defined['table_prefix'], 'wp_version': site['wp_version'],
             'release': current, 'release_wp_version': release_version[0],
-            'add_to_shared': [_named(kind, path) for kind, path in missing], 'missing': missing,
+            'add_to_shared': [_named(kind, name) for kind, name in missing], 'missing': missing,
             'dropins': site['dropins'], 'backup_to': settings.backups_dir,
             'own_files': docroot_swap.own_files(docroot, releases.path(settings, current))}
+
+
+def check_report(domain, site):
+    """`site`, what the site's WordPress reported about itself (the inspect task), if it
+    has the shape that task prints; the site's own code ran, so it is checked."""
+    shapes = {'wp_version': str, 'db_version': int, 'multisite': bool, 'plugins': list,
+              'themes': list, 'dropins': list}
+    wrong = [k for k, kind in shapes.items() if not isinstance(site.get(k), kind)
+             or (kind is int and isinstance(site[k], bool))]
+    wrong += [k for k in ('plugins', 'dropins') if k not in wrong
+              and not all(isinstance(v, str) for v in site[k])]
+    if 'themes' not in wrong and not all(isinstance(v, str) or v is False for v in site['themes']):
+        wrong.append('themes')
+    if wrong:
+        raise InvalidInput('{0}\'s WordPress reported {1} in a shape it does not have'.format(
+            domain, ', '.join(wrong)), 'look at the site\'s must-use and drop-in code')
+    return site
 
 
 def site_config_file(settings, domain):
@@ -90,48 +114,67 @@ def check_no_must_use_plugins(domain, docroot):
 
 
 def missing_from_shared(settings, domain, site):
-    """[(kind, path in the site)] of what a standalone site uses (`site`: what inspect
-    found) that the shared wp-content lacks: active plugins, its themes, its language
-    files. One that the site lists but lacks itself, or a link, is refused."""
-    content = os.path.join(layout.htdocs(settings, domain), 'wp-content')
-    used = [('plugins', p.split('/')[0]) for p in site['plugins']] + \
-           [('themes', t) for t in site['themes'] if t] + \
-           [('languages', f) for f in _files_under(os.path.join(content, 'languages'))]
-    missing = []
-    for kind, name in used:
-        if os.path.exists(os.path.join(settings.shared_content, kind, name)):
-            continue
-        source = os.path.join(content, kind, name)
-        if not os.path.exists(source) or _holds_links(source):
-            raise InvalidInput('{0} uses {1} {2}, but {3} is missing or holds links'.format(
-                domain, kind[:-1] if kind != 'languages' else 'language file', name, source),
-                'deactivate it or replace the links by files, then convert')
-        if kind != 'languages':
-            baseline.slug_of(source)  # a name the shared set can take
-        missing.append((kind, source))
-    return missing
+    """[(kind, name)] of what a standalone site uses (`site`: what inspect found) that the
+    shared wp-content lacks: its active plugins and its themes (slugs), and its language
+    files (paths under languages/; data only: .mo, .po, .json). The names come from the
+    site's database, so each must be a plain folder or file name (InvalidInput
+    otherwise); a language file that is a link is refused."""
+    used = [('plugins', _plugin_slug(domain, p)) for p in site['plugins']] + \
+           [('themes', _plain_name(domain, 'theme', t)) for t in site['themes'] if t] + \
+           [('languages', f) for f in _language_files(layout.htdocs(settings, domain))]
+    return [(kind, name) for kind, name in used
+            if not _in_shared(os.path.join(settings.shared_content, kind), kind, name)]
 
 
-def _holds_links(path):
-    """Whether `path` is a link or a folder with links in it: copied into the shared set
-    by root, a link could take another site's file or writable code along."""
-    if os.path.islink(path):
-        return True
-    return any(os.path.islink(os.path.join(top, n))
-               for top, dirs, files in os.walk(path) for n in dirs + files)
+def _plugin_slug(domain, plugin):
+    """'akismet' of 'akismet/akismet.php', 'hello' of 'hello.php'."""
+    folder = _plain_name(domain, 'plugin', plugin.split('/')[0])
+    return folder[:-len('.php')] if folder.endswith('.php') and '/' not in plugin else folder
 
 
-def _files_under(folder):
-    """Paths of the files under `folder`, relative to it."""
+def _plain_name(domain, kind, name):
+    if not isinstance(name, str) or not _NAME.match(name) or '..' in name:
+        raise InvalidInput('{0} names an active {1} {2!r}, which is not a plain folder name'
+                           .format(domain, kind, name),
+                           'a site names its plugins and themes in its database: fix the '
+                           'name there, or deactivate it, then convert')
+    return name
+
+
+def _in_shared(folder, kind, name):
+    candidates = [name] if kind == 'languages' else [name, name + '.php']
+    return any(os.path.lexists(os.path.join(folder, c)) for c in candidates)
+
+
+def _language_files(docroot):
+    """The language data files of a site, relative to its languages/; a link among them
+    is refused (the copy made later reads each without following one, too)."""
+    folder = os.path.join(docroot, 'wp-content', 'languages')
     found = []
-    for top, _, files in os.walk(folder):
-        found += [os.path.relpath(os.path.join(top, f), folder) for f in files]
+    for top, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(top, name)
+            if os.path.islink(path):
+                raise InvalidInput('{0} is a link'.format(path),
+                                   'replace it by the file it points to, then convert')
+            if name in files and name.endswith(LANGUAGE_DATA):
+                found.append(os.path.relpath(path, folder))
     return sorted(found)
 
 
-def _named(kind, path):
-    return '{0} {1}'.format('language file' if kind == 'languages' else kind[:-1],
-                            path.split('/wp-content/{0}/'.format(kind), 1)[1])
+def check_conf_holds_no_links(settings, domain):
+    """nginx includes a site's conf/nginx/*.conf as root: after the conversion only root
+    may change it, and a link there would keep pointing at what the site controls."""
+    folder = os.path.join(settings.site_root(domain), 'conf')
+    for top, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            if os.path.islink(os.path.join(top, name)):
+                raise InvalidInput('{0} is a link'.format(os.path.join(top, name)),
+                                   'replace it by the file it points to, then convert')
+
+
+def _named(kind, name):
+    return '{0} {1}'.format('language file' if kind == 'languages' else kind[:-1], name)
 
 
 def require_room_for_backup(settings, domain):

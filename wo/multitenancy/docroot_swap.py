@@ -11,7 +11,7 @@ off the files alone, so a run killed anywhere is finished by the next one.
 """
 import os
 
-from wo.multitenancy import fs, layout
+from wo.multitenancy import fs, layout, site_files
 from wo.multitenancy.errors import MTError
 
 SWAP = '.htdocs.mt-swap'
@@ -19,6 +19,9 @@ SWAP = '.htdocs.mt-swap'
 OURS = ('wp', layout.ENTRY_STUB, 'wp-config.php', 'wp-content')
 # In wp-content: code (shared, or drop-ins copied when the tree is built) and scratch.
 NOT_OWN_CONTENT = layout.SHARED_DIRS + ('upgrade', 'index.php')
+# WordPress' drop-ins (_get_dropins()): the only wp-content/*.php files copied over.
+DROPINS = ('advanced-cache.php', 'db.php', 'db-error.php', 'install.php', 'maintenance.php',
+           'object-cache.php', 'php-error.php', 'fatal-error-handler.php')
 
 
 def swap_dir(settings, domain):
@@ -66,7 +69,7 @@ def build_shared(settings, domain, dropins):
     site's drop-ins (`dropins`: names in its wp-content, such as object-cache.php)."""
     spare = swap_dir(settings, domain)
     layout.fill_docroot(settings, spare)
-    _copy_dropins(layout.htdocs(settings, domain), spare, dropins)
+    _copy_dropins(settings, domain, dropins)
 
 
 def build_standalone(settings, domain, release_dir, dropins):
@@ -82,8 +85,8 @@ def build_standalone(settings, domain, release_dir, dropins):
         if os.path.isdir(os.path.join(settings.shared_content, name)):
             fs.copy_tree(os.path.join(settings.shared_content, name), os.path.join(content, name))
     fs.make_dir(uploads(spare))
-    _copy_dropins(layout.htdocs(settings, domain), spare, dropins)
-    fs.give_tree(spare, (settings.web_user, settings.web_user))
+    _copy_dropins(settings, domain, dropins)
+    site_files.give_tree(spare, fs.ids((settings.web_user, settings.web_user)))
 
 
 def swap(settings, domain):
@@ -102,25 +105,20 @@ def swap_back(settings, domain, to_shared):
 def move_own_files(settings, domain, release_dir, moved):
     """Move the site's own files from the tree beside it (the old document root) into
     the document root, each over an empty placeholder if there is one; appends each to
-    `moved` as it goes. What moved already is not looked at again."""
-    spare, docroot = swap_dir(settings, domain), layout.htdocs(settings, domain)
-    for name in own_files(spare, release_dir):
-        source, target = os.path.join(spare, name), os.path.join(docroot, name)
-        if os.path.isdir(target) and not os.path.islink(target) and not os.listdir(target):
-            os.rmdir(target)
-        if os.path.lexists(target):
-            raise MTError('{0} exists in both document roots of {1}'.format(name, domain),
-                          'keep one: merge {0} into {1} by hand, then run again'.format(source, target))
-        fs.rename(source, target)
+    `moved` as it goes. What moved already is not looked at again. No link in either
+    tree is followed (site_files.move)."""
+    root = settings.site_root(domain)
+    for name in own_files(swap_dir(settings, domain), release_dir):
+        site_files.move(root, os.path.join(SWAP, name), os.path.join('htdocs', name))
         moved.append(name)
 
 
 def move_back(settings, domain, moved):
     """Undo of move_own_files: the files in `moved` back into the tree beside the site."""
-    spare, docroot = swap_dir(settings, domain), layout.htdocs(settings, domain)
+    root = settings.site_root(domain)
     for name in reversed(moved):
-        if os.path.lexists(os.path.join(docroot, name)):
-            fs.rename(os.path.join(docroot, name), os.path.join(spare, name))
+        if site_files.exists(root, os.path.join('htdocs', name)):
+            site_files.move(root, os.path.join('htdocs', name), os.path.join(SWAP, name))
 
 
 def remove_spare(settings, domain, shared):
@@ -143,10 +141,15 @@ def _is_dropin(content, name):
     return name.endswith('.php') and os.path.isfile(os.path.join(content, name))
 
 
-def _copy_dropins(docroot, spare, dropins):
+def _copy_dropins(settings, domain, dropins):
+    """Root's copies, in the tree beside the site, of its drop-ins (`dropins`: names the
+    site reported, so only WordPress' own drop-in names, each a plain file, are taken)."""
+    root = settings.site_root(domain)
     for name in dropins:
-        source = os.path.join(docroot, 'wp-content', name)
-        if '/' in name or not name.endswith('.php') or os.path.islink(source):
-            raise MTError('drop-in {0} of {1} is not a plain file'.format(name, docroot))
-        if os.path.isfile(source):
-            fs.copy_file(source, os.path.join(spare, 'wp-content', name))
+        if name not in DROPINS:
+            raise MTError('{0} reports a drop-in {1!r}, which is not one of WordPress\''
+                          .format(domain, name))
+        source = os.path.join('htdocs', 'wp-content', name)
+        if site_files.exists(root, source):
+            fs.write_bytes(os.path.join(swap_dir(settings, domain), 'wp-content', name),
+                           site_files.read_file(root, source))

@@ -4,6 +4,7 @@ import grp
 import os
 import pwd
 import shutil
+import stat
 import tarfile
 import tempfile
 import zipfile
@@ -14,7 +15,8 @@ from wo.multitenancy.errors import CommandFailed, MTError
 ROOT = ('root', 'root')
 
 
-def _ids(owner):
+def ids(owner):
+    """(uid, gid) of an owner given as (user, group) names."""
     user, group = owner
     return pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
 
@@ -27,14 +29,14 @@ def create_dir(path, mode=0o755, owner=ROOT):
     except FileExistsError:
         raise MTError('{0} already exists: someone else made it meanwhile'.format(path))
     os.chmod(path, mode)
-    os.chown(path, *_ids(owner))
+    os.chown(path, *ids(owner))
 
 
 def make_dir(path, mode=0o755, owner=ROOT):
     """Create `path` (and parents) if missing; set mode and owner either way."""
     os.makedirs(path, exist_ok=True)
     os.chmod(path, mode)
-    os.chown(path, *_ids(owner))
+    os.chown(path, *ids(owner))
 
 
 def write_file(path, content, mode=0o644, owner=ROOT, exclusive=False):
@@ -43,24 +45,28 @@ def write_file(path, content, mode=0o644, owner=ROOT, exclusive=False):
     exclusive: `path` must not exist yet (MTError otherwise), so a file someone
     else made is never overwritten.
     """
-    _write_bytes(path, content.encode('utf-8'), mode, _ids(owner), exclusive)
+    _write_bytes(path, content.encode('utf-8'), mode, ids(owner), exclusive)
 
 
-def copy_file(source, destination, mode=0o644, owner=ROOT):
-    """Copy a file's bytes to `destination` atomically, with `mode` and `owner`."""
-    with open(source, 'rb') as f:
-        content = f.read()
-    _write_bytes(destination, content, mode, _ids(owner))
+def write_bytes(path, content, mode=0o644, owner=ROOT):
+    """Write bytes to `path` atomically, with `mode` and `owner`."""
+    _write_bytes(path, content, mode, ids(owner))
 
 
 def keep_file(path):
-    """What restore_file needs to put `path` back as it is now (None: it does not exist)."""
-    if not os.path.lexists(path):
+    """What restore_file needs to put `path` back as it is now (None: it does not exist).
+    A link, or anything but a plain file, raises MTError: it is not ours to rewrite."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
         return None
-    if os.path.islink(path):
-        raise MTError('{0} is a link: it is not ours to rewrite'.format(path))
-    st = os.lstat(path)
-    with open(path, 'rb') as f:
+    except OSError as e:
+        raise MTError('{0} is not a plain file ({1}): it is not ours to rewrite'.format(
+            path, e.strerror))
+    with os.fdopen(fd, 'rb') as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise MTError('{0} is not a plain file: it is not ours to rewrite'.format(path))
         return f.read(), st.st_mode & 0o7777, (st.st_uid, st.st_gid)
 
 
@@ -149,7 +155,7 @@ def copy_tree(source, destination):
 
 def lock_down(path, owner=ROOT):
     """Give a tree to `owner` with directories 0755 and files 0644, not following links."""
-    uid, gid = _ids(owner)
+    uid, gid = ids(owner)
     for top, dirs, files in os.walk(path, followlinks=False):
         os.lchown(top, uid, gid)
         os.chmod(top, 0o755)
@@ -160,22 +166,14 @@ def lock_down(path, owner=ROOT):
                 os.chmod(item, 0o644)
 
 
-def give_tree(path, owner):
-    """Give a tree, links included, to `owner`; modes are kept."""
-    uid, gid = _ids(owner)
-    for top, dirs, files in os.walk(path, followlinks=False):
-        os.lchown(top, uid, gid)
-        for name in files + dirs:
-            os.lchown(os.path.join(top, name), uid, gid)
-
-
 def archive_tree(parent, name, archive):
-    """Write `parent`/`name` with owners, modes and links into a zstd-compressed tar.
-    A live site changes while it is read (caches, logs): tar says so with exit 1 and
-    still writes the archive; that is accepted, any other failure is not."""
+    """Write `parent`/`name` with owners, modes and links into a zstd-compressed tar,
+    readable by root alone (it holds credentials). A live site changes while it is read
+    (caches, logs): tar says so with exit 1 and still writes the archive; that is
+    accepted, any other failure is not."""
     argv = ['tar', '--zstd', '--create', '--warning=no-file-changed', '--file', archive,
             '--directory', parent, name]
-    done = runner.run(argv, timeout=6 * 3600, check=False)
+    done = runner.run(argv, timeout=6 * 3600, check=False, umask=0o077)
     if done.returncode not in (0, 1):
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
 

@@ -61,10 +61,11 @@ def drop_site_database(ctl, db_name, db_user):
 
 
 def dump(db_name, path):
-    """Dump database `db_name` to the SQL file `path`, consistently (one transaction)."""
+    """Dump database `db_name` to the SQL file `path` (root's alone), consistently (one
+    transaction)."""
     _require_identifier(db_name)
     runner.run(['mysqldump', '--single-transaction', '--hex-blob', '--result-file=' + path,
-                db_name], timeout=6 * 3600)
+                db_name], timeout=6 * 3600, umask=0o077)
 
 
 def restore(db_name, path):

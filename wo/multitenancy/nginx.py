@@ -6,6 +6,7 @@ common/wpcommon-phpXY.conf, common/locations-wo.conf and the site's conf/nginx/*
 """
 import os
 import re
+import stat
 
 from wo.multitenancy import fs, runner
 from wo.multitenancy.errors import MTError
@@ -139,17 +140,33 @@ _KEY = re.compile(rb'\nKEY: https?(?:GET|HEAD)([^/\n]+)/')
 
 def purge_page_cache(domains, cache_dir=FASTCGI_CACHE):
     """Delete the FastCGI page-cache entries of `domains` (as nginx-helper does, by file);
-    returns how many were deleted."""
+    returns how many were deleted. The cache directory is the web user's, so every site
+    can put things there: it is walked without following a link, and only plain files
+    are opened (a FIFO would block the command while it holds the lock)."""
     wanted, purged = {d.encode() for d in domains}, 0
-    for top, _, files in os.walk(cache_dir):
+    if not os.path.isdir(cache_dir):
+        return 0
+    for _, _, files, dir_fd in os.fwalk(cache_dir, follow_symlinks=False):
         for name in files:
-            path = os.path.join(top, name)
-            try:
-                with open(path, 'rb') as f:
-                    key = _KEY.search(f.read(4096))
-                if key and key.group(1) in wanted:
-                    os.unlink(path)
+            if _cache_key(name, dir_fd) in wanted:
+                try:
+                    os.unlink(name, dir_fd=dir_fd)
                     purged += 1
-            except FileNotFoundError:  # nginx's cache manager got there first
-                continue
+                except FileNotFoundError:  # nginx's cache manager got there first
+                    pass
     return purged
+
+
+def _cache_key(name, dir_fd):
+    """The host of the cache entry `name` in directory `dir_fd`, or None (not a plain
+    file, not an entry)."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
+    except OSError:  # gone, a link, a FIFO without writer ...
+        return None
+    with os.fdopen(fd, 'rb') as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        key = _KEY.search(f.read(4096))
+    return key.group(1) if key else None

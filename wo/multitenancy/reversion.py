@@ -1,7 +1,8 @@
 """Reverting one site: a site on the shared core gets its own copy of the current
 release again (built beside it, swapped in, its own files moved back, a standalone
 wp-config.php), or a stopped revert is finished; then our record of it goes."""
-from wo.multitenancy import docroot_swap, fs, health, layout, nginx, wordpress, wp_config
+from wo.multitenancy import (docroot_swap, fs, health, layout, nginx, site_files, wordpress,
+                             wp_config)
 from wo.multitenancy.conversion import forget_old_scripts, keep_config, swap_back
 from wo.multitenancy.errors import MTError
 from wo.multitenancy.shared_root import require_free_space
@@ -35,9 +36,9 @@ def _undo_swap(ctx, site, changes):
 
 
 def finish_revert(ctx, site, release_dir, changes):
-    """After the swap: own files moved over, a standalone wp-config.php, the site root
-    the web user's again (as WordOps has it), checked over HTTP. Raises MTError when
-    the site does not serve well (the undo puts it back on the shared core)."""
+    """After the swap: own files moved over, a standalone wp-config.php, checked over
+    HTTP. Raises MTError when the site does not serve well (the undo puts it back on the
+    shared core)."""
     settings, domain = ctx.settings, site['domain']
     moved = []
     changes.on_failure('move the own files of {0} back'.format(domain),
@@ -48,7 +49,6 @@ def finish_revert(ctx, site, release_dir, changes):
     keep_config(settings, domain, changes)
     wp_config.write(settings, domain, wp_config.without_layout(defined['constants']),
                     defined['table_prefix'], layout.htdocs(settings, domain), shared=False)
-    fs.make_dir(settings.site_root(domain), owner=(settings.web_user, settings.web_user))
     forget_old_scripts(ctx, domain, site['php_version'])
     nginx.purge_page_cache([domain], settings.page_cache)
     after = health.probe(domain, bool(site['is_ssl']))
@@ -59,6 +59,10 @@ def finish_revert(ctx, site, release_dir, changes):
 
 def forget_site(ctx, domain):
     """Our record of a reverted site goes (WordOps keeps its row), then the shared-core
-    tree that was swapped out."""
+    tree that was swapped out; last, the site root is the web user's again, as WordOps
+    has it (root works in it no more)."""
+    settings = ctx.settings
     ctx.db.release_site(domain)
-    docroot_swap.remove_old(ctx.settings, domain)
+    docroot_swap.remove_old(settings, domain)
+    site_files.give_back(settings.site_root(domain),
+                         fs.ids((settings.web_user, settings.web_user)) + (0o755,))

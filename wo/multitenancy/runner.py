@@ -8,10 +8,11 @@ import subprocess
 from wo.multitenancy.errors import CommandFailed
 
 
-def run(argv, *, user=None, input=None, env=None, timeout=600, check=True):
+def run(argv, *, user=None, input=None, env=None, timeout=600, check=True, umask=-1):
     """Run argv and return the CompletedProcess (text mode, output captured).
 
     user: run as this system user (through runuser) instead of root.
+    umask: the program's umask (0o077: what it creates is its user's alone).
     Raises CommandFailed on a non-zero exit when check is true, or when the
     program is missing or times out.
     """
@@ -20,7 +21,7 @@ def run(argv, *, user=None, input=None, env=None, timeout=600, check=True):
         argv = ['runuser', '-u', user, '--'] + argv
     try:
         done = subprocess.run(argv, input=input, env=env, timeout=timeout,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, umask=umask)
     except FileNotFoundError:
         raise CommandFailed(argv, 127, stderr='{0}: not found'.format(argv[0]))
     except subprocess.TimeoutExpired as e:

@@ -6,6 +6,7 @@ Values go into the file as PHP literals, so any text is safe in it.
 """
 import json
 import os
+import re
 import secrets
 import string
 
@@ -22,6 +23,8 @@ SALT_NAMES = ('AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
 LAYOUT_CONSTANTS = ('WP_CONTENT_DIR', 'WP_PLUGIN_DIR', 'WPMU_PLUGIN_DIR')
 # A site that moves these elsewhere has a layout a conversion would break.
 FOREIGN_LAYOUT = ('UPLOADS', 'WP_CONTENT_URL', 'WP_PLUGIN_URL', 'WPMU_PLUGIN_URL', 'WP_LANG_DIR')
+_CONSTANT = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+_TABLE_PREFIX = re.compile(r'^[A-Za-z0-9_]+$')
 _SALT_ALPHABET = string.ascii_letters + string.digits + '!#$%&()*+,-./:;<=>?@[]^_{|}~'
 
 
@@ -30,12 +33,22 @@ def path(settings, domain):
 
 
 def php_literal(value):
-    """The PHP literal of a str, bool or int."""
+    """The PHP literal of a plain value: None, bool, int, float, str, or a list or dict
+    of those (an array). Anything else raises TypeError."""
+    if value is None:
+        return 'null'
     if isinstance(value, bool):
         return 'true' if value else 'false'
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace('\\', '\\\\').replace("'", "\\'") + "'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace('\\', '\\\\').replace("'", "\\'") + "'"
+    if isinstance(value, list):
+        return 'array(' + ', '.join(php_literal(v) for v in value) + ')'
+    if isinstance(value, dict):  # JSON's keys are text; PHP makes '5' the integer key 5
+        return 'array(' + ', '.join('{0} => {1}'.format(php_literal(k), php_literal(v))
+                                    for k, v in value.items()) + ')'
+    raise TypeError('{0!r} has no PHP literal'.format(value))
 
 
 def defaults(settings, domain, db=None):
@@ -65,14 +78,41 @@ def shared_layout(settings, domain, docroot):
 
 def read(settings, config_file, domain, php_version):
     """What `config_file` defines, evaluated by PHP as the web user:
-    {'constants': {name: PHP literal}, 'table_prefix': PHP literal}."""
+    {'constants': {name: PHP literal}, 'table_prefix': PHP literal}.
+
+    The file is the site's own code, so what PHP prints is checked and every value is
+    rebuilt here as a PHP literal: a constant whose name is not a PHP identifier or whose
+    value is not plain (an object, text that is not UTF-8), or a table prefix WordPress
+    would not take, raises InvalidInput."""
     try:
         done = runner.run([phpfpm.cli(php_version), READER, config_file, domain],
                           user=settings.web_user)
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        defined = json.loads(done.stdout.strip().splitlines()[-1])
     except (CommandFailed, ValueError, IndexError) as e:
         raise MTError('cannot read {0}: {1}'.format(config_file, getattr(e, 'message', e)),
                       'php -l {0} shows whether PHP can parse it'.format(config_file))
+    return _checked(config_file, defined)
+
+
+def _checked(config_file, defined):
+    if not isinstance(defined, dict) or not isinstance(defined.get('constants'), dict):
+        raise InvalidInput('{0} printed no definitions when read'.format(config_file))
+    odd = [n for n in defined['constants'] if not _CONSTANT.match(n)]
+    odd += [str(n) for n in defined.get('unsupported') or []]
+    if odd:
+        raise InvalidInput('{0} defines constants that are not plain names or values: {1}'.format(
+            config_file, ', '.join(repr(n) for n in odd)),
+            'only constants with plain names and values (text, numbers, true/false, arrays of '
+            'those) are carried over: change or remove them, then run the same command again')
+    prefix = defined.get('table_prefix')
+    if not isinstance(prefix, str) or not _TABLE_PREFIX.match(prefix):
+        raise InvalidInput('{0} sets $table_prefix to {1!r}, which WordPress does not take'
+                           .format(config_file, prefix), 'use letters, digits and _ only')
+    try:
+        constants = {name: php_literal(value) for name, value in defined['constants'].items()}
+    except TypeError as e:
+        raise InvalidInput('{0}: {1}'.format(config_file, e))
+    return {'constants': constants, 'table_prefix': php_literal(prefix)}
 
 
 def check_convertible(settings, domain, constants):

@@ -4,6 +4,7 @@ Our tables: multitenancy_config, multitenancy_releases, multitenancy_sites. A si
 is also registered in WordOps' `sites` table, in the same transaction, so that
 `wo site info/list` know it. Release paths are never stored, only release names.
 """
+import os
 import sqlite3
 from contextlib import closing, contextmanager
 
@@ -56,8 +57,11 @@ class MTDatabase:
                 yield connection
 
     def initialize_tables(self):
+        """Make our tables when missing. The file holds every site's database password
+        (WordOps' sites.db_password): it becomes root's alone (WordOps makes it 0644)."""
         with self._transaction() as db:
             db.executescript(SCHEMA)
+        os.chmod(self.path, 0o600)
 
     # -- configuration -------------------------------------------------------------------
     def set_config(self, key, value):
