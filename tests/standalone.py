@@ -181,3 +181,18 @@ def populate(domain, php_version, theme='', plugins=()):
     if done.returncode != 0 or '"upload"' not in done.stdout:
         raise RuntimeError('populating {0} failed: {1}{2}'.format(domain, done.stdout, done.stderr))
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+FOOTER_PLUGIN = """<?php
+/** Plugin Name: mt footer (a plugin only this site has) */
+add_action( 'wp_footer', function () { echo '<!-- mt-footer runs -->'; } );
+"""
+
+
+def add_footer_plugin(domain):
+    """Give a standalone site a plugin the shared set lacks: mt-footer/mt-footer.php."""
+    folder = os.path.join(SITES, domain, 'htdocs', 'wp-content', 'plugins', 'mt-footer')
+    os.makedirs(folder)
+    with open(os.path.join(folder, 'mt-footer.php'), 'w') as f:
+        f.write(FOOTER_PLUGIN)
+    subprocess.run(['chown', '-R', 'www-data:www-data', folder], check=True)

@@ -3,6 +3,7 @@ machine (WordOps, nginx, PHP-FPM, MariaDB), with real WordPress releases and rea
 HTTP requests. Nothing here is mocked, and nothing is skipped: if the stack is not
 up, every test fails.
 """
+import glob
 import json
 import os
 import shutil
@@ -12,8 +13,12 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import standalone  # noqa: E402
 import wordpress_releases  # noqa: E402
-from stack import CONF, SHARED, WO_DB, get, mysql, purge_site, rows, wo, write_conf  # noqa: E402
+from stack import (CONF, SHARED, WO_DB, get, installed_php, mysql, purge_site,  # noqa: E402
+                   rows, wo, write_conf)
+
+BACKUPS = os.path.join(SHARED, 'backups')
 
 
 @pytest.fixture(scope='session', autouse=True)
@@ -66,3 +71,28 @@ def make_site(shared_core):
 @pytest.fixture(scope='session')
 def older_tarball():
     return wordpress_releases.release_tarball('6.4')
+
+
+@pytest.fixture
+def make_standalone(shared_core, release_tarball):
+    """make_standalone(domain, tarball=None, theme='', footer_plugin=False) builds a
+    populated standalone site; it and its backups are removed afterwards."""
+    made = []
+
+    def make(domain, tarball=None, theme='', footer_plugin=False):
+        purge_site(domain)
+        made.append(domain)
+        php = installed_php()
+        standalone.create(domain, standalone.unpacked_release(tarball or release_tarball), php)
+        if footer_plugin:
+            standalone.add_footer_plugin(domain)
+        return standalone.populate(domain, php, theme,
+                                   ['mt-footer/mt-footer.php'] if footer_plugin else [])
+
+    yield make
+    for domain in made:
+        purge_site(domain)
+        for backup in glob.glob(os.path.join(BACKUPS, domain + '-*')):
+            shutil.rmtree(backup)
+    for added in ('plugins/mt-footer', 'themes/twentytwentythree'):  # by the test, by --force
+        shutil.rmtree(os.path.join(SHARED, 'wp-content', added), ignore_errors=True)

@@ -55,7 +55,7 @@ def test_init_offline_with_the_shipped_plugins_says_how_to_go_on_and_leaves_noth
     assert done.returncode == 1, done.stderr
     assert 'baseline plugin(s) nginx-helper, redis-cache: not in this release' in done.stderr
     assert 'set baseline_plugins in /etc/wo/plugins.d/multitenancy.conf to plugins this ' \
-        'release bundles (akismet, hello, sqlite-database-integration) or to nothing' in done.stderr
+        'release bundles (hello) or to nothing' in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not os.path.exists(root)
 

@@ -14,56 +14,16 @@ import time
 import pytest
 
 import standalone
-from stack import SHARED, SITES, get, installed_php, mysql, purge_site, rows, server_state, wo
+from stack import SHARED, SITES, get, mysql, rows, server_state, wo
 
 BACKUPS = os.path.join(SHARED, 'backups')
-FOOTER_PLUGIN = """<?php
-/** Plugin Name: mt footer (a plugin only this site has) */
-add_action( 'wp_footer', function () { echo '<!-- mt-footer runs -->'; } );
-"""
-
-
-def add_footer_plugin(domain):
-    """Give a standalone site a plugin the shared set lacks: mt-footer/mt-footer.php."""
-    folder = os.path.join(SITES, domain, 'htdocs', 'wp-content', 'plugins', 'mt-footer')
-    os.makedirs(folder)
-    with open(os.path.join(folder, 'mt-footer.php'), 'w') as f:
-        f.write(FOOTER_PLUGIN)
-    subprocess.run(['chown', '-R', 'www-data:www-data', folder], check=True)
-
-
-@pytest.fixture
-def make_standalone(shared_core, release_tarball):
-    """make_standalone(domain, tarball=None, theme='', footer_plugin=False) builds a
-    populated standalone site; it and its backups are removed afterwards."""
-    made = []
-
-    def make(domain, tarball=None, theme='', footer_plugin=False):
-        purge_site(domain)
-        made.append(domain)
-        php = installed_php()
-        standalone.create(domain, standalone.unpacked_release(tarball or release_tarball), php)
-        if footer_plugin:
-            add_footer_plugin(domain)
-        return standalone.populate(domain, php, theme,
-                                   ['mt-footer/mt-footer.php'] if footer_plugin else [])
-
-    yield make
-    for domain in made:
-        purge_site(domain)
-        for backup in glob.glob(os.path.join(BACKUPS, domain + '-*')):
-            shutil.rmtree(backup)
-    for added in ('plugins/mt-footer', 'themes/twentytwentythree'):  # by the test, by --force
-        shutil.rmtree(os.path.join(SHARED, 'wp-content', added), ignore_errors=True)
-
-
 def vouch_for_footer_plugin():
     """What an operator does for a plugin only a site has: review it and put a copy of
     their own into the shared set, as root (convert --force never takes the site's)."""
     folder = os.path.join(SHARED, 'wp-content', 'plugins', 'mt-footer')
     os.makedirs(folder)
     with open(os.path.join(folder, 'mt-footer.php'), 'w') as f:
-        f.write(FOOTER_PLUGIN)
+        f.write(standalone.FOOTER_PLUGIN)
 
 
 def pages(domain, upload):

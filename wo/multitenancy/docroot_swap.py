@@ -56,12 +56,14 @@ def discard_unswapped(settings, domain):
     """Remove a tree built beside the site by a run that stopped before the swap. It
     never holds uploads (they move only after the swap); if it does, it is left alone."""
     spare = swap_dir(settings, domain)
+    if os.path.islink(spare) or os.path.isfile(spare):  # planted by the site, not ours
+        os.unlink(spare)
     if not os.path.isdir(spare):
         return
     if _holds_uploads(spare):
         raise MTError('{0} holds uploads: a stopped run left it, and it is not ours to remove'
                       .format(spare), 'move its wp-content/uploads back by hand, then run again')
-    fs.remove(spare)
+    remove_old(settings, domain)
 
 
 def build_shared(settings, domain, dropins):
@@ -126,15 +128,27 @@ def remove_spare(settings, domain, shared):
     uploads (the undo of a build must never take the site's old document root)."""
     spare = swap_dir(settings, domain)
     if os.path.isdir(spare) and is_shared(spare) == shared and not _holds_uploads(spare):
-        fs.remove(spare)
+        remove_old(settings, domain)
 
 
 def remove_old(settings, domain):
-    fs.remove(swap_dir(settings, domain))
+    """Remove the tree beside the site. It may be the site's (its old document root, one
+    it planted): first it is moved into a directory only root may enter, so the site
+    can no longer change it while it is removed."""
+    spare = swap_dir(settings, domain)
+    if not os.path.lexists(spare):
+        return
+    away = os.path.join(settings.site_root(domain), '.mt-removing')
+    fs.make_dir(away, mode=0o700)
+    fs.rename(spare, os.path.join(away, SWAP))
+    fs.remove(away)
 
 
 def _holds_uploads(tree):
-    return os.path.isdir(uploads(tree)) and bool(os.listdir(uploads(tree)))
+    """Whether `tree` has a wp-content/uploads with something in it (no link followed)."""
+    steps = (tree, os.path.join(tree, 'wp-content'), uploads(tree))
+    return all(os.path.isdir(p) and not os.path.islink(p) for p in steps) \
+        and bool(os.listdir(uploads(tree)))
 
 
 def _is_dropin(content, name):

@@ -85,7 +85,7 @@ def _published_sha1(url, required):
         response = requests.get(url + '.sha1', timeout=30)
     except requests.RequestException as e:
         if required:
-            raise MTError('cannot fetch the checksum {0}.sha1: {1}'.format(url, e),
+            raise MTError('cannot fetch the checksum {0}.sha1: {1}'.format(url, _reason(e)),
                           'check the network, or pass --source with a local copy')
         return None
     if response.status_code == 200 and re.match(r'^[0-9a-f]{40}', response.text.strip()):
@@ -100,12 +100,21 @@ def _get(url, stream=False):
     try:
         response = requests.get(url, timeout=60, stream=stream)
     except requests.RequestException as e:
-        raise MTError('cannot download {0}: {1}'.format(url, e),
+        raise MTError('cannot download {0}: {1}'.format(url, _reason(e)),
                       'check the network, or pass --source with a local copy')
     if response.status_code != 200:
         raise MTError('cannot download {0}: HTTP {1}'.format(url, response.status_code),
                       'check the URL')
     return response
+
+
+def _reason(error):
+    """The error at the bottom of a requests exception (urllib3 wraps it twice):
+    "Failed to resolve 'wordpress.org' ...", not the whole retry story."""
+    while getattr(error, 'reason', None) is not None or \
+            (error.args and isinstance(error.args[0], Exception)):
+        error = getattr(error, 'reason', None) or error.args[0]
+    return error
 
 
 def wordpress_root(tree):

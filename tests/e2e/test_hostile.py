@@ -1,0 +1,249 @@
+"""A compromised site against our root commands. The site's PHP runs as www-data and owns
+its uploads (before `convert`, its whole tree); here it plants links and names, and --
+where the attack is a race -- keeps flipping a directory or file between the real one
+and a link to a canary tree of root's (tests/flipper.py) while the command runs.
+
+Whatever the command then does, root must never read, write, chown or remove anything
+outside that site: the canary stays exactly as it was, and none of its content turns up
+where a site can read it.
+"""
+import ctypes
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import time
+
+import pytest
+
+from stack import REPO, SHARED, SITES, get, mysql, server_state, wo
+
+CANARY = '/var/lib/wo-mt-canary'
+SECRET = b'canary-secret-7f3a'  # in every canary file
+WWW = pwd.getpwnam('www-data')
+
+
+@pytest.fixture
+def canary():
+    """A root-owned tree shaped like what a site would like root to touch (uploads/,
+    wp-content/uploads/, a config file); returns its snapshot function."""
+    shutil.rmtree(CANARY, ignore_errors=True)
+    for folder in ('', 'uploads', 'wp-content/uploads', 'languages'):
+        os.makedirs(os.path.join(CANARY, folder), exist_ok=True)
+        with open(os.path.join(CANARY, folder, 'secret.conf'), 'wb') as f:
+            f.write(SECRET + b'\n')
+        os.chmod(os.path.join(CANARY, folder, 'secret.conf'), 0o600)
+    before = snapshot()
+    yield before
+    assert snapshot() == before, 'root changed what lies outside the site'
+    shutil.rmtree(CANARY)
+
+
+def snapshot():
+    """Every entry of the canary: owner, mode, and the content's digest."""
+    found = {}
+    for top, dirs, files in os.walk(CANARY):
+        for name in [''] + dirs + files:
+            path = os.path.join(top, name)
+            st = os.lstat(path)
+            digest = hashlib.sha1(open(path, 'rb').read()).hexdigest() if stat.S_ISREG(st.st_mode) else ''
+            found[path] = (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), digest)
+    return found
+
+
+def secret_leaked(*trees):
+    """Paths under `trees` whose content is the canary's."""
+    done = subprocess.run(['grep', '-rlF', SECRET.decode()] + list(trees), capture_output=True,
+                          text=True)
+    return done.stdout.split()
+
+
+class Flipping:
+    """`with Flipping(path, ...):` a www-data process keeps swapping each path with a
+    link to the canary (tests/flipper.py) for as long as the block runs."""
+
+    def __init__(self, *paths, target=CANARY):
+        self.paths, self.target = paths, target
+
+    def __enter__(self):
+        self.run = subprocess.Popen(['runuser', '-u', 'www-data', '--', '/usr/bin/python3',
+                                     os.path.join(REPO, 'tests', 'flipper.py'), self.target]
+                                    + list(self.paths), stdout=subprocess.PIPE, text=True,
+                                    start_new_session=True)
+        assert self.run.stdout.readline().strip() == 'flipping'
+        time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        """Stop flipping and put each real entry back where the site had it."""
+        os.killpg(self.run.pid, signal.SIGKILL)  # runuser and the flipper under it
+        self.run.wait()
+        for path in self.paths:
+            if os.path.islink(path) and os.path.lexists(path + '.mt-flip') \
+                    and not os.path.islink(path + '.mt-flip'):
+                exchange(path, path + '.mt-flip')
+
+
+def exchange(first, second):
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.renameat2(-100, os.fsencode(first), -100, os.fsencode(second), 2) == 0
+
+
+def as_site(*argv):
+    return subprocess.run(['runuser', '-u', 'www-data', '--'] + list(argv), capture_output=True,
+                          text=True)
+
+
+def convert(*args):
+    done = wo('convert', '--json', *args, check=False)
+    return done.returncode, json.loads(done.stdout)['sites'][0]
+
+
+def owned_by_root_alone(path):
+    st = os.lstat(path)
+    return st.st_uid == 0 and not st.st_mode & 0o022
+
+
+def test_a_swap_tree_planted_and_flipped_before_convert_hands_nothing_to_the_site(
+        make_standalone, canary):
+    make_standalone('hostile-swap.test')
+    root = os.path.join(SITES, 'hostile-swap.test')
+    assert as_site('mkdir', os.path.join(root, '.htdocs.mt-swap')).returncode == 0
+    with Flipping(os.path.join(root, '.htdocs.mt-swap')):
+        code, result = convert('hostile-swap.test')
+    assert (code, result['status']) == (0, 'converted'), result
+    assert owned_by_root_alone(root)
+    assert get('hostile-swap.test', '/?after').status_code == 200
+    assert not secret_leaked(root, SHARED)
+
+
+def test_uploads_flipped_for_a_link_during_convert_move_as_a_link_and_root_follows_none(
+        make_standalone, canary):
+    site = make_standalone('hostile-uploads.test')
+    root = os.path.join(SITES, 'hostile-uploads.test')
+    with Flipping(os.path.join(root, 'htdocs', 'wp-content', 'uploads')):
+        code, result = convert('hostile-uploads.test')
+    assert (code, result['status']) == (0, 'converted'), result
+    assert get('hostile-uploads.test', site['upload']).status_code == 200  # moved, put back
+    assert not secret_leaked(root, SHARED)
+
+
+def test_the_old_tree_flipped_for_a_link_while_files_move_moves_nothing_of_roots(
+        make_standalone, canary):
+    """The directory own files are moved out of (the old document root, the site's) is
+    swapped for a link to a tree holding wp-content/uploads: root moves only what is in
+    the site's own directory, or nothing and puts the site back."""
+    make_standalone('hostile-parent.test')
+    root = os.path.join(SITES, 'hostile-parent.test')
+    before = server_state()
+    with Flipping(os.path.join(root, 'htdocs', 'wp-content'),
+                  os.path.join(root, '.htdocs.mt-swap', 'wp-content')):
+        code, result = convert('hostile-parent.test')
+    assert not secret_leaked(root, SHARED)
+    assert get('hostile-parent.test', '/?after').status_code == 200
+    if result['status'] != 'converted':  # the link was met: refused or put back whole
+        assert code in (1, 2) and server_state() == before, result
+        assert not os.path.islink(os.path.join(root, 'htdocs', 'wp'))
+
+
+def test_a_theme_named_as_a_path_is_refused_and_nothing_is_copied(make_standalone, canary):
+    make_standalone('hostile-theme.test')
+    db = 'hostile_theme_test'
+    mysql("UPDATE {0}.wp_options SET option_value = '../../../../../lib/wo-mt-canary' "
+          "WHERE option_name IN ('stylesheet', 'template')".format(db))
+    before = server_state()
+    code, result = convert('hostile-theme.test', '--force')
+    assert (code, result['status']) == (2, 'refused'), result
+    assert "names an active theme '../../../../../lib/wo-mt-canary'" in result['error']
+    assert server_state() == before
+    assert not secret_leaked(SHARED)
+
+
+def test_a_language_file_flipped_for_a_link_to_roots_file_is_never_copied(make_standalone,
+                                                                          canary):
+    make_standalone('hostile-lang.test')
+    languages = os.path.join(SITES, 'hostile-lang.test', 'htdocs', 'wp-content', 'languages')
+    assert as_site('mkdir', '-p', languages).returncode == 0
+    assert as_site('sh', '-c', 'echo data > {0}/mt-hostile.mo'.format(languages)).returncode == 0
+    with Flipping(os.path.join(languages, 'mt-hostile.mo'),
+                  target=os.path.join(CANARY, 'languages', 'secret.conf')):
+        for _ in range(3):  # refused while it is a link, or copied while it is the file
+            code, result = convert('hostile-lang.test', '--force')
+            if result['status'] == 'converted':
+                break
+    assert not secret_leaked(SHARED, os.path.join(SITES, 'hostile-lang.test'))
+    copied = os.path.join(SHARED, 'wp-content', 'languages', 'mt-hostile.mo')
+    if os.path.exists(copied):
+        assert not os.path.islink(copied) and open(copied, 'rb').read() == b'data\n'
+        os.unlink(copied)
+
+
+def test_revert_gives_the_tree_away_without_chowning_anything_a_flip_points_at(
+        make_standalone, canary):
+    make_standalone('hostile-revert.test')
+    assert convert('hostile-revert.test')[1]['status'] == 'converted'
+    root = os.path.join(SITES, 'hostile-revert.test')
+    # Before the swap the tree being built is .htdocs.mt-swap, after it htdocs: the site
+    # may flip its wp-admin/includes as soon as it owns wp-admin.
+    with Flipping(os.path.join(root, '.htdocs.mt-swap', 'wp-admin', 'includes'),
+                  os.path.join(root, 'htdocs', 'wp-admin', 'includes')):
+        done = wo('revert', 'hostile-revert.test', '--json', check=False)
+    assert done.returncode == 0, done.stderr
+    assert get('hostile-revert.test', '/?after').status_code == 200
+    for path in ('', 'htdocs', 'htdocs/wp-admin/includes', 'htdocs/wp-includes/version.php'):
+        assert os.lstat(os.path.join(root, path)).st_uid == WWW.pw_uid, path
+    assert not secret_leaked(root, SHARED)
+
+
+def test_constants_that_are_not_plain_are_refused_not_written(make_standalone, canary):
+    make_standalone('hostile-config.test')
+    config = os.path.join(SITES, 'hostile-config.test', 'wp-config.php')
+    text = open(config).read().replace(
+        "$table_prefix", "define( \"X', 1 ); file_put_contents( '/tmp/mt-pwned', 'x' ); //\", 1 );\n"
+        "$table_prefix", 1)
+    with open(config, 'w') as f:
+        f.write(text)
+    before = server_state()
+    code, result = convert('hostile-config.test')
+    assert (code, result['status']) == (2, 'refused'), result
+    assert 'defines constants that are not plain names or values' in result['error']
+    assert open(config).read() == text and server_state() == before
+
+
+def test_after_convert_nginx_includes_and_logs_are_roots_alone(make_standalone):
+    make_standalone('hostile-conf.test')
+    root = os.path.join(SITES, 'hostile-conf.test')
+    assert convert('hostile-conf.test')[1]['status'] == 'converted'
+    for path in ('', 'conf', 'conf/nginx', 'logs', 'conf/nginx/wo-multitenancy.conf'):
+        assert owned_by_root_alone(os.path.join(root, path)), path
+    assert as_site('touch', os.path.join(root, 'conf', 'nginx', 'evil.conf')).returncode != 0
+    assert as_site('touch', os.path.join(root, 'logs', 'evil')).returncode != 0
+
+
+def test_secrets_are_roots_alone(make_standalone):
+    make_standalone('hostile-secrets.test')
+    code, result = convert('hostile-secrets.test')
+    assert code == 0
+    for name in os.listdir(result['backup']):
+        assert stat.S_IMODE(os.stat(os.path.join(result['backup'], name)).st_mode) == 0o600, name
+    assert stat.S_IMODE(os.stat('/var/lib/wo/dbase.db').st_mode) == 0o600
+    assert as_site('cat', '/var/lib/wo/dbase.db').returncode != 0
+    assert as_site('touch', '/var/lib/wo/multitenancy/php82-fpm.sock.evil').returncode != 0
+
+
+def test_a_fifo_in_the_page_cache_does_not_stop_a_command(make_site):
+    make_site('hostile-cache.test')
+    fifo = '/var/run/nginx-cache/f/mt/hostile-fifo'
+    assert as_site('mkdir', '-p', os.path.dirname(fifo)).returncode == 0
+    assert as_site('mkfifo', fifo).returncode == 0
+    try:
+        done = subprocess.run(['wo', 'multitenancy', 'delete', 'hostile-cache.test', '--force'],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    finally:
+        shutil.rmtree('/var/run/nginx-cache/f/mt', ignore_errors=True)
