@@ -169,9 +169,10 @@ def lock_down(path, owner=ROOT):
 def archive_tree(parent, name, archive):
     """Write `parent`/`name` with owners, modes and links into a zstd-compressed tar,
     readable by root alone (it holds credentials). A live site changes while it is read
-    (caches, logs): tar says so with exit 1 and still writes the archive; that is
-    accepted, any other failure is not."""
-    argv = ['tar', '--zstd', '--create', '--warning=no-file-changed', '--file', archive,
+    (caches, logs, a file it removes or renames): tar says so with exit 1, or warns, and
+    still writes the archive; that is accepted, any other failure is not."""
+    argv = ['tar', '--zstd', '--create', '--warning=no-file-changed', '--warning=no-file-removed',
+            '--ignore-failed-read', '--file', archive,
             '--directory', parent, name]
     done = runner.run(argv, timeout=6 * 3600, check=False, umask=0o077)
     if done.returncode not in (0, 1):
