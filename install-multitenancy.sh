@@ -508,7 +508,9 @@ install_plugin_loader() {
 # (dropping a release from OPcache). Under load a new connection to a site pool waits in
 # its listen queue while nginx keeps every worker busy on kept-alive connections; ours
 # has its own queue, and its socket, in a directory only root may write, only root can
-# reach. A PHP-FPM whose pool file changed is reloaded once (a reload resets the
+# reach. It runs before the sites' workers (process.priority): what it does -- compiling
+# a new release into OPcache once for everyone -- is done sooner. A PHP-FPM whose pool
+# file changed is reloaded once (a reload resets the
 # connections it is serving: do it when the server is quiet).
 control_pool() {
     local version=$1 short=${1/./}
@@ -524,6 +526,7 @@ listen.mode = 0600
 pm = ondemand
 pm.max_children = 1
 pm.process_idle_timeout = 10s
+process.priority = -10
 request_terminate_timeout = 60s
 chdir = /
 EOF

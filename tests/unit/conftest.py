@@ -105,7 +105,7 @@ class Server:
 
     def _fastcgi(self, socket_file, script, purpose, params=None):
         self.fastcgi.append((socket_file, dict(params or {})))
-        return 'Content-type: application/json\r\n\r\n{"invalidated": 1}'
+        return 'Content-type: application/json\r\n\r\n{"scripts": 1}'
 
     def _create_database(self, ctl, domain, changes):
         name = domain.replace('.', '_')

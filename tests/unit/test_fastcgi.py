@@ -12,8 +12,8 @@ def test_name_value_pairs_use_short_and_long_lengths():
 
 
 def test_only_stdout_records_make_the_answer():
-    answer = (phpfpm._record(6, b'Content-type: text/html\r\n\r\n{"invalidated": 3}')
+    answer = (phpfpm._record(6, b'Content-type: text/html\r\n\r\n{"scripts": 3}')
               + phpfpm._record(7, b'a warning on stderr')
               + phpfpm._record(6, b'')
               + phpfpm._record(3, b'\x00' * 8))
-    assert phpfpm._stdout(answer) == b'Content-type: text/html\r\n\r\n{"invalidated": 3}'
+    assert phpfpm._stdout(answer) == b'Content-type: text/html\r\n\r\n{"scripts": 3}'

@@ -49,7 +49,7 @@ def require(settings, php_version, cache):
 # can wait in its listen queue for as long as nginx keeps its kept-alive connections busy
 # (docs/architecture.md, "Our own PHP-FPM pool"). install-multitenancy.sh gives every
 # PHP-FPM a pool of ours whose socket only root can reach: <control_dir>/phpXY-fpm.sock.
-INVALIDATOR = os.path.join(os.path.dirname(__file__), 'php', 'opcache-invalidate.php')
+OPCACHE_SCRIPT = os.path.join(os.path.dirname(__file__), 'php', 'opcache.php')
 POOL = 'wo-multitenancy'
 ANSWER_TIMEOUT = 15  # seconds for a whole request: connect, send, answer
 MAX_ANSWER = 1 << 20  # bytes: more is not an answer of ours
@@ -72,28 +72,43 @@ def require_control_pool(settings, php_version):
 
 
 def forget_scripts(settings, php_versions, directory):
-    """Drop what each PHP-FPM's OPcache compiled from files under `directory` (a release,
-    or a site's document root whose files were swapped).
+    """Drop what each PHP-FPM's OPcache compiled from files under `directory` (a site's
+    document root whose files were swapped, a release a site still runs by an old path).
 
-    OPcache finds a script by its path (htdocs/wp-login.php, a link), so after `current`
-    moves it can go on running the old release's copy, whose __DIR__ still names the old
-    release; after a document root is swapped, the old tree's copy of the same path.
-    Invalidating those scripts (no restart, no reload: those reset connections and nginx
-    answers 502) makes the next request compile the file now there. Every pool of one
-    PHP-FPM shares its OPcache, so our own pool can do it for all. Returns how many
-    scripts were dropped; raises MTError when PHP-FPM does not answer in time.
-    """
-    dropped = 0
-    for version in sorted(set(php_versions)):
-        purpose = 'drop {0} from the OPcache of PHP {1}'.format(directory, version)
-        require_control_pool(settings, version)
-        answer = fastcgi(control_socket(settings, version), INVALIDATOR, purpose,
-                         {'WO_MT_PREFIX': directory.rstrip('/') + '/'})
-        try:
-            dropped += json.loads(answer.split('\r\n\r\n', 1)[-1])['invalidated']
-        except (ValueError, KeyError, TypeError):
-            raise MTError('could not {0}: PHP answered {1!r}'.format(purpose, answer.strip()[-200:]))
-    return dropped
+    OPcache finds a script by its path and checks it only every revalidate_freq seconds,
+    so after a document root is swapped it would run the old tree's copy of the same
+    path a while. Invalidating those scripts (no restart, no reload: those reset
+    connections and nginx answers 502) makes the next request compile the file now
+    there. Every pool of one PHP-FPM shares its OPcache, so our own pool does it for
+    all. Returns how many scripts were dropped; raises MTError when PHP-FPM does not
+    answer in time."""
+    return sum(_opcache(settings, version, 'drop {0} from the OPcache of PHP {1}'.format(
+        directory, version), WO_MT_ACTION='forget', WO_MT_PREFIX=_prefix(directory))
+        for version in sorted(set(php_versions)))
+
+
+def warm_scripts(settings, php_versions, running, coming):
+    """Compile into each PHP-FPM's OPcache, from release dir `coming`, the scripts it
+    holds from release dir `running`: after a switch every busy worker would compile
+    them at once; our pool compiles them once, before. Returns how many; raises MTError
+    when PHP-FPM does not answer in time."""
+    return sum(_opcache(settings, version, 'compile {0} into the OPcache of PHP {1}'.format(
+        coming, version), WO_MT_ACTION='warm', WO_MT_FROM=_prefix(running),
+        WO_MT_TO=_prefix(coming)) for version in sorted(set(php_versions)))
+
+
+def _opcache(settings, version, purpose, **params):
+    """Run php/opcache.php in our pool of PHP `version`; the number of scripts it did."""
+    require_control_pool(settings, version)
+    answer = fastcgi(control_socket(settings, version), OPCACHE_SCRIPT, purpose, params)
+    try:
+        return int(json.loads(answer.split('\r\n\r\n', 1)[-1])['scripts'])
+    except (ValueError, KeyError, TypeError):
+        raise MTError('could not {0}: PHP answered {1!r}'.format(purpose, answer.strip()[-200:]))
+
+
+def _prefix(directory):
+    return directory.rstrip('/') + '/'
 
 
 def fastcgi(socket_file, script, purpose, params=None, timeout=ANSWER_TIMEOUT):

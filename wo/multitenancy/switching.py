@@ -2,8 +2,8 @@
 release on a canary site, the one-rename switch of `current` and its undo, finishing
 what an interrupted run left, and settling afterwards (databases, page caches, HTTP
 checks, pruning)."""
-import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from wo.multitenancy import fs, health, layout, nginx, phpfpm, releases, wordpress
 from wo.multitenancy.errors import InvalidInput, MTError
@@ -48,12 +48,21 @@ def _previous_release(ctx, current):
 
 def switch_every_site(ctx, name, force, changes):
     """Prove release `name` on a canary site (unless force), then point `current` at it
-    in one rename and drop what PHP compiled from the release it replaces. Sites made
-    by an older version of this plugin get our nginx include first."""
+    in one rename. Sites made by an older version of this plugin get our nginx include
+    first.
+
+    What PHP compiled from the release left stays in OPcache: every site enters the
+    core by its real path (php/site-entry.php), so nothing runs it any more, and a
+    rollback finds it compiled. Dropping it would free nothing (OPcache counts dropped
+    scripts as wasted until it restarts) and would make OPcache restart -- every site
+    compiling everything at once -- all the sooner."""
     settings = ctx.settings
     previous = releases.current(settings)
     sites = live_sites(ctx)
     nginx.ensure_site_includes(settings, [s['domain'] for s in sites])
+    if previous and sites:
+        phpfpm.warm_scripts(settings, [s['php_version'] for s in sites],
+                            releases.path(settings, previous), releases.path(settings, name))
     if sites and not force:
         prove_on_canary(ctx, sites[0], name, changes)
     ctx.report('Switching every site to {0}'.format(name))
@@ -61,9 +70,6 @@ def switch_every_site(ctx, name, force, changes):
     releases.switch(settings, name)
     for site in sites:
         layout.link_core(settings, site['domain'])
-    if previous and sites:
-        phpfpm.forget_scripts(settings, [s['php_version'] for s in sites],
-                              releases.path(settings, previous))
     ctx.db.record_release(name, *releases.version(settings, name))
     ctx.db.mark_current_release(name)
     if previous:
@@ -88,10 +94,9 @@ def prove_on_canary(ctx, site, name, changes):
     wp_version = releases.version(settings, name)[0]
     ctx.report('Proving WordPress {0} on the canary site {1}'.format(wp_version, domain))
     changes.on_failure('put {0} back on the current release'.format(domain),
-                       lambda: back_on_current(ctx, site, name))
+                       lambda: back_on_current(ctx, site))
     leaving = releases.path(settings, releases.current(settings))
     layout.link_core(settings, domain, name)
-    phpfpm.forget_scripts(settings, [site['php_version']], leaving)
     try:
         wordpress.upgrade_database(settings, domain, site['php_version'])
         problem = release_problem(ctx, site, wp_version, leaving)
@@ -104,14 +109,10 @@ def prove_on_canary(ctx, site, name, changes):
     ctx.db.set_site_release(domain, name)
 
 
-def back_on_current(ctx, site, pinned=None):
-    """Return a site to `current` (from release `pinned`, if it was pinned to one), its
-    database with it."""
+def back_on_current(ctx, site):
+    """Return a site to `current`, its database with it."""
     settings, domain = ctx.settings, site['domain']
     layout.link_core(settings, domain)
-    if pinned and pinned != releases.current(settings) and \
-            os.path.isdir(releases.path(settings, pinned)):
-        phpfpm.forget_scripts(settings, [site['php_version']], releases.path(settings, pinned))
     wordpress.upgrade_database(settings, domain, site['php_version'])
     ctx.db.set_site_release(domain, releases.current(settings))
 
@@ -125,30 +126,53 @@ def finish_interrupted(ctx, current):
               or layout.pinned_release(ctx.settings, s['domain'])]
     for site in behind:
         ctx.report('Finishing {0}, left behind by an interrupted run'.format(site['domain']))
-        back_on_current(ctx, site, layout.pinned_release(ctx.settings, site['domain']))
+        back_on_current(ctx, site)
 
 
 def settle(ctx, name, previous):
     """After a switch: every database brought to release `name`, page caches purged,
-    every site checked over HTTP, old releases pruned. Returns the result, with the
-    sites that failed as {domain: problem}."""
+    every site checked over HTTP; old releases pruned meanwhile (deleting a release is
+    disk work, the rest mostly waits for PHP). Returns the result, with the sites that
+    failed as {domain: problem}."""
     settings = ctx.settings
     sites = live_sites(ctx)
     wp_version = releases.version(settings, name)[0]
-    started = time.monotonic()
-    failed = for_each_site(ctx, [s for s in sites if s['shared_release'] != name],
-                           'bringing the databases to ' + name, 'database of',
-                           lambda site: align_database(ctx, site, name))
-    aligned = time.monotonic()
-    purged = nginx.purge_page_cache([s['domain'] for s in sites], settings.page_cache)
-    leaving = releases.path(settings, previous) if previous else None
-    failed.update(for_each_site(ctx, [s for s in sites if s['domain'] not in failed],
-                                'checking every site over HTTP', 'checked',
-                                lambda site: require_release(ctx, site, wp_version, leaving)))
-    pruned = prune(ctx, protected={name, previous})
+    seconds, clock = {}, Stopwatch()
+    with ThreadPoolExecutor(max_workers=1) as background:
+        pruning = background.submit(timed, prune, ctx, {name, previous})
+        failed = for_each_site(ctx, [s for s in sites if s['shared_release'] != name],
+                               'bringing the databases to ' + name, 'database of',
+                               lambda site: align_database(ctx, site, name))
+        seconds['databases'] = clock.lap()
+        purged = nginx.purge_page_cache([s['domain'] for s in sites], settings.page_cache)
+        seconds['purge'] = clock.lap()
+        leaving = releases.path(settings, previous) if previous else None
+        failed.update(for_each_site(ctx, [s for s in sites if s['domain'] not in failed],
+                                    'checking every site over HTTP', 'checked',
+                                    lambda site: require_release(ctx, site, wp_version, leaving)))
+        seconds['check'] = clock.lap()
+        pruned, seconds['prune'] = pruning.result()
     return {'release': name, 'wp_version': wp_version, 'sites': len(sites), 'failed': failed,
-            'purged_cache_entries': purged, 'pruned': pruned,
-            'seconds': {'databases': aligned - started, 'purge_check_prune': time.monotonic() - aligned}}
+            'purged_cache_entries': purged, 'pruned': pruned, 'seconds': seconds}
+
+
+def timed(action, *args):
+    """(action(*args), the seconds it took)."""
+    clock = Stopwatch()
+    return action(*args), clock.lap()
+
+
+class Stopwatch:
+    """The seconds of each phase of a command, for its result's `seconds`."""
+
+    def __init__(self):
+        self._last = time.monotonic()
+
+    def lap(self):
+        """Seconds since the last lap, or since the start."""
+        now = time.monotonic()
+        seconds, self._last = now - self._last, now
+        return seconds
 
 
 def align_database(ctx, site, name):

@@ -10,7 +10,6 @@ for a command that did part of its work, the result): `run` is how the controlle
 calls one, and it turns an interruption or an unexpected OSError into an MTError too.
 """
 import secrets
-import time
 
 from cement.core.exc import CaughtSignal
 
@@ -95,18 +94,18 @@ def update(ctx, source=None, version=None, force=False):
                 (version or sources.latest_version()) == releases.version(settings, current)[0]:
             return switching.nothing_to_do(settings, current)
         shared_root.require_free_space(settings, settings.shared_root)
-        started = time.monotonic()
+        clock = switching.Stopwatch()
         with ctx.changes() as changes:
             ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
             name = releases.stage(settings, source, changes, version)
             if not force and switching.same_version(settings, name, current):
                 fs.remove(releases.path(settings, name))
                 return switching.nothing_to_do(settings, current)
-            staged = time.monotonic()
+            staged = clock.lap()
             switching.switch_every_site(ctx, name, force, changes)
-        switched = time.monotonic()
+        switched = clock.lap()
         result = dict(switching.settle(ctx, name, current), changed=True, previous=current)
-        result['seconds'].update(stage=staged - started, canary_and_switch=switched - staged)
+        result['seconds'].update(stage=staged, canary_and_switch=switched)
     return require_every_site(result, result['failed'])
 
 
