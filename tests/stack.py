@@ -16,6 +16,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CONF = '/etc/wo/plugins.d/multitenancy.conf'
 WO_DB = '/var/lib/wo/dbase.db'
+WO_LOG = '/var/log/wo/wordops.log'
 SHARED = '/var/www/shared'
 SITES = '/var/www'
 PROBE = '127.0.0.2'  # WordOps' stub_status holds 127.0.0.1:80
@@ -114,3 +115,15 @@ def write_conf(**overrides):
             lines.append('{0} = {1}\n'.format(key, values[key]) if key in values else line)
     with open(CONF, 'w') as f:
         f.writelines(lines)
+
+
+def wait_for_log(text, offset, run, timeout=60):
+    """Whether `text` appeared in WordOps' log past `offset` while `run` runs."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and run.poll() is None:
+        with open(WO_LOG, 'rb') as log:
+            log.seek(offset)
+            if text.encode() in log.read():
+                return True
+        time.sleep(0.01)
+    return False

@@ -3,9 +3,12 @@ same command succeeds."""
 import configparser
 import os
 import shutil
+import signal
 import subprocess
 
-from stack import REPO, SHARED, get, purge_site, server_state, wo
+import pytest
+
+from stack import REPO, SHARED, WO_LOG, get, purge_site, server_state, wait_for_log, wo
 
 TEMPLATE_OVERRIDE = '/var/lib/wo/templates/virtualconf.mustache'
 WO_CONF = '/etc/wo/wo.conf'
@@ -97,3 +100,26 @@ def test_mariadb_down(shared_core):
     assert 'MariaDB does not answer' in done.stderr
     assert server_state() == before
     succeeds_after_the_fix('db-down-mt.test')
+
+
+@pytest.mark.parametrize('signum, code', [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_undoes_the_create_and_exits_128_plus_its_number(shared_core, signum, code):
+    """Ctrl-C or SIGTERM while WordPress is being installed: the undo runs, the exit status
+    says a signal ended it (cron and shell loops must not read success), and one line on
+    stderr says what happened and how to go on."""
+    domain = 'signal-{0}.test'.format(code)
+    purge_site(domain)
+    before = server_state()
+    log_size = os.path.getsize(WO_LOG)
+    run = subprocess.Popen(['wo', 'multitenancy', 'create', domain], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    assert wait_for_log('Installing WordPress', log_size, run), 'create never got there'
+    run.send_signal(signum)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == code, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith('Error: ')]
+    assert errors == [stderr.strip().splitlines()[-1]], stderr  # one, and the last word
+    assert errors[0] == ('Error: interrupted by {0} while installing WordPress: its changes '
+                         'were undone -- run the same command again'.format(
+                             signal.Signals(signum).name))
+    assert server_state() == before

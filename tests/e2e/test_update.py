@@ -12,11 +12,10 @@ from functools import partial
 
 import pytest
 from load import Saturated
-from stack import SHARED, get, purge_site, wo
+from stack import SHARED, WO_LOG, get, purge_site, wait_for_log, wo
 
 SITES = ('upd-a.test', 'upd-b.test', 'upd-c.test')  # upd-a is the canary (first by name)
 OLD, NEW = '6.4.5', '6.5.5'
-WO_LOG = '/var/log/wo/wordops.log'
 
 
 @pytest.fixture(scope='module')
@@ -184,14 +183,3 @@ def test_an_update_killed_at_any_step_is_finished_by_the_next_run(on_old, releas
     wo('update', '--source', release_tarball)
     assert versions() == {NEW} and all(needs_no_database_upgrade(d) for d in SITES)
     assert not [n for n in os.listdir(SHARED + '/releases') if n.startswith('.')]
-
-
-def wait_for_log(text, offset, run, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline and run.poll() is None:
-        with open(WO_LOG, 'rb') as log:
-            log.seek(offset)
-            if text.encode() in log.read():
-                return True
-        time.sleep(0.01)
-    return False
