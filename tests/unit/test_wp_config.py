@@ -52,4 +52,36 @@ def test_a_config_that_moves_content_elsewhere_cannot_be_converted(sandbox):
 
 def test_our_own_layout_passes_the_check_so_a_stopped_conversion_can_finish(sandbox):
     ours = wp_config.shared_layout(sandbox, 'a.test', layout.htdocs(sandbox, 'a.test'))
-    wp_config.check_convertible(sandbox, 'a.test', ours)
+    assert wp_config.check_convertible(sandbox, 'a.test', ours) is None
+    with pytest.raises(InvalidInput, match='WP_CONTENT_DIR'):
+        wp_config.check_convertible(sandbox, 'a.test', dict(ours, WP_CONTENT_DIR="'/srv/x'"))
+
+
+def test_plain_values_become_php_literals_and_nothing_else_does():
+    assert wp_config.php_literal(None) == 'null'
+    assert wp_config.php_literal(1.5) == '1.5'
+    assert wp_config.php_literal(['a', 2]) == "array('a', 2)"
+    assert wp_config.php_literal({'k': "'); evil(); //"}) == "array('k' => '\\'); evil(); //')"
+    with pytest.raises(TypeError):
+        wp_config.php_literal(object())
+
+
+@pytest.mark.parametrize('defined, refused', [
+    ({'constants': {"X', 1); evil(); //": 1}, 'table_prefix': 'wp_'}, 'not plain names'),
+    ({'constants': {'A': 1}, 'unsupported': ['OBJ'], 'table_prefix': 'wp_'}, "'OBJ'"),
+    ({'constants': {}, 'table_prefix': "wp_'; evil(); //"}, 'does not take'),
+    ({'constants': {}, 'table_prefix': ['wp_']}, 'does not take'),
+    (['not', 'an', 'object'], 'printed no definitions'),
+])
+def test_what_a_sites_config_prints_is_checked_before_it_is_written(defined, refused):
+    with pytest.raises(InvalidInput, match=refused):
+        wp_config._checked('/var/www/a.test/wp-config.php', defined)
+
+
+def test_a_sites_values_are_rebuilt_as_literals():
+    checked = wp_config._checked('wp-config.php', {'constants': {
+        'DB_PASSWORD': "it's", 'WP_DEBUG': False, 'LIMIT': 3, 'HOSTS': ['a', 'b']},
+        'unsupported': [], 'table_prefix': 'site_'})
+    assert checked == {'constants': {'DB_PASSWORD': "'it\\'s'", 'WP_DEBUG': 'false',
+                                     'LIMIT': '3', 'HOSTS': "array('a', 'b')"},
+                       'table_prefix': "'site_'"}

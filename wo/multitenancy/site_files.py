@@ -144,23 +144,6 @@ def read_file(root, relative, limit=MAX_FILE):
         return f.read(limit + 1)[:limit]
 
 
-def plain_files(root, relative=''):
-    """Paths relative to `root`/`relative` of the plain files under it, walked without
-    following links; raises MTError naming a link or a special file found there."""
-    found = []
-    with opened_dir(root, relative) as fd:
-        for top, dirs, files, top_fd in os.fwalk('.', dir_fd=fd, follow_symlinks=False):
-            for name in dirs + files:
-                st = os.stat(name, dir_fd=top_fd, follow_symlinks=False)
-                path = os.path.normpath(os.path.join(top, name))
-                if stat.S_ISREG(st.st_mode):
-                    found.append(path)
-                elif not stat.S_ISDIR(st.st_mode):
-                    raise MTError('{0} is a link or a special file'.format(
-                        os.path.join(root, relative, path)))
-    return sorted(found)
-
-
 def give_tree(path, owner_ids):
     """Give the tree at `path` (one root made, in a directory of root's), links included,
     to `owner_ids`. Deepest entries first: a directory becomes the owner's only once

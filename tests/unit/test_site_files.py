@@ -1,0 +1,84 @@
+"""site_files: root's work in a tree a site can change never follows the site's links."""
+import os
+import stat
+
+import pytest
+
+from wo.multitenancy import site_files
+from wo.multitenancy.errors import MTError
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A site root of root's holding a tree a site would own: old/wp-content/uploads/a.jpg,
+    and a new tree beside it; `outside` is what a link would point at."""
+    root = tmp_path / 'site'
+    for folder in ('old/wp-content/uploads', 'new/wp-content', 'outside/uploads'):
+        (root.parent / folder if folder.startswith('outside') else root / folder).mkdir(parents=True)
+    (root / 'old/wp-content/uploads/a.jpg').write_text('picture')
+    (tmp_path / 'outside/uploads/secret').write_text('secret')
+    os.chmod(root, 0o755)
+    return root
+
+
+def test_a_move_lands_the_entry_in_our_tree(site):
+    site_files.move(str(site), 'old/wp-content/uploads', 'new/wp-content/uploads')
+    assert (site / 'new/wp-content/uploads/a.jpg').read_text() == 'picture'
+
+
+def test_a_parent_swapped_for_a_link_is_not_followed(site):
+    os.rename(site / 'old/wp-content', site / 'old/real')
+    os.symlink(site.parent / 'outside', site / 'old/wp-content')
+    with pytest.raises(MTError, match='not a directory that is not a link'):
+        site_files.move(str(site), 'old/wp-content/uploads', 'new/wp-content/uploads')
+    assert (site.parent / 'outside/uploads/secret').exists()
+    assert not (site / 'new/wp-content/uploads').exists()
+
+
+def test_a_move_never_replaces_what_is_there(site):
+    (site / 'new/wp-content/uploads').mkdir()
+    (site / 'new/wp-content/uploads/b.jpg').write_text('other')
+    with pytest.raises(MTError, match='both exist'):
+        site_files.move(str(site), 'old/wp-content/uploads', 'new/wp-content/uploads')
+
+
+def test_an_anchor_the_site_could_change_is_refused(site):
+    os.chmod(site, 0o777)
+    with pytest.raises(MTError, match='only root may change'):
+        site_files.read_file(str(site), 'old/wp-content/uploads/a.jpg')
+
+
+def test_only_plain_files_are_read(site):
+    os.symlink(site.parent / 'outside/uploads/secret', site / 'old/wp-content/link.mo')
+    os.mkfifo(site / 'old/wp-content/fifo.mo')
+    assert site_files.read_file(str(site), 'old/wp-content/uploads/a.jpg') == b'picture'
+    for name in ('link.mo', 'fifo.mo'):
+        with pytest.raises(MTError):
+            site_files.read_file(str(site), 'old/wp-content/' + name)
+    with pytest.raises(MTError, match='larger than'):
+        site_files.read_file(str(site), 'old/wp-content/uploads/a.jpg', limit=3)
+
+
+def test_taking_a_tree_makes_it_roots_and_refuses_a_link(site):
+    (site / 'conf/nginx').mkdir(parents=True)
+    (site / 'conf/nginx/ssl.conf').write_text('ssl')
+    os.chmod(site / 'conf/nginx/ssl.conf', 0o666)
+    os.chown(site / 'conf', 33, 33)
+    site_files.take_tree(str(site / 'conf'))
+    assert os.stat(site / 'conf').st_uid == 0
+    assert stat.S_IMODE(os.stat(site / 'conf/nginx/ssl.conf').st_mode) == 0o644
+    os.symlink('/etc/passwd', site / 'conf/nginx/evil.conf')
+    with pytest.raises(MTError, match='is a link or a special file'):
+        site_files.take_tree(str(site / 'conf'))
+    site_files.take_tree(str(site / 'conf'), keep_links=True)  # logs/: its links stay links
+    assert os.lstat(site / 'conf/nginx/evil.conf').st_uid == 0
+    assert os.stat('/etc/passwd').st_uid == 0
+
+
+def test_a_tree_is_given_away_deepest_first_links_not_followed(site):
+    os.symlink(site.parent / 'outside', site / 'new/wp-content/link')
+    site_files.give_tree(str(site / 'new'), (33, 33))
+    for path in ('new', 'new/wp-content'):
+        assert os.stat(site / path).st_uid == 33
+    assert os.lstat(site / 'new/wp-content/link').st_uid == 33
+    assert os.stat(site.parent / 'outside').st_uid == 0
