@@ -9,7 +9,8 @@ each under `wrk -t1 -c8 --timeout 10s` on its uncached front page (tests/load.py
 the load alone for 30 s twice, on WordOps' own vhost settings and with the include our
 sites get (conf/nginx/wo-multitenancy.conf), side by side; then `--runs` updates and
 rollbacks on the idle server, then as many under the load. Every request's duration
-comes from nginx's log. Writes its own plugin configuration for the run and puts the
+comes from nginx's log. PHP-FPM is reloaded first, while nothing runs, so OPcache starts
+empty (as after a server's start) rather than full of the test suite's sites. Writes its own plugin configuration for the run and puts the
 original back; removes the sites it made. Figures and how to read them:
 docs/benchmarks.md.
 """
@@ -22,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wordpress_releases  # noqa: E402
 from load import Saturated, p99  # noqa: E402
-from stack import CONF, purge_site, wo, write_conf  # noqa: E402
+from stack import CONF, fresh_php_fpm, purge_site, wo, write_conf  # noqa: E402
 
 from wo.multitenancy import nginx  # noqa: E402
 from wo.multitenancy import settings as mt_settings  # noqa: E402
@@ -81,6 +82,7 @@ def main():
         for domain in SITES:
             purge_site(domain)
             wo('create', domain, '--wpfc')
+        fresh_php_fpm()
         report_load_alone()
         idle = [(timed('update', '--source', new_tar), timed('rollback')) for _ in range(args.runs)]
         loaded = [under_load(new_tar) for _ in range(args.runs)]

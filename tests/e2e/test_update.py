@@ -12,7 +12,7 @@ from functools import partial
 
 import pytest
 from load import Saturated
-from stack import SHARED, WO_LOG, get, purge_site, wait_for_log, wo
+from stack import SHARED, WO_LOG, fresh_php_fpm, get, purge_site, wait_for_log, wo
 
 SITES = ('upd-a.test', 'upd-b.test', 'upd-c.test')  # upd-a is the canary (first by name)
 OLD, NEW = '6.4.5', '6.5.5'
@@ -62,6 +62,7 @@ def test_update_and_rollback_with_php_saturated_fail_no_request(on_old, release_
     """Two sites (the canary one of them) under wrk -c8 each, PHP's workers all busy:
     the update and the rollback succeed, and no request of the load fails or takes
     longer than wrk's 10 s timeout."""
+    fresh_php_fpm()
     with Saturated(SITES[:2]) as load:
         time.sleep(3)
         wo('update', '--source', release_tarball)

@@ -1,6 +1,7 @@
 """convert and revert on the fake server: what each site ends as, and the exit code
 the outcome asks for."""
 import os
+import re
 import signal
 import sqlite3
 
@@ -9,7 +10,8 @@ from cement.core.exc import CaughtSignal
 
 from sample_release import make_release_tree
 from wo.cli.plugins import multitenancy_functions as mt
-from wo.multitenancy import docroot_swap, layout, nginx, releases, reversion, wp_config
+from wo.multitenancy import (conversion_checks, docroot_swap, layout, nginx, releases,
+                             reversion, wp_config)
 from wo.multitenancy.errors import Interrupted, InvalidInput, PartlyFailed
 from wo.multitenancy.undo import Changes
 
@@ -133,3 +135,21 @@ def test_a_stopped_revert_is_finished_by_the_next_one(initialized):
     assert initialized.ctx.db.wordops_site('a.test')['site_type'] == 'wp'
     assert 'WP_CONTENT_DIR' not in wp_config.read(settings, wp_config.path(settings, 'a.test'),
                                                   'a.test', '8.3')['constants']
+
+
+@pytest.mark.parametrize('plugins, themes, named', [
+    (['../../../lib/wo/x.php'], ['twentytwentyfour'], "plugin '..'"),
+    ([], ['../../../../../lib/wo'], "theme '../../../../../lib/wo'"),
+    ([], ['evil.zip'], "theme 'evil.zip'"),
+    (['hello.php'], ['x.php'], "theme 'x.php'"),
+])
+def test_names_from_a_sites_database_must_be_plain(sandbox, plugins, themes, named):
+    site = {'plugins': plugins, 'themes': themes}
+    with pytest.raises(InvalidInput, match='names an active ' + re.escape(named)):
+        conversion_checks.missing_from_shared(sandbox, 'a.test', site)
+
+
+def test_plugin_names_become_slugs_of_the_shared_set(sandbox):
+    site = {'plugins': ['akismet/akismet.php', 'hello.php'], 'themes': ['twentytwentyfour', False]}
+    assert conversion_checks.missing_from_shared(sandbox, 'a.test', site) == [
+        ('plugins', 'akismet'), ('plugins', 'hello'), ('themes', 'twentytwentyfour')]

@@ -128,12 +128,16 @@ def missing_from_shared(settings, domain, site):
 
 def _plugin_slug(domain, plugin):
     """'akismet' of 'akismet/akismet.php', 'hello' of 'hello.php'."""
-    folder = _plain_name(domain, 'plugin', plugin.split('/')[0])
-    return folder[:-len('.php')] if folder.endswith('.php') and '/' not in plugin else folder
+    folder = plugin.split('/')[0]
+    if '/' not in plugin and folder.endswith('.php'):
+        folder = folder[:-len('.php')]
+    return _plain_name(domain, 'plugin', folder)
 
 
 def _plain_name(domain, kind, name):
-    if not isinstance(name, str) or not _NAME.match(name) or '..' in name:
+    """`name` if it is a plain folder name; .php and .zip endings are refused too (the
+    shared set would take them for a file or an archive to unpack)."""
+    if not _NAME.match(name) or '..' in name or name.endswith(('.php', '.zip')):
         raise InvalidInput('{0} names an active {1} {2!r}, which is not a plain folder name'
                            .format(domain, kind, name),
                            'a site names its plugins and themes in its database: fix the '

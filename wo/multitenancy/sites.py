@@ -69,11 +69,15 @@ def check_new_site(ctx, site):
 
 def lay_out(ctx, site, db, changes):
     """The site's tree linked to the shared core, and its wp-config.php for database
-    `db`; the undo removes the tree."""
+    `db`; the undo removes the tree. A site of the same name deleted moments ago may
+    still be in OPcache under these paths (it checks a file's time only every
+    revalidate_freq seconds): its wp-config.php, with the old database password, would
+    answer the first requests; it is dropped."""
     settings = ctx.settings
     layout.build(settings, site.domain, changes)
     wp_config.write(settings, site.domain, wp_config.defaults(settings, site.domain, db),
                     wp_config.php_literal('wp_'), layout.htdocs(settings, site.domain))
+    phpfpm.forget_scripts(settings, [site.php_version], settings.site_root(site.domain))
 
 
 def configure_nginx(ctx, site, changes):

@@ -51,18 +51,18 @@ def switch_every_site(ctx, name, force, changes):
     in one rename. Sites made by an older version of this plugin get our nginx include
     first.
 
-    What PHP compiled from the release left stays in OPcache: every site enters the
-    core by its real path (php/site-entry.php), so nothing runs it any more, and a
-    rollback finds it compiled. Dropping it would free nothing (OPcache counts dropped
-    scripts as wasted until it restarts) and would make OPcache restart -- every site
-    compiling everything at once -- all the sooner."""
+    What PHP compiled from the release left stays in OPcache until settle(): a rollback
+    finds it compiled."""
     settings = ctx.settings
     previous = releases.current(settings)
     sites = live_sites(ctx)
     nginx.ensure_site_includes(settings, [s['domain'] for s in sites])
     if previous and sites:
-        phpfpm.warm_scripts(settings, [s['php_version'] for s in sites],
-                            releases.path(settings, previous), releases.path(settings, name))
+        versions = [s['php_version'] for s in sites]
+        changes.on_failure('drop {0} from OPcache'.format(name), lambda: phpfpm.forget_scripts(
+            settings, versions, releases.path(settings, name)))
+        phpfpm.warm_scripts(settings, versions, releases.path(settings, previous),
+                            releases.path(settings, name))
     if sites and not force:
         prove_on_canary(ctx, sites[0], name, changes)
     ctx.report('Switching every site to {0}'.format(name))
@@ -138,6 +138,7 @@ def settle(ctx, name, previous):
     sites = live_sites(ctx)
     wp_version = releases.version(settings, name)[0]
     seconds, clock = {}, Stopwatch()
+    forget_other_releases(ctx, sites, {name, previous})
     with ThreadPoolExecutor(max_workers=1) as background:
         pruning = background.submit(timed, prune, ctx, {name, previous})
         failed = for_each_site(ctx, [s for s in sites if s['shared_release'] != name],
@@ -154,6 +155,18 @@ def settle(ctx, name, previous):
         pruned, seconds['prune'] = pruning.result()
     return {'release': name, 'wp_version': wp_version, 'sites': len(sites), 'failed': failed,
             'purged_cache_entries': purged, 'pruned': pruned, 'seconds': seconds}
+
+
+def forget_other_releases(ctx, sites, kept):
+    """Drop from OPcache every release but those in `kept` (the one the sites run now, and
+    the one a rollback would go to). Nothing runs them (sites enter the core by its real
+    path, php/site-entry.php), but OPcache only reclaims what is dropped: a cache full of
+    releases no one runs stops caching at all (seen: hit rate 78 %, every request
+    compiling), while dropped scripts count as wasted and make OPcache restart."""
+    versions = [s['php_version'] for s in sites]
+    for name in releases.names(ctx.settings):
+        if name not in kept and versions:
+            phpfpm.forget_scripts(ctx.settings, versions, releases.path(ctx.settings, name))
 
 
 def timed(action, *args):
