@@ -163,23 +163,95 @@ def test_a_theme_named_as_a_path_is_refused_and_nothing_is_copied(make_standalon
     assert not secret_leaked(SHARED)
 
 
-def test_a_language_file_flipped_for_a_link_to_roots_file_is_never_copied(make_standalone,
-                                                                          canary):
+def test_a_sites_language_files_never_reach_the_shared_set(make_standalone, canary):
+    """A translation is text WordPress writes into every site's pages (a .json one into an
+    inline script): --force converts the site without its own."""
     make_standalone('hostile-lang.test')
     languages = os.path.join(SITES, 'hostile-lang.test', 'htdocs', 'wp-content', 'languages')
     assert as_site('mkdir', '-p', languages).returncode == 0
-    assert as_site('sh', '-c', 'echo data > {0}/mt-hostile.mo'.format(languages)).returncode == 0
-    with Flipping(os.path.join(languages, 'mt-hostile.mo'),
+    script = 'en_US-' + hashlib.md5(b'wp-includes/js/dist/hooks.js').hexdigest() + '.json'
+    assert as_site('sh', '-c', 'echo "{{}}); alert(1); (function(){{" > {0}/{1}'.format(
+        languages, script)).returncode == 0
+    with Flipping(os.path.join(languages, script),
                   target=os.path.join(CANARY, 'languages', 'secret.conf')):
-        for _ in range(3):  # refused while it is a link, or copied while it is the file
-            code, result = convert('hostile-lang.test', '--force')
-            if result['status'] == 'converted':
-                break
+        code, result = convert('hostile-lang.test', '--force')
+    assert (code, result['status']) == (0, 'converted'), result
+    assert 'language file ' + script in result['left_out']
+    assert not os.path.exists(os.path.join(SHARED, 'wp-content', 'languages', script))
     assert not secret_leaked(SHARED, os.path.join(SITES, 'hostile-lang.test'))
-    copied = os.path.join(SHARED, 'wp-content', 'languages', 'mt-hostile.mo')
-    if os.path.exists(copied):
-        assert not os.path.islink(copied) and open(copied, 'rb').read() == b'data\n'
-        os.unlink(copied)
+
+
+def test_a_plugin_named_like_a_directory_beside_root_is_not_copied(make_standalone, canary):
+    """The site names an active plugin "22222": run from /var/www, root must not take
+    /var/www/22222 (WordOps' backend, with its TLS key) for the plugin."""
+    make_standalone('hostile-cwd.test')
+    mysql("UPDATE hostile_cwd_test.wp_options SET option_value = 'a:1:{i:0;s:11:\"22222/x.php\";}' "
+          "WHERE option_name = 'active_plugins'")
+    done = subprocess.run(['wo', 'multitenancy', 'convert', 'hostile-cwd.test', '--force',
+                           '--json'], capture_output=True, text=True, cwd=SITES)
+    result = json.loads(done.stdout)['sites'][0]
+    assert (done.returncode, result['status']) == (1, 'failed'), result
+    assert 'plugin 22222 is not in the shared set and could not be downloaded' in result['error']
+    assert not os.path.exists(os.path.join(SHARED, 'wp-content', 'plugins', '22222'))
+
+
+def test_a_faked_stopped_conversion_is_checked_like_any_other(make_standalone):
+    """A `wp` link the site makes in its own tree does not make root take it for a
+    conversion a stopped run left (which would skip every check)."""
+    make_standalone('hostile-fake.test')
+    htdocs = os.path.join(SITES, 'hostile-fake.test', 'htdocs')
+    assert as_site('ln', '-s', '.', os.path.join(htdocs, 'wp')).returncode == 0
+    assert as_site('mkdir', os.path.join(htdocs, 'wp-content', 'mu-plugins')).returncode == 0
+    assert as_site('touch', os.path.join(htdocs, 'wp-content', 'mu-plugins', 'x.php')).returncode == 0
+    before = server_state()
+    code, result = convert('hostile-fake.test')
+    assert (code, result['status']) == (2, 'refused'), result
+    assert 'has must-use plugins: x.php' in result['error']
+    assert server_state() == before
+
+
+def test_a_removal_directory_planted_as_a_link_is_never_followed(make_standalone, canary):
+    make_standalone('hostile-away.test')
+    root = os.path.join(SITES, 'hostile-away.test')
+    for name in ('.mt-removing', '.mt-removing-' + '0' * 12):
+        assert as_site('ln', '-s', CANARY, os.path.join(root, name)).returncode == 0
+    assert as_site('mkdir', os.path.join(root, '.htdocs.mt-swap')).returncode == 0
+    code, result = convert('hostile-away.test')
+    assert (code, result['status']) == (0, 'converted'), result
+    assert sorted(os.listdir(CANARY)) == ['languages', 'secret.conf', 'uploads', 'wp-content']
+
+
+def test_setuid_files_and_hard_links_in_conf_are_not_made_roots(make_standalone, make_site):
+    make_site('hostile-victim.test')
+    victim = os.path.join(SITES, 'hostile-victim.test', 'htdocs', 'wp-content', 'uploads', 'v')
+    assert as_site('touch', victim).returncode == 0
+    make_standalone('hostile-suid.test')
+    root = os.path.join(SITES, 'hostile-suid.test')
+    assert as_site('cp', '/bin/sh', os.path.join(root, 'conf', 'sh')).returncode == 0
+    assert as_site('chmod', '4755', os.path.join(root, 'conf', 'sh')).returncode == 0
+    assert as_site('ln', victim, os.path.join(root, 'logs', 'v')).returncode == 0
+    assert convert('hostile-suid.test')[1]['status'] == 'converted'
+    taken = os.stat(os.path.join(root, 'conf', 'sh'))
+    assert (taken.st_uid, stat.S_IMODE(taken.st_mode)) == (0, 0o644)
+    assert os.stat(victim).st_uid == WWW.pw_uid and os.stat(victim).st_nlink == 1
+
+
+def test_the_lock_is_roots_alone(make_site):
+    make_site('hostile-lock.test')
+    assert as_site('python3', '-c', "open('/var/lib/wo/multitenancy.lock')").returncode != 0
+
+
+def test_a_directory_flipped_for_a_fifo_does_not_stop_delete(make_site):
+    make_site('hostile-delete.test')
+    uploads = os.path.join(SITES, 'hostile-delete.test', 'htdocs', 'wp-content', 'uploads')
+    assert as_site('mkdir', '-p', os.path.join(uploads, 'a', 'b')).returncode == 0
+    with Flipping(os.path.join(uploads, 'a', 'b'), os.path.join(uploads, 'a'), target='fifo'):
+        # It returns (it may fail: the site races its own removal) instead of waiting on
+        # a FIFO for ever with the lock held; TimeoutExpired would fail the test.
+        subprocess.run(['wo', 'multitenancy', 'delete', 'hostile-delete.test', '--force'],
+                       capture_output=True, text=True, timeout=120)
+    wo('delete', 'hostile-delete.test', '--force', check=False)  # finishes what is left
+    assert not os.path.exists(os.path.join(SITES, 'hostile-delete.test'))
 
 
 def test_revert_gives_the_tree_away_without_chowning_anything_a_flip_points_at(
@@ -188,14 +260,17 @@ def test_revert_gives_the_tree_away_without_chowning_anything_a_flip_points_at(
     assert convert('hostile-revert.test')[1]['status'] == 'converted'
     root = os.path.join(SITES, 'hostile-revert.test')
     # Before the swap the tree being built is .htdocs.mt-swap, after it htdocs: the site
-    # may flip its wp-admin/includes as soon as it owns wp-admin.
-    with Flipping(os.path.join(root, '.htdocs.mt-swap', 'wp-admin', 'includes'),
-                  os.path.join(root, 'htdocs', 'wp-admin', 'includes')):
+    # may flip its wp-admin/network (a multisite's, so no page of this site needs it) as
+    # soon as it owns wp-admin.
+    with Flipping(os.path.join(root, '.htdocs.mt-swap', 'wp-admin', 'network'),
+                  os.path.join(root, 'htdocs', 'wp-admin', 'network')):
         done = wo('revert', 'hostile-revert.test', '--json', check=False)
     assert done.returncode == 0, done.stderr
     assert get('hostile-revert.test', '/?after').status_code == 200
-    for path in ('', 'htdocs', 'htdocs/wp-admin/includes', 'htdocs/wp-includes/version.php'):
+    for path in ('htdocs', 'htdocs/wp-admin/network', 'htdocs/wp-includes/version.php'):
         assert os.lstat(os.path.join(root, path)).st_uid == WWW.pw_uid, path
+    for path in ('', 'conf', 'conf/nginx', 'logs'):  # nginx includes conf/nginx as root
+        assert owned_by_root_alone(os.path.join(root, path)), path
     assert not secret_leaked(root, SHARED)
 
 

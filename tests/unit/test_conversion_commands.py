@@ -55,7 +55,7 @@ def test_every_site_converted_is_a_plain_result(initialized):
     assert [r['status'] for r in outcome['sites']] == ['converted', 'converted']
     assert outcome['failed'] == 0
     for domain in ('a.test', 'b.test'):
-        assert docroot_swap.is_shared(layout.htdocs(initialized.settings, domain))
+        assert docroot_swap.is_shared(initialized.settings, layout.htdocs(initialized.settings, domain))
         assert upload(initialized, domain) == 'photo of ' + domain
         assert initialized.ctx.db.get_site(domain)['shared_release'] == \
             releases.current(initialized.settings)
@@ -83,7 +83,7 @@ def test_a_failure_exits_1_and_that_site_is_put_back(initialized):
         mt.convert_sites(initialized.ctx, ['a.test', 'missing.test', 'b.test'])
     assert ended.value.exit_code == 1
     assert [r['status'] for r in ended.value.result['sites']] == ['converted', 'refused', 'failed']
-    assert not docroot_swap.is_shared(htdocs)
+    assert not docroot_swap.is_shared(initialized.settings, htdocs)
     assert not os.path.exists(docroot_swap.swap_dir(initialized.settings, 'b.test'))
     assert upload(initialized, 'b.test') == 'photo of b.test'
     with open(wp_config.path(initialized.settings, 'b.test')) as f:
@@ -111,7 +111,7 @@ def test_an_interrupted_bulk_keeps_the_finished_sites_and_undoes_the_current_one
                                    'before stays')
     assert ended.value.hint == 'run the same command again: it finishes the rest'
     assert initialized.ctx.db.get_site('a.test') and not initialized.ctx.db.get_site('b.test')
-    assert not docroot_swap.is_shared(htdocs)
+    assert not docroot_swap.is_shared(initialized.settings, htdocs)
     assert [n for n in os.listdir(initialized.settings.backups_dir) if n.startswith('.')] == []
 
 
@@ -124,7 +124,7 @@ def test_a_stopped_revert_is_finished_by_the_next_one(initialized):
     with Changes() as changes:  # the first revert, killed right after its swap
         reversion.swap_to_own_core(initialized.ctx, site, releases.path(
             settings, releases.current(settings)), changes)
-    assert not docroot_swap.is_shared(htdocs) and initialized.ctx.db.get_site('a.test')
+    assert not docroot_swap.is_shared(initialized.settings, htdocs) and initialized.ctx.db.get_site('a.test')
 
     result = mt.revert_site(initialized.ctx, 'a.test')
     assert result == {'domain': 'a.test', 'status': 'reverted', 'wp_version': '6.5.5'}

@@ -40,9 +40,9 @@ def test_a_site_moves_to_the_shared_layout_with_its_own_files_and_drop_ins(stand
     settings, htdocs = standalone_site, layout.htdocs(standalone_site, 'a.test')
     release_dir = releases.path(settings, RELEASE)
     docroot_swap.build_shared(settings, 'a.test', ['object-cache.php'])
-    assert not docroot_swap.is_shared(htdocs)
+    assert not docroot_swap.is_shared(settings, htdocs)
     docroot_swap.swap(settings, 'a.test')
-    assert docroot_swap.is_shared(htdocs)
+    assert docroot_swap.is_shared(settings, htdocs)
     moved = []
     docroot_swap.move_own_files(settings, 'a.test', release_dir, moved)
     docroot_swap.move_own_files(settings, 'a.test', release_dir, moved)  # done: nothing happens
@@ -62,11 +62,11 @@ def test_the_undo_puts_own_files_and_the_old_tree_back(standalone_site):
     docroot_swap.move_own_files(settings, 'a.test', releases.path(settings, RELEASE), moved)
     docroot_swap.move_back(settings, 'a.test', moved)
     docroot_swap.swap(settings, 'a.test')
-    assert not docroot_swap.is_shared(htdocs)
+    assert not docroot_swap.is_shared(settings, htdocs)
     assert read(os.path.join(htdocs, 'wp-content', 'uploads', '2026', 'photo.jpg')) == 'photo'
     assert read(os.path.join(htdocs, 'robots.txt')) == 'robots'
     docroot_swap.remove_spare(settings, 'a.test', shared=False)  # the build's undo: not this
-    assert docroot_swap.is_shared(docroot_swap.swap_dir(settings, 'a.test'))
+    assert docroot_swap.is_shared(settings, docroot_swap.swap_dir(settings, 'a.test'))
     docroot_swap.remove_spare(settings, 'a.test', shared=True)
     assert not os.path.exists(docroot_swap.swap_dir(settings, 'a.test'))
 
@@ -86,7 +86,7 @@ def test_swap_back_only_undoes_a_swap_that_happened(standalone_site):
     settings, htdocs = standalone_site, layout.htdocs(standalone_site, 'a.test')
     docroot_swap.build_shared(settings, 'a.test', [])
     docroot_swap.swap_back(settings, 'a.test', to_shared=True)  # the swap never ran
-    assert not docroot_swap.is_shared(htdocs)
+    assert not docroot_swap.is_shared(settings, htdocs)
     docroot_swap.swap(settings, 'a.test')
     docroot_swap.swap_back(settings, 'a.test', to_shared=True)
-    assert not docroot_swap.is_shared(htdocs)
+    assert not docroot_swap.is_shared(settings, htdocs)

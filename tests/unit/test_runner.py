@@ -1,4 +1,6 @@
 """The one place programs are started: real, harmless programs."""
+import os
+
 import pytest
 
 from wo.multitenancy import runner
@@ -45,3 +47,24 @@ def test_a_missing_program_is_a_failure_with_127():
         runner.run(['/nonexistent/wo-mt-program', '-v'])
     assert failed.value.returncode == 127
     assert failed.value.argv == ['/nonexistent/wo-mt-program', '-v']
+
+
+def test_a_site_user_gets_no_terminal_stdin_or_environment_of_roots(monkeypatch):
+    """A site's PHP could type into root's terminal (TIOCSTI) or read root's secrets from
+    its environment: it runs in a session of its own, with stdin empty and SITE_ENV."""
+    monkeypatch.setenv('CF_Token', 'root-secret')
+    done = runner.run(['sh', '-c', 'ps -o sid= -p $$; cat; env'], user='www-data')
+    session, *env = done.stdout.split('\n')
+    assert int(session) != os.getsid(0)
+    assert 'CF_Token=root-secret' not in env and 'LANG=C.UTF-8' in env
+
+
+def test_a_timeout_kills_what_the_site_user_started():
+    with pytest.raises(CommandFailed):
+        runner.run(['sh', '-c', 'sleep 30 & echo $! > /tmp/wo-mt-runner-child; wait'],
+                   user='www-data', timeout=0.5)
+    with open('/tmp/wo-mt-runner-child') as f:
+        child = int(f.read())
+    os.unlink('/tmp/wo-mt-runner-child')
+    assert not os.path.exists('/proc/{0}'.format(child)) or \
+        open('/proc/{0}/stat'.format(child)).read().split()[2] == 'Z'

@@ -15,7 +15,7 @@ ENFORCER = 'wo-baseline-enforcer.php'
 ENFORCER_SOURCE = os.path.join(os.path.dirname(__file__), 'php', ENFORCER)
 DOWNLOAD = {'plugins': 'https://downloads.wordpress.org/plugin/{0}.latest-stable.zip',
             'themes': 'https://downloads.wordpress.org/theme/{0}.latest-stable.zip'}
-_SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*$')
+_SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*\Z')
 
 
 def read(settings):
@@ -96,21 +96,28 @@ def install_enforcer(settings):
 
 
 def ensure(settings, kind, item, release_dir, changes):
-    """Make plugin or theme `item` (slug, .zip, directory, or a one-file plugin's .php)
-    present in the shared wp-content/<kind>; return its slug. Already present: nothing
-    changes."""
-    slug = slug_of(item)
-    target_dir = os.path.join(settings.shared_content, kind)
-    if _present(target_dir, slug):
-        return slug
-    bundled = os.path.join(release_dir, 'wp-content', kind)
+    """Make plugin or theme `item` -- the operator's argument: a slug, or a .zip, a
+    directory or a one-file plugin's .php -- present in the shared wp-content/<kind>;
+    return its slug. Already present: nothing changes."""
     if os.path.isdir(item) or item.endswith(('.zip', '.php')) and os.path.isfile(item):
-        origin = item
-    elif _present(bundled, slug):
-        origin = _present(bundled, slug)
-    else:
-        origin = None
-    _add(target_dir, slug, origin, kind, changes)
+        slug = slug_of(item)
+        if not _present(os.path.join(settings.shared_content, kind), slug):
+            _add(os.path.join(settings.shared_content, kind), slug, item, kind, changes)
+        return slug
+    return ensure_by_slug(settings, kind, slug_of(item), release_dir, changes)
+
+
+def ensure_by_slug(settings, kind, slug, release_dir, changes):
+    """Make plugin or theme `slug` present in the shared wp-content/<kind>, from the
+    release's bundle or wordpress.org: never from a path, so a name a site chose is
+    never looked up beside wherever root runs. Raises InvalidInput for a name that is
+    not a slug."""
+    if not _SLUG.match(slug):
+        raise InvalidInput('{0!r} is not a plugin or theme slug'.format(slug))
+    target_dir = os.path.join(settings.shared_content, kind)
+    if not _present(target_dir, slug):
+        _add(target_dir, slug, _present(os.path.join(release_dir, 'wp-content', kind), slug),
+             kind, changes)
     return slug
 
 

@@ -38,7 +38,7 @@ def convert_site(ctx, domain, force=False, dry_run=False):
     row = ctx.db.wordops_site(domain)
     if row is None:
         raise InvalidInput('{0} is not a WordOps site'.format(domain), 'see wo site list')
-    swapped = docroot_swap.is_shared(layout.htdocs(settings, domain))
+    swapped = docroot_swap.is_shared(settings, layout.htdocs(settings, domain))
     if ctx.db.get_site(domain):
         if swapped and not dry_run:
             settle_converted(ctx, domain)  # a run stopped after it was recorded
@@ -61,8 +61,8 @@ def convert_standalone(ctx, plan):
     docroot = layout.htdocs(settings, domain)
     with ctx.changes() as changes:
         take_site_root(settings, domain, changes)
-        add_to_shared(settings, domain, plan['missing'],
-                      releases.path(settings, plan['release']), changes)
+        add_to_shared(settings, plan['missing'], releases.path(settings, plan['release']),
+                      changes)
         ctx.report('Backing up {0} (files and database)'.format(domain))
         saved = backup.take(settings, domain, plan['db_name'], changes)
         baseline.install_enforcer(settings)
@@ -80,7 +80,8 @@ def convert_standalone(ctx, plan):
     record_conversion(ctx, domain, applied)
     return {'domain': domain, 'status': 'converted', 'backup': saved,
             'wp_version': {'before': plan['wp_version'], 'after': plan['release_wp_version']},
-            'added_to_shared': plan['add_to_shared'], 'own_files': plan['own_files'],
+            'added_to_shared': plan['add_to_shared'], 'left_out': plan['left_out'],
+            'own_files': plan['own_files'],
             'own_disk_bytes': layout.own_disk_usage(settings, domain)}
 
 
@@ -94,21 +95,15 @@ def take_site_root(settings, domain, changes):
                        lambda: site_files.give_back(root, taken))
 
 
-def add_to_shared(settings, domain, missing, release_dir, changes):
-    """Add what a converted site uses and the shared set lacks (convert --force): its
-    plugins and themes from the release's bundle or wordpress.org -- never the site's own
-    copy, which would become code every site can activate -- and root's copies of its
-    language files (data only). The undo removes what was added."""
+def add_to_shared(settings, missing, release_dir, changes):
+    """Add the plugins and themes a converted site uses and the shared set lacks
+    (convert --force) from the release's bundle or wordpress.org -- never the site's own
+    copy, which would become code every site can activate. Its language files are never
+    added either: WordPress puts their text in every site's pages and scripts (a .json
+    translation is written into an inline <script>). The undo removes what was added."""
     for kind, name in missing:
-        if kind == 'languages':
-            target = os.path.join(settings.shared_content, 'languages', name)
-            changes.on_failure('remove ' + target, lambda target=target: fs.remove(target))
-            fs.make_dir(os.path.dirname(target))
-            fs.write_bytes(target, site_files.read_file(
-                settings.site_root(domain), os.path.join('htdocs/wp-content/languages', name)))
-            continue
         try:
-            baseline.ensure(settings, kind, name, release_dir, changes)
+            baseline.ensure_by_slug(settings, kind, name, release_dir, changes)
         except MTError as e:
             raise MTError(e.message, 'the site\'s own copy is never put in the shared set: '
                           'review it, put a copy you trust in {0}/ (root\'s), and convert '

@@ -8,8 +8,7 @@ from wo.multitenancy import (docroot_swap, fs, health, layout, nginx, phpfpm,
                              releases, wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput
 
-_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')  # a plugin or theme folder, a file
-LANGUAGE_DATA = ('.mo', '.po', '.json')  # .l10n.php files are code: never copied
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')  # a plugin or theme folder, a file
 
 
 def convertible_domains(ctx):
@@ -48,10 +47,11 @@ def conversion_plan(ctx, domain, row, force):
     if missing and not force:
         raise InvalidInput('{0} uses what the shared set lacks: {1}'.format(
             domain, ', '.join(_named(kind, name) for kind, name in missing)),
-            '--force adds them to the shared set, for every site to use: plugins and themes '
-            'from the release or wordpress.org (never the site\'s own copy), language files '
-            'copied')
-    check_conf_holds_no_links(settings, domain)
+            '--force adds its plugins and themes to the shared set from the release or '
+            'wordpress.org, never the site\'s own copy, and converts it without its own '
+            'language files (they would be every site\'s translations, and its scripts): '
+            'add those from wordpress.org\'s language packs to the shared set yourself')
+    check_site_dirs(settings, domain)
     https = bool(row['is_ssl'])
     before = health.probe(domain, https)
     if not before['ok']:
@@ -62,7 +62,9 @@ def conversion_plan(ctx, domain, row, force):
             'https': https, 'constants': defined['constants'],
             'table_prefix': defined['table_prefix'], 'wp_version': site['wp_version'],
             'release': current, 'release_wp_version': release_version[0],
-            'add_to_shared': [_named(kind, name) for kind, name in missing], 'missing': missing,
+            'add_to_shared': [_named(k, n) for k, n in missing if k != 'languages'],
+            'left_out': [_named(k, n) for k, n in missing if k == 'languages'],
+            'missing': [(k, n) for k, n in missing if k != 'languages'],
             'dropins': site['dropins'], 'backup_to': settings.backups_dir,
             'own_files': docroot_swap.own_files(docroot, releases.path(settings, current))}
 
@@ -116,9 +118,9 @@ def check_no_must_use_plugins(domain, docroot):
 def missing_from_shared(settings, domain, site):
     """[(kind, name)] of what a standalone site uses (`site`: what inspect found) that the
     shared wp-content lacks: its active plugins and its themes (slugs), and its language
-    files (paths under languages/; data only: .mo, .po, .json). The names come from the
-    site's database, so each must be a plain folder or file name (InvalidInput
-    otherwise); a language file that is a link is refused."""
+    files (paths under languages/, never copied: see conversion.add_to_shared). The
+    names come from the site's database, so each must be a plain folder name
+    (InvalidInput otherwise)."""
     used = [('plugins', _plugin_slug(domain, p)) for p in site['plugins']] + \
            [('themes', _plain_name(domain, 'theme', t)) for t in site['themes'] if t] + \
            [('languages', f) for f in _language_files(layout.htdocs(settings, domain))]
@@ -151,26 +153,22 @@ def _in_shared(folder, kind, name):
 
 
 def _language_files(docroot):
-    """The language data files of a site, relative to its languages/; a link among them
-    is refused (the copy made later reads each without following one, too)."""
+    """The files of a site's languages/, relative to it."""
     folder = os.path.join(docroot, 'wp-content', 'languages')
-    found = []
-    for top, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            path = os.path.join(top, name)
-            if os.path.islink(path):
-                raise InvalidInput('{0} is a link'.format(path),
-                                   'replace it by the file it points to, then convert')
-            if name in files and name.endswith(LANGUAGE_DATA):
-                found.append(os.path.relpath(path, folder))
-    return sorted(found)
+    return sorted(os.path.relpath(os.path.join(top, name), folder)
+                  for top, _, files in os.walk(folder) for name in files)
 
 
-def check_conf_holds_no_links(settings, domain):
+def check_site_dirs(settings, domain):
     """nginx includes a site's conf/nginx/*.conf as root: after the conversion only root
-    may change it, and a link there would keep pointing at what the site controls."""
-    folder = os.path.join(settings.site_root(domain), 'conf')
-    for top, dirs, files in os.walk(folder):
+    may change conf/ and logs/, so each must be a real directory, and conf/ hold no link
+    (it would keep pointing at what the site controls)."""
+    root = settings.site_root(domain)
+    for name in ('conf', 'logs'):
+        if os.path.islink(os.path.join(root, name)):
+            raise InvalidInput('{0} is a link'.format(os.path.join(root, name)),
+                               'make it a directory of its own, then convert')
+    for top, dirs, files in os.walk(os.path.join(root, 'conf')):
         for name in dirs + files:
             if os.path.islink(os.path.join(top, name)):
                 raise InvalidInput('{0} is a link'.format(os.path.join(top, name)),

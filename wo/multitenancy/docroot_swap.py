@@ -10,6 +10,7 @@ old tree is removed once the command is done with it. Which steps are done can b
 off the files alone, so a run killed anywhere is finished by the next one.
 """
 import os
+import stat
 
 from wo.multitenancy import fs, layout, site_files
 from wo.multitenancy.errors import MTError
@@ -28,9 +29,17 @@ def swap_dir(settings, domain):
     return os.path.join(settings.site_root(domain), SWAP)
 
 
-def is_shared(docroot):
-    """Whether `docroot` is laid out on the shared core (its `wp` is the core link)."""
-    return os.path.islink(os.path.join(docroot, 'wp'))
+def is_shared(settings, docroot):
+    """Whether `docroot` is laid out on the shared core: a directory of root's whose `wp`
+    links to the core (`current`, or a release for a canary). A link named wp that a
+    site makes in a tree of its own is not that."""
+    try:
+        st = os.lstat(docroot)
+        target = os.readlink(os.path.join(docroot, 'wp'))
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and (
+        target == settings.current_link or os.path.dirname(target) == settings.releases_dir)
 
 
 def uploads(docroot):
@@ -99,7 +108,7 @@ def swap(settings, domain):
 def swap_back(settings, domain, to_shared):
     """Undo of a swap that went `to_shared` (or to standalone): exchange again only if
     the document root is laid out as that swap left it (a failed swap changed nothing)."""
-    if is_shared(layout.htdocs(settings, domain)) == to_shared and \
+    if is_shared(settings, layout.htdocs(settings, domain)) == to_shared and \
             os.path.isdir(swap_dir(settings, domain)):
         swap(settings, domain)
 
@@ -127,21 +136,20 @@ def remove_spare(settings, domain, shared):
     """Remove the tree beside the site if it is laid out as `shared` says and holds no
     uploads (the undo of a build must never take the site's old document root)."""
     spare = swap_dir(settings, domain)
-    if os.path.isdir(spare) and is_shared(spare) == shared and not _holds_uploads(spare):
+    if os.path.isdir(spare) and is_shared(settings, spare) == shared and not _holds_uploads(spare):
         remove_old(settings, domain)
 
 
 def remove_old(settings, domain):
     """Remove the tree beside the site. It may be the site's (its old document root, one
-    it planted): first it is moved into a directory only root may enter, so the site
-    can no longer change it while it is removed."""
-    spare = swap_dir(settings, domain)
-    if not os.path.lexists(spare):
+    it planted): first it is moved into a directory of root's made for it alone (0700,
+    a fresh name), so the site can no longer reach it while it is removed."""
+    root = settings.site_root(domain)
+    if not site_files.exists(root, SWAP):
         return
-    away = os.path.join(settings.site_root(domain), '.mt-removing')
-    fs.make_dir(away, mode=0o700)
-    fs.rename(spare, os.path.join(away, SWAP))
-    fs.remove(away)
+    away = site_files.make_private_dir(root, '.mt-removing-')
+    site_files.move(root, SWAP, os.path.join(away, SWAP))
+    site_files.remove_tree(os.path.join(root, away))
 
 
 def _holds_uploads(tree):

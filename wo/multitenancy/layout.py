@@ -11,8 +11,10 @@
     conf/nginx/            the site's extra nginx includes (ssl.conf ...)
 """
 import os
+import stat
 
 from wo.multitenancy import fs, releases
+from wo.multitenancy.errors import MTError
 
 HERE = os.path.dirname(__file__)
 SHARED_DIRS = ('plugins', 'themes', 'mu-plugins', 'languages')
@@ -66,7 +68,12 @@ def link_core(settings, domain, release=None):
 
 def _link_docroot(settings, docroot, release=None):
     """PHP entry points become hard links of one stub that resolves the core per
-    request; everything else is a link into wp/."""
+    request; everything else is a link into wp/. `docroot` must be a directory of root's
+    (root writes in it by path)."""
+    st = os.lstat(docroot)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+        raise MTError('{0} is not a directory only root may change: it is not linked to the '
+                      'shared core'.format(docroot), 'see wo multitenancy status')
     target = releases.path(settings, release) if release else settings.current_link
     fs.symlink(target, os.path.join(docroot, 'wp'))
     stub = os.path.join(docroot, ENTRY_STUB)

@@ -13,7 +13,11 @@ def exclusive(path):
     The kernel drops the lock when the holder dies, even by SIGKILL.
     """
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'a+') as handle:
+    # root's alone: flock() works on a descriptor opened for reading, so anyone who can
+    # open the file could hold the lock and stop every command.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, 'r+') as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -8,7 +8,7 @@ import os
 import re
 import stat
 
-from wo.multitenancy import fs, runner
+from wo.multitenancy import fs, runner, site_files
 from wo.multitenancy.errors import MTError
 
 CACHE_INCLUDE = {'basic': '{php}', 'wpfc': 'wpfc-{php}', 'wpredis': 'redis-{php}',
@@ -141,19 +141,23 @@ _KEY = re.compile(rb'\nKEY: https?(?:GET|HEAD)([^/\n]+)/')
 def purge_page_cache(domains, cache_dir=FASTCGI_CACHE):
     """Delete the FastCGI page-cache entries of `domains` (as nginx-helper does, by file);
     returns how many were deleted. The cache directory is the web user's, so every site
-    can put things there: it is walked without following a link, and only plain files
-    are opened (a FIFO would block the command while it holds the lock)."""
+    can put things there: it is walked without following a link (site_files.walk), and
+    only plain files are opened (a FIFO would block the command while it holds the lock)."""
     wanted, purged = {d.encode() for d in domains}, 0
     if not os.path.isdir(cache_dir):
         return 0
-    for _, _, files, dir_fd in os.fwalk(cache_dir, follow_symlinks=False):
-        for name in files:
-            if _cache_key(name, dir_fd) in wanted:
-                try:
-                    os.unlink(name, dir_fd=dir_fd)
-                    purged += 1
-                except FileNotFoundError:  # nginx's cache manager got there first
-                    pass
+    top = os.open(cache_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        for dir_fd, _, files in site_files.walk(top, cache_dir):
+            for name in files:
+                if _cache_key(name, dir_fd) in wanted:
+                    try:
+                        os.unlink(name, dir_fd=dir_fd)
+                        purged += 1
+                    except FileNotFoundError:  # nginx's cache manager got there first
+                        pass
+    finally:
+        os.close(top)
     return purged
 
 

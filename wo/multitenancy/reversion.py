@@ -1,8 +1,7 @@
 """Reverting one site: a site on the shared core gets its own copy of the current
 release again (built beside it, swapped in, its own files moved back, a standalone
 wp-config.php), or a stopped revert is finished; then our record of it goes."""
-from wo.multitenancy import (docroot_swap, fs, health, layout, nginx, site_files, wordpress,
-                             wp_config)
+from wo.multitenancy import docroot_swap, health, layout, nginx, wordpress, wp_config
 from wo.multitenancy.conversion import forget_old_scripts, keep_config, swap_back
 from wo.multitenancy.errors import MTError
 from wo.multitenancy.shared_root import require_free_space
@@ -13,7 +12,7 @@ def swap_to_own_core(ctx, site, release_dir, changes):
     copies of the shared plugins and themes) and swap it in; a site a stopped revert
     already swapped is left as it is. The undo swaps back to the shared core."""
     settings, domain = ctx.settings, site['domain']
-    if not docroot_swap.is_shared(layout.htdocs(settings, domain)):
+    if not docroot_swap.is_shared(settings, layout.htdocs(settings, domain)):
         ctx.report('Finishing the stopped revert of ' + domain)
         _undo_swap(ctx, site, changes)
         return
@@ -59,10 +58,8 @@ def finish_revert(ctx, site, release_dir, changes):
 
 def forget_site(ctx, domain):
     """Our record of a reverted site goes (WordOps keeps its row), then the shared-core
-    tree that was swapped out; last, the site root is the web user's again, as WordOps
-    has it (root works in it no more)."""
-    settings = ctx.settings
+    tree that was swapped out. The site root stays root's (its htdocs is the web
+    user's, as WordOps has it): were it the site's, it could put a conf/ of its own in
+    place of root's, and nginx includes conf/nginx/*.conf as root."""
     ctx.db.release_site(domain)
-    docroot_swap.remove_old(settings, domain)
-    site_files.give_back(settings.site_root(domain),
-                         fs.ids((settings.web_user, settings.web_user)) + (0o755,))
+    docroot_swap.remove_old(ctx.settings, domain)

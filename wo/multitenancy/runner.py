@@ -2,30 +2,59 @@
 
 Always an argv list (never a shell); a non-zero exit raises CommandFailed carrying the
 output, so no caller can ignore a failure. Tests swap `run` at this seam.
+
+A program run as another user runs a site's own code (its wp-config.php, its
+WordPress): it gets a session of its own (no terminal of root's to type into), no
+stdin of root's, and an environment of its own, not root's.
 """
+import os
+import signal
 import subprocess
 
 from wo.multitenancy.errors import CommandFailed
+
+SITE_ENV = {'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8'}
 
 
 def run(argv, *, user=None, input=None, env=None, timeout=600, check=True, umask=-1):
     """Run argv and return the CompletedProcess (text mode, output captured).
 
-    user: run as this system user (through runuser) instead of root.
+    user: run as this system user (through runuser) instead of root, detached from
+    root's session, stdin and environment (`env` adds to SITE_ENV).
     umask: the program's umask (0o077: what it creates is its user's alone).
     Raises CommandFailed on a non-zero exit when check is true, or when the
-    program is missing or times out.
+    program is missing or times out (then its whole process group is killed).
     """
     argv = [str(a) for a in argv]
     if user:
         argv = ['runuser', '-u', user, '--'] + argv
+        env = dict(SITE_ENV, **(env or {}))
     try:
-        done = subprocess.run(argv, input=input, env=env, timeout=timeout,
-                              capture_output=True, text=True, umask=umask)
+        process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, umask=umask,
+            start_new_session=bool(user))
     except FileNotFoundError:
         raise CommandFailed(argv, 127, stderr='{0}: not found'.format(argv[0]))
-    except subprocess.TimeoutExpired as e:
-        raise CommandFailed(argv, 124, stderr='timed out after {0}s'.format(e.timeout))
+    try:
+        stdout, stderr = process.communicate(input, timeout=timeout)
+    except BaseException as e:  # a timeout, or a signal for us: nothing of it stays behind
+        _kill(process, bool(user))
+        if isinstance(e, subprocess.TimeoutExpired):
+            raise CommandFailed(argv, 124, stderr='timed out after {0}s'.format(timeout))
+        raise
+    done = subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
     if check and done.returncode != 0:
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
     return done
+
+
+def _kill(process, own_group):
+    if own_group:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    else:
+        process.kill()
+    process.communicate()

@@ -118,7 +118,7 @@ def from_app(app):
     return from_mapping(dict(app.config.get_section_dict(SECTION)))
 
 
-_SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*$')
+_SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*\Z')
 _MEMORY = re.compile(r'^\d+[KMG]?$')
 _LOCALE = re.compile(r'^[a-z]{2,3}(_[A-Z]{2})?$')
 

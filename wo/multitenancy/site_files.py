@@ -16,9 +16,12 @@ from contextlib import contextmanager
 
 from wo.multitenancy.errors import MTError
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_DIRECTORY: a FIFO swapped in for a directory is refused, never opened (and waited on).
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 MAX_FILE = 64 << 20  # bytes read from a site's file into a root-owned one
+MAX_DEPTH = 16  # directories below a tree root takes (conf/nginx is two)
+MAX_WALK_DEPTH = 256  # directories below a tree root walks (uploads/2026/12 is three)
 
 
 @contextmanager
@@ -59,16 +62,21 @@ def take_dir(path, owner_ids=(0, 0), mode=0o755):
 
 
 def take_tree(path, keep_links=False):
-    """Make the tree at `path` (in a directory of root's) root's alone: directories 0755,
-    files keep their mode less group and other write. Each directory becomes root's
-    before its entries are listed, so the site cannot add one root does not see. A link
-    raises MTError (`keep_links`: it is made root's, never followed), and so does a FIFO,
-    a socket or a device."""
+    """Make the tree at `path` (in a directory of root's) root's alone. Each directory
+    becomes root's (0755) before its entries are listed, so the site cannot add one root
+    does not see; each file is replaced by root's copy (0644, a new inode: a setuid bit,
+    a hard link to another site's file, a descriptor the site kept open for writing --
+    none of them reaches the file that stays). A link raises MTError (`keep_links`: it
+    is made root's, never followed), and so does a FIFO, a socket, a device, or a tree
+    deeper than MAX_DEPTH."""
     with opened_dir(os.path.dirname(path), os.path.basename(path)) as fd:
-        _take(fd, path, keep_links)
+        _take(fd, path, keep_links, MAX_DEPTH)
 
 
-def _take(fd, where, keep_links):
+def _take(fd, where, keep_links, depth):
+    if depth < 0:
+        raise MTError('{0} is nested deeper than {1} directories: it is not taken'.format(
+            where, MAX_DEPTH), 'flatten it, then run the same command again')
     os.fchown(fd, 0, 0)
     os.fchmod(fd, 0o755)
     for name in os.listdir(fd):
@@ -76,16 +84,85 @@ def _take(fd, where, keep_links):
         if stat.S_ISDIR(st.st_mode):
             inner = os.open(name, _DIR_FLAGS, dir_fd=fd)
             try:
-                _take(inner, os.path.join(where, name), keep_links)
+                _take(inner, os.path.join(where, name), keep_links, depth - 1)
             finally:
                 os.close(inner)
-        elif stat.S_ISREG(st.st_mode) or (keep_links and stat.S_ISLNK(st.st_mode)):
+        elif stat.S_ISREG(st.st_mode):
+            _replace_with_copy(fd, name, where)
+        elif keep_links and stat.S_ISLNK(st.st_mode):
             os.chown(name, 0, 0, dir_fd=fd, follow_symlinks=False)
-            if stat.S_ISREG(st.st_mode):
-                os.chmod(name, stat.S_IMODE(st.st_mode) & ~0o022, dir_fd=fd)
         else:
             raise MTError('{0}/{1} is a link or a special file: it is not taken'.format(where, name),
                           'remove it, then run the same command again')
+
+
+def _replace_with_copy(dir_fd, name, where):
+    """Replace plain file `name` in root's directory `dir_fd` by root's copy of it."""
+    content = _read_at(dir_fd, name, os.path.join(where, name), MAX_FILE)
+    copy = '.mt-take-' + os.urandom(6).hex()
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644, dir_fd=dir_fd)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(content)
+            os.fchmod(f.fileno(), 0o644)
+        os.rename(copy, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        _unlink_at(dir_fd, copy)
+        raise
+
+
+def remove_tree(path):
+    """Remove the tree at `path` (in a directory of root's), deepest entries first,
+    through directory descriptors (walk)."""
+    parent, name = os.path.split(path)
+    with opened_dir(parent) as parent_fd:
+        try:
+            st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            os.unlink(name, dir_fd=parent_fd)
+            return
+        top = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        try:
+            for dir_fd, dirs, others in walk(top, path):
+                for entry in others:
+                    _unlink_at(dir_fd, entry)
+                for entry in dirs:
+                    try:
+                        os.rmdir(entry, dir_fd=dir_fd)
+                    except NotADirectoryError:  # swapped for a link or a FIFO since
+                        _unlink_at(dir_fd, entry)
+        finally:
+            os.close(top)
+        os.rmdir(name, dir_fd=parent_fd)
+
+
+def walk(fd, where, depth=MAX_WALK_DEPTH):
+    """Each directory of the tree open at `fd`, deepest first, as (its descriptor, the
+    names of its directories, the names of everything else in it). Entries are judged
+    by lstat and directories opened with O_NOFOLLOW|O_DIRECTORY: a link is never
+    followed and a FIFO never opened; a directory swapped for one meanwhile is not
+    entered. Raises MTError for a tree deeper than `depth`."""
+    if depth < 0:
+        raise MTError('{0} is nested deeper than {1} directories'.format(where, MAX_WALK_DEPTH))
+    dirs, others = [], []
+    for name in os.listdir(fd):
+        try:
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:  # gone meanwhile
+            continue
+        (dirs if stat.S_ISDIR(st.st_mode) else others).append(name)
+    for name in dirs:
+        try:
+            inner = os.open(name, _DIR_FLAGS, dir_fd=fd)
+        except OSError:  # gone, or swapped for a link or a FIFO since: not entered
+            continue
+        try:
+            yield from walk(inner, os.path.join(where, name), depth - 1)
+        finally:
+            os.close(inner)
+    yield fd, dirs, others
 
 
 def give_back(path, taken):
@@ -115,6 +192,15 @@ def move(root, source, target):
         os.rename(name, target_name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
 
 
+def make_private_dir(root, prefix):
+    """A new directory of root's alone (0700) in `root`, named `prefix` and random
+    characters; returns its name. mkdir never takes over what is there."""
+    with opened_dir(root) as fd:
+        name = prefix + os.urandom(6).hex()
+        os.mkdir(name, 0o700, dir_fd=fd)
+        return name
+
+
 def exists(root, relative):
     """Whether `root`/`relative` exists (a link counts; none is followed)."""
     parent, name = os.path.split(relative)
@@ -129,12 +215,15 @@ def read_file(root, relative, limit=MAX_FILE):
     """The bytes of the plain file `root`/`relative` (no link followed, not a FIFO or a
     device, at most `limit` bytes); raises MTError otherwise."""
     parent, name = os.path.split(relative)
-    where = os.path.join(root, relative)
     with opened_dir(root, parent) as dir_fd:
-        try:
-            fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
-        except OSError as e:
-            raise MTError('{0}: not a plain file that is not a link ({1})'.format(where, e.strerror))
+        return _read_at(dir_fd, name, os.path.join(root, relative), limit)
+
+
+def _read_at(dir_fd, name, where, limit):
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError as e:
+        raise MTError('{0}: not a plain file that is not a link ({1})'.format(where, e.strerror))
     with os.fdopen(fd, 'rb') as f:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):
@@ -150,11 +239,17 @@ def give_tree(path, owner_ids):
     everything below it is done, so the new owner cannot swap a directory root is still
     to walk through for a link."""
     with opened_dir(path) as fd:
-        for _, dirs, files, top_fd in os.fwalk('.', dir_fd=fd, topdown=False,
-                                               follow_symlinks=False):
-            for name in files + dirs:
-                os.chown(name, *owner_ids, dir_fd=top_fd, follow_symlinks=False)
+        for dir_fd, dirs, others in walk(fd, path):
+            for name in others + dirs:
+                os.chown(name, *owner_ids, dir_fd=dir_fd, follow_symlinks=False)
         os.fchown(fd, *owner_ids)
+
+
+def _unlink_at(dir_fd, name):
+    try:
+        os.unlink(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        pass
 
 
 def _exists(name, dir_fd):

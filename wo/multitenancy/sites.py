@@ -4,8 +4,8 @@ our table and WordOps', its health check, and what `delete` and `remove` take aw
 import os
 from dataclasses import dataclass
 
-from wo.multitenancy import (fs, health, layout, mariadb, nginx, phpfpm, releases, ssl,
-                             validate, wordpress, wp_config)
+from wo.multitenancy import (health, layout, mariadb, nginx, phpfpm, releases,
+                             site_files, ssl, validate, wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.shared_root import require_free_space, require_initialized
 
@@ -161,7 +161,7 @@ def drop_database(ctx, wordops_row):
 def remove_files(ctx, domain):
     """The site's tree (links are removed, not followed) and its page-cache entries."""
     ctx.report('Removing ' + ctx.settings.site_root(domain))
-    fs.remove(ctx.settings.site_root(domain))
+    site_files.remove_tree(ctx.settings.site_root(domain))
     nginx.purge_page_cache([domain], ctx.settings.page_cache)
 
 

@@ -5,6 +5,7 @@ plugins and themes from the shared set) or, for `revert`, for a standalone site.
 Values go into the file as PHP literals, so any text is safe in it.
 """
 import json
+import math
 import os
 import re
 import secrets
@@ -23,8 +24,8 @@ SALT_NAMES = ('AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
 LAYOUT_CONSTANTS = ('WP_CONTENT_DIR', 'WP_PLUGIN_DIR', 'WPMU_PLUGIN_DIR')
 # A site that moves these elsewhere has a layout a conversion would break.
 FOREIGN_LAYOUT = ('UPLOADS', 'WP_CONTENT_URL', 'WP_PLUGIN_URL', 'WPMU_PLUGIN_URL', 'WP_LANG_DIR')
-_CONSTANT = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-_TABLE_PREFIX = re.compile(r'^[A-Za-z0-9_]+$')
+_CONSTANT = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
+_TABLE_PREFIX = re.compile(r'^[A-Za-z0-9_]+\Z')
 _SALT_ALPHABET = string.ascii_letters + string.digits + '!#$%&()*+,-./:;<=>?@[]^_{|}~'
 
 
@@ -33,13 +34,13 @@ def path(settings, domain):
 
 
 def php_literal(value):
-    """The PHP literal of a plain value: None, bool, int, float, str, or a list or dict
-    of those (an array). Anything else raises TypeError."""
+    """The PHP literal of a plain value: None, bool, int, finite float, str, or a list or
+    dict of those (an array). Anything else raises TypeError."""
     if value is None:
         return 'null'
     if isinstance(value, bool):
         return 'true' if value else 'false'
-    if isinstance(value, (int, float)):
+    if isinstance(value, int) or isinstance(value, float) and math.isfinite(value):
         return repr(value)
     if isinstance(value, str):
         return "'" + value.replace('\\', '\\\\').replace("'", "\\'") + "'"
@@ -82,8 +83,9 @@ def read(settings, config_file, domain, php_version):
 
     The file is the site's own code, so what PHP prints is checked and every value is
     rebuilt here as a PHP literal: a constant whose name is not a PHP identifier or whose
-    value is not plain (an object, text that is not UTF-8), or a table prefix WordPress
-    would not take, raises InvalidInput."""
+    value is not plain (an object, text that is not UTF-8, a number that is not finite),
+    ABSPATH (where the core is, ours to say), or a table prefix WordPress would not
+    take, raises InvalidInput."""
     try:
         done = runner.run([phpfpm.cli(php_version), READER, config_file, domain],
                           user=settings.web_user)
@@ -97,7 +99,7 @@ def read(settings, config_file, domain, php_version):
 def _checked(config_file, defined):
     if not isinstance(defined, dict) or not isinstance(defined.get('constants'), dict):
         raise InvalidInput('{0} printed no definitions when read'.format(config_file))
-    odd = [n for n in defined['constants'] if not _CONSTANT.match(n)]
+    odd = [n for n in defined['constants'] if not _CONSTANT.match(n) or n == 'ABSPATH']
     odd += [str(n) for n in defined.get('unsupported') or []]
     if odd:
         raise InvalidInput('{0} defines constants that are not plain names or values: {1}'.format(
