@@ -9,7 +9,7 @@ from fake_server import WORDOPS_SITES, FakeApp, FakeRunner, FakeWeb
 from sample_release import make_release_tarball
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import mariadb, phpfpm, runner, sources
+from wo.multitenancy import mariadb, nginx, phpfpm, runner, sources
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.wordops import Caller
@@ -52,6 +52,7 @@ class Server:
         monkeypatch.setattr(sources.requests, 'get', self.web.get)
         monkeypatch.setattr(phpfpm, 'fastcgi', self._fastcgi)
         monkeypatch.setattr(phpfpm, 'installed_versions', lambda: ['8.2', '8.3'])
+        monkeypatch.setattr(nginx, '_taking_workers', set)  # no nginx of the server's
         monkeypatch.setattr(mariadb, 'ping', lambda ctl, settings: None)
         monkeypatch.setattr(mariadb, 'create_site_database', self._create_database)
         monkeypatch.setattr(mariadb, 'drop_site_database',

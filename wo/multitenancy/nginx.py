@@ -7,6 +7,7 @@ common/wpcommon-phpXY.conf, common/locations-wo.conf and the site's conf/nginx/*
 import os
 import re
 import stat
+import time
 
 from wo.multitenancy import fs, runner, site_files
 from wo.multitenancy.errors import MTError
@@ -129,9 +130,32 @@ def check_config(failure='the nginx configuration is broken'):
                       'run `nginx -t` to see the whole message')
 
 
+RELOAD_WAIT = 10  # seconds for the old workers to stop taking connections
+
+
 def reload():
-    """Reload nginx gracefully (running requests finish on the old workers)."""
+    """Reload nginx gracefully (running requests finish on the old workers), and return
+    once the old workers have stopped taking connections: a connection one of them took
+    as it was told to stop is closed unanswered, so a request sent right after a command
+    that reloads (`convert ... && curl ...`) could fail."""
+    old = _taking_workers()
     runner.run(['nginx', '-s', 'reload'])
+    deadline = time.monotonic() + RELOAD_WAIT
+    while old & _taking_workers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _taking_workers():
+    """The pids of nginx workers taking connections (not shutting down)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/{0}/cmdline'.format(pid), 'rb') as f:
+                if f.read() == b'nginx: worker process\x00':
+                    found.add(int(pid))
+        except OSError:  # gone meanwhile
+            continue
+    return found
 
 
 FASTCGI_CACHE = '/var/run/nginx-cache'  # WordOps' fastcgi_cache_path
