@@ -198,10 +198,12 @@ def test_a_killed_convert_leaves_a_serving_site_and_the_next_run_finishes(make_s
     running.wait()
     assert hit, 'the convert ended before the moment to kill it'
     assert domain not in rows('multitenancy_sites', 'domain'), 'killed after it was recorded'
+    swapped = os.path.islink(os.path.join(htdocs, 'wp'))  # the kill may land just after
+    assert swapped or moment == 'built beside'
     assert get(domain, '/a-post/').status_code == 200  # old or new layout, it serves
     done = json.loads(convert(domain).stdout)['sites'][0]
     assert done['status'] == 'converted'
-    assert done.get('resumed', False) is (moment == 'swapped')  # finished, or done again
+    assert done.get('resumed', False) is swapped  # a swapped site is finished, else done again
     assert os.path.islink(os.path.join(htdocs, 'wp')) and not os.path.exists(spare)
     assert pages(domain, content['upload']) == seen
     assert domain in rows('multitenancy_sites', 'domain')

@@ -322,3 +322,18 @@ def test_a_fifo_in_the_page_cache_does_not_stop_a_command(make_site):
         assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     finally:
         shutil.rmtree('/var/run/nginx-cache/f/mt', ignore_errors=True)
+
+
+def test_an_update_writes_no_include_through_a_conf_the_site_still_owns(make_site, canary,
+                                                                        release_tarball):
+    """A site converted by an earlier version kept a conf/ of the web user's: the site
+    plants a link where our include goes; `update` writes nothing through it."""
+    make_site('hostile-legacy.test')
+    conf = os.path.join(SITES, 'hostile-legacy.test', 'conf')
+    subprocess.run(['chown', '-R', 'www-data:www-data', conf], check=True)
+    include = os.path.join(conf, 'nginx', 'wo-multitenancy.conf')
+    os.unlink(include)
+    assert as_site('ln', '-s', os.path.join(CANARY, 'secret.conf'), include).returncode == 0
+    wo('update', '--force', '--source', release_tarball)
+    assert os.path.islink(include)
+    assert get('hostile-legacy.test', '/?after').status_code == 200

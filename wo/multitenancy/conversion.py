@@ -200,10 +200,6 @@ def settle_converted(ctx, domain):
     """A converted site's conf/ (nginx includes it, as root) and logs/ become root's
     alone, as a created site's are, with our nginx include; its old tree, which is in
     the backup, goes. Idempotent."""
-    settings, root = ctx.settings, ctx.settings.site_root(domain)
-    for name, keep_links in (('conf', False), ('logs', True)):
-        if os.path.isdir(os.path.join(root, name)):
-            site_files.take_tree(os.path.join(root, name), keep_links)
-    fs.make_dir(os.path.join(root, 'conf', 'nginx'))
-    nginx.ensure_site_includes(settings, [domain])
-    docroot_swap.remove_old(settings, domain)
+    layout.take_site_dirs(ctx.settings, domain)
+    nginx.ensure_site_includes(ctx.settings, [domain])
+    docroot_swap.remove_old(ctx.settings, domain)

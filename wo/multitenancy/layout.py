@@ -13,7 +13,7 @@
 import os
 import stat
 
-from wo.multitenancy import fs, releases
+from wo.multitenancy import fs, releases, site_files
 from wo.multitenancy.errors import MTError
 
 HERE = os.path.dirname(__file__)
@@ -58,6 +58,24 @@ def fill_docroot(settings, docroot):
         fs.symlink(os.path.join(settings.shared_content, name), os.path.join(content, name))
     for name in OWN_DIRS:
         fs.make_dir(os.path.join(content, name), owner=(settings.web_user, settings.web_user))
+
+
+def take_site_dirs(settings, domain):
+    """Make the site's conf/ (nginx includes conf/nginx/*.conf as root) and logs/ root's
+    alone, as a created site's are, and conf/nginx/ present. WordOps made them the web
+    user's; so did the conversions of earlier versions of this plugin. A tree already
+    root's is left as it is. Raises MTError (site_files.take_tree) for a link in conf/,
+    or conf/ or logs/ that is a link."""
+    root = settings.site_root(domain)
+    for name, keep_links in (('conf', False), ('logs', True)):
+        path = os.path.join(root, name)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if not (stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022):
+            site_files.take_tree(path, keep_links)
+    fs.make_dir(os.path.join(root, 'conf', 'nginx'))
 
 
 def link_core(settings, domain, release=None):

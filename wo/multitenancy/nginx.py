@@ -55,8 +55,13 @@ def site_include(settings, domain):
 
 
 def write_site_include(settings, domain):
-    """Write our include of the site's vhost; returns whether it changed."""
+    """Write our include of the site's vhost; returns whether it changed. Its conf/nginx
+    must be root's alone (layout.take_site_dirs): root writes there by path."""
     path = site_include(settings, domain)
+    folder = os.path.dirname(path)
+    if not all(_roots_alone(p) for p in (os.path.dirname(folder), folder)):
+        raise MTError('{0} is not a directory only root may change'.format(folder),
+                      'wo multitenancy convert {0} makes it root\'s'.format(domain))
     try:
         with open(path, encoding='utf-8') as f:
             if f.read() == SITE_INCLUDE_TEXT:
@@ -68,13 +73,29 @@ def write_site_include(settings, domain):
 
 
 def ensure_site_includes(settings, domains):
-    """Our include in the vhost of every site in `domains`; when one changed, nginx is
-    tested and reloaded. Raises MTError with nginx's complaint."""
-    changed = [d for d in domains if write_site_include(settings, d)]
+    """Our include in the vhost of every site in `domains` whose conf/nginx is root's
+    alone; when one changed, nginx is tested and reloaded. Returns (the sites changed,
+    the sites skipped: converted by an earlier version, their conf/ still the site's).
+    Raises MTError with nginx's complaint."""
+    changed, skipped = [], []
+    for domain in domains:
+        try:
+            if write_site_include(settings, domain):
+                changed.append(domain)
+        except MTError:
+            skipped.append(domain)
     if changed:
         check_config('nginx refused the include of {0}'.format(', '.join(changed)))
         reload()
-    return changed
+    return changed, skipped
+
+
+def _roots_alone(path):
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022
 
 
 def render_vhost(app, settings, domain, php_version, cache):

@@ -47,7 +47,7 @@ def require(settings, php_version, cache):
 # -- talking to PHP-FPM itself ------------------------------------------------------------
 # Our requests never go to the sites' pools: under load a new connection to a site pool
 # can wait in its listen queue for as long as nginx keeps its kept-alive connections busy
-# (docs/architecture.md, "Our own PHP-FPM pool"). install-multitenancy.sh gives every
+# (docs/architecture.md, "Under load"). install-multitenancy.sh gives every
 # PHP-FPM a pool of ours whose socket only root can reach: <control_dir>/phpXY-fpm.sock.
 OPCACHE_SCRIPT = os.path.join(os.path.dirname(__file__), 'php', 'opcache.php')
 POOL = 'wo-multitenancy'
@@ -73,7 +73,7 @@ def require_control_pool(settings, php_version):
 
 def forget_scripts(settings, php_versions, directory):
     """Drop what each PHP-FPM's OPcache compiled from files under `directory` (a site's
-    document root whose files were swapped, a release a site still runs by an old path).
+    document root whose files were swapped, a release no site runs any more).
 
     OPcache finds a script by its path and checks it only every revalidate_freq seconds,
     so after a document root is swapped it would run the old tree's copy of the same

@@ -56,7 +56,9 @@ def switch_every_site(ctx, name, force, changes):
     settings = ctx.settings
     previous = releases.current(settings)
     sites = live_sites(ctx)
-    nginx.ensure_site_includes(settings, [s['domain'] for s in sites])
+    for domain in nginx.ensure_site_includes(settings, [s['domain'] for s in sites])[1]:
+        ctx.report('{0}: its conf/nginx is not root\'s alone, so it gets no include of ours; '
+                   'wo multitenancy convert {0} settles it'.format(domain))
     if previous and sites:
         versions = [s['php_version'] for s in sites]
         changes.on_failure('drop {0} from OPcache'.format(name), lambda: phpfpm.forget_scripts(
