@@ -5,7 +5,8 @@ can swap any directory of its own for a link, or a file for a FIFO, at any momen
 nothing here follows a path through such a tree: every directory is opened one
 component at a time with O_NOFOLLOW and then worked in through its descriptor (the
 *at() calls), files are opened with O_NOFOLLOW and checked with fstat() before they are
-read, and trees are walked with os.fwalk, which does not follow links either. A link,
+read, and trees are walked by walk(), which neither follows a link nor opens a FIFO
+(os.fwalk, in Python 3.11, opens whatever is swapped in for a directory). A link,
 or anything that is not a plain file or directory where one is expected, raises
 MTError naming it. The anchor of every path (a site root) must itself be a directory
 the site cannot change: root's, in a directory of root's.
@@ -182,10 +183,8 @@ def move(root, source, target):
     with opened_dir(root, source_parent) as source_fd, opened_dir(root, target_parent) as target_fd:
         try:
             os.rmdir(target_name, dir_fd=target_fd)  # an empty placeholder (uploads/ of a new tree)
-        except (FileNotFoundError, NotADirectoryError):
-            pass
         except OSError:
-            pass  # not empty: refused below
+            pass  # missing, not a directory, or not empty: judged below
         if _exists(target_name, target_fd):
             raise MTError('{0} and {1} both exist in {2}'.format(source, target, root),
                           'keep one: merge them by hand, then run the same command again')
