@@ -221,7 +221,7 @@ def test_a_removal_directory_planted_as_a_link_is_never_followed(make_standalone
     assert sorted(os.listdir(CANARY)) == ['languages', 'secret.conf', 'uploads', 'wp-content']
 
 
-def test_setuid_files_and_hard_links_in_conf_are_not_made_roots(make_standalone, make_site):
+def test_a_hard_link_refuses_convert_and_a_setuid_file_is_not_made_roots(make_standalone, make_site):
     make_site('hostile-victim.test')
     victim = os.path.join(SITES, 'hostile-victim.test', 'htdocs', 'wp-content', 'uploads', 'v')
     assert as_site('touch', victim).returncode == 0
@@ -230,6 +230,12 @@ def test_setuid_files_and_hard_links_in_conf_are_not_made_roots(make_standalone,
     assert as_site('cp', '/bin/sh', os.path.join(root, 'conf', 'sh')).returncode == 0
     assert as_site('chmod', '4755', os.path.join(root, 'conf', 'sh')).returncode == 0
     assert as_site('ln', victim, os.path.join(root, 'logs', 'v')).returncode == 0
+    code, refused = convert('hostile-suid.test')
+    assert (code, refused['status']) == (2, 'refused'), refused
+    assert 'logs/v is a hard link' in refused['error']
+    assert os.stat(root).st_uid == WWW.pw_uid  # nothing was taken
+    assert os.stat(victim).st_uid == WWW.pw_uid and os.stat(victim).st_nlink == 2
+    assert as_site('rm', os.path.join(root, 'logs', 'v')).returncode == 0
     assert convert('hostile-suid.test')[1]['status'] == 'converted'
     taken = os.stat(os.path.join(root, 'conf', 'sh'))
     assert (taken.st_uid, stat.S_IMODE(taken.st_mode)) == (0, 0o644)

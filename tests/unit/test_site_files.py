@@ -68,11 +68,22 @@ def test_taking_a_tree_makes_it_roots_and_refuses_a_link(site):
     assert os.stat(site / 'conf').st_uid == 0
     assert stat.S_IMODE(os.stat(site / 'conf/nginx/ssl.conf').st_mode) == 0o644
     os.symlink('/etc/passwd', site / 'conf/nginx/evil.conf')
-    with pytest.raises(MTError, match='is a link or a special file'):
+    with pytest.raises(MTError, match='is a link, a hard link or a special file'):
         site_files.take_tree(str(site / 'conf'))
     site_files.take_tree(str(site / 'conf'), keep_links=True)  # logs/: its links stay links
     assert os.lstat(site / 'conf/nginx/evil.conf').st_uid == 0
     assert os.stat('/etc/passwd').st_uid == 0
+
+
+def test_taking_a_tree_refuses_a_hard_link(site):
+    (site / 'conf/nginx').mkdir(parents=True)
+    (site / 'secret').write_text('root only')
+    os.chmod(site / 'secret', 0o600)
+    os.link(site / 'secret', site / 'conf/nginx/evil.conf')
+    with pytest.raises(MTError, match='a hard link'):
+        site_files.take_tree(str(site / 'conf'))
+    assert stat.S_IMODE(os.stat(site / 'secret').st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(site / 'conf/nginx/evil.conf').st_mode) == 0o600
 
 
 def test_a_tree_is_given_away_deepest_first_links_not_followed(site):

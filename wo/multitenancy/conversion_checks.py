@@ -3,6 +3,7 @@ its conversion: pure checks, nothing changes. Each check raises InvalidInput nam
 what stands in the way and what to do about it."""
 import os
 import re
+import stat
 
 from wo.multitenancy import (docroot_swap, fs, health, layout, nginx, phpfpm,
                              releases, wordpress, wp_config)
@@ -161,18 +162,24 @@ def _language_files(docroot):
 
 def check_site_dirs(settings, domain):
     """nginx includes a site's conf/nginx/*.conf as root: after the conversion only root
-    may change conf/ and logs/, so each must be a real directory, and conf/ hold no link
-    (it would keep pointing at what the site controls)."""
+    may change conf/ and logs/, so each must be a real directory, conf/ hold no link (it
+    would keep pointing at what the site controls) and neither a hard link (taking it
+    would copy what it links to; site_files.take_tree refuses it)."""
     root = settings.site_root(domain)
     for name in ('conf', 'logs'):
         if os.path.islink(os.path.join(root, name)):
             raise InvalidInput('{0} is a link'.format(os.path.join(root, name)),
                                'make it a directory of its own, then convert')
-    for top, dirs, files in os.walk(os.path.join(root, 'conf')):
-        for name in dirs + files:
-            if os.path.islink(os.path.join(top, name)):
-                raise InvalidInput('{0} is a link'.format(os.path.join(top, name)),
-                                   'replace it by the file it points to, then convert')
+        for top, dirs, files in os.walk(os.path.join(root, name)):
+            for entry in dirs + files:
+                path = os.path.join(top, entry)
+                st = os.lstat(path)
+                if name == 'conf' and stat.S_ISLNK(st.st_mode):
+                    raise InvalidInput('{0} is a link'.format(path),
+                                       'replace it by the file it points to, then convert')
+                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    raise InvalidInput('{0} is a hard link'.format(path),
+                                       'replace it by a copy of its own, then convert')
 
 
 def _named(kind, name):

@@ -65,11 +65,12 @@ def take_dir(path, owner_ids=(0, 0), mode=0o755):
 def take_tree(path, keep_links=False):
     """Make the tree at `path` (in a directory of root's) root's alone. Each directory
     becomes root's (0755) before its entries are listed, so the site cannot add one root
-    does not see; each file is replaced by root's copy (0644, a new inode: a setuid bit,
-    a hard link to another site's file, a descriptor the site kept open for writing --
-    none of them reaches the file that stays). A link raises MTError (`keep_links`: it
-    is made root's, never followed), and so does a FIFO, a socket, a device, or a tree
-    deeper than MAX_DEPTH."""
+    does not see; each file is replaced by root's copy (0644, a new inode: neither a
+    setuid bit nor a descriptor the site kept open for writing reaches the file that
+    stays). A link raises MTError (`keep_links`: it is made root's, never followed), and
+    so does a hard link (without fs.protected_hardlinks it could be one to /etc/shadow,
+    which root would copy 0644), a FIFO, a socket, a device, or a tree deeper than
+    MAX_DEPTH."""
     with opened_dir(os.path.dirname(path), os.path.basename(path)) as fd:
         _take(fd, path, keep_links, MAX_DEPTH)
 
@@ -88,12 +89,13 @@ def _take(fd, where, keep_links, depth):
                 _take(inner, os.path.join(where, name), keep_links, depth - 1)
             finally:
                 os.close(inner)
-        elif stat.S_ISREG(st.st_mode):
+        elif stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
             _replace_with_copy(fd, name, where)
         elif keep_links and stat.S_ISLNK(st.st_mode):
             os.chown(name, 0, 0, dir_fd=fd, follow_symlinks=False)
         else:
-            raise MTError('{0}/{1} is a link or a special file: it is not taken'.format(where, name),
+            raise MTError('{0}/{1} is a link, a hard link or a special file: it is not taken'
+                          .format(where, name),
                           'remove it, then run the same command again')
 
 
