@@ -9,7 +9,7 @@ from fake_server import WORDOPS_SITES, FakeApp, FakeRunner, FakeWeb
 from sample_release import make_release_tarball
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import mariadb, nginx, phpfpm, runner, sources
+from wo.multitenancy import mariadb, nginx, phpfpm, runner, sources, verification
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.wordops import Caller
@@ -39,6 +39,7 @@ class Server:
 
     def __init__(self, settings, tmp_path, monkeypatch):
         self.tmp_path, self.lines, self.fastcgi, self.databases = tmp_path, [], [], {}
+        self.accounts = {}  # MariaDB's: (user, host): SHOW GRANTS
         os.makedirs(os.path.dirname(settings.wo_database))
         with sqlite3.connect(settings.wo_database) as c:
             c.execute(WORDOPS_SITES)
@@ -55,8 +56,11 @@ class Server:
         monkeypatch.setattr(nginx, '_taking_workers', set)  # no nginx of the server's
         monkeypatch.setattr(mariadb, 'ping', lambda ctl, settings: None)
         monkeypatch.setattr(mariadb, 'create_site_database', self._create_database)
-        monkeypatch.setattr(mariadb, 'drop_site_database',
-                            lambda ctl, name, user: self.databases.pop(name))
+        monkeypatch.setattr(mariadb, 'drop_site_database', self._drop_database)
+        monkeypatch.setattr(mariadb, 'account_hosts',
+                            lambda ctl, user: sorted(h for u, h in self.accounts if u == user))
+        monkeypatch.setattr(mariadb, 'grants', lambda ctl, user, host: self.accounts[user, host])
+        monkeypatch.setattr(mariadb, 'wordops_grant_host', lambda ctl: 'localhost')
         monkeypatch.setattr(mt, 'make_context', lambda app, journal: self._context(app, journal))
         for php in ('php82', 'php83'):
             for name in ('wpfc-' + php, 'wpcommon-' + php, php, 'redis-' + php):
@@ -109,11 +113,20 @@ class Server:
         return 'Content-type: application/json\r\n\r\n{"scripts": 1}'
 
     def _create_database(self, ctl, domain, changes):
-        name = domain.replace('.', '_')
-        changes.on_failure('drop ' + name, lambda: self.databases.pop(name))
+        name, user = domain.replace('.', '_'), domain.replace('.', '_')[:12]
+        changes.on_failure('drop ' + name, lambda: self._drop_database(ctl, name, user, 'localhost'))
         self.databases[name] = domain
-        return {'db_name': name, 'db_user': name[:12], 'db_password': 'secret',
-                'db_host': 'localhost'}
+        self.accounts[user, 'localhost'] = [
+            'GRANT USAGE ON *.* TO `{0}`@`localhost`'.format(user),
+            'GRANT {0} ON `{1}`.* TO `{2}`@`localhost`'.format(
+                ', '.join(sorted(verification.EXPECTED_PRIVILEGES)), name, user)]
+        self.runner.site(domain).current_user = user + '@localhost'
+        return {'db_name': name, 'db_user': user, 'db_password': 'secret',
+                'db_host': 'localhost', 'db_grant_host': 'localhost'}
+
+    def _drop_database(self, ctl, name, user, grant_host):
+        self.databases.pop(name)
+        self.accounts.pop((user, grant_host or 'localhost'), None)
 
     @staticmethod
     def _write(path, text=''):

@@ -44,6 +44,7 @@ class Site:
     installed_as: dict = None
     plugins: list = field(default_factory=list)
     themes: list = field(default_factory=lambda: ['twentytwentyfour'])
+    current_user: str = None  # who MariaDB takes its connection for
 
 
 class FakeRunner:
@@ -118,6 +119,11 @@ class FakeRunner:
             with open(self.settings.baseline_file) as f:
                 wanted = json.load(f)
             result = {'version': wanted['version'], 'missing': [], 'activated': wanted['plugins']}
+        elif action == 'verify':
+            result = {'current_user': site.current_user, 'round_trip': True,
+                      'round_trip_error': '', 'missing_tables': [],
+                      'db_version': site.db_version, 'core_db_version': core_version[1],
+                      'administrators': int(bool(site.installed_as))}
         elif action == 'inspect':
             result = {'wp_version': core_version[0], 'db_version': site.db_version or core_version[1],
                       'multisite': False, 'plugins': site.plugins, 'themes': site.themes,

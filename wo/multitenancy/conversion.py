@@ -6,8 +6,8 @@ plan, are conversion_checks'. Also the steps `revert` shares: keeping a site's
 wp-config.php for the undo, swapping back, dropping the old tree's scripts."""
 import os
 
-from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout, nginx,
-                             phpfpm, releases, site_files, validate, wordpress, wp_config)
+from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout, mariadb,
+                             nginx, phpfpm, releases, site_files, validate, wordpress, wp_config)
 from wo.multitenancy.conversion_checks import conversion_plan
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.rollout import apply_baseline
@@ -192,7 +192,8 @@ def record_conversion(ctx, domain, baseline_version):
     after the record is finished by the next convert."""
     settings, row = ctx.settings, ctx.db.wordops_site(domain)
     ctx.db.adopt_site(our_row(settings, domain, row['cache_type'], row['php_version'],
-                              baseline_version, row['is_ssl']))
+                              baseline_version, row['is_ssl'],
+                              mariadb.grant_host_of(ctx.ctl, row['db_user'])))
     settle_converted(ctx, domain)
 
 

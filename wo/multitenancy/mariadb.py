@@ -47,17 +47,40 @@ def create_site_database(ctl, domain, changes):
         raise MTError('creating the database of {0} failed: {1}'.format(domain, e.message),
                       'check that MariaDB runs and root can log in (wo info --mysql)')
     return {'db_name': created['wo_db_name'], 'db_user': created['wo_db_user'],
-            'db_password': created['wo_db_pass'], 'db_host': created['wo_db_host'] or 'localhost'}
+            'db_password': created['wo_db_pass'], 'db_host': created['wo_db_host'] or 'localhost',
+            'db_grant_host': created['wo_mysql_grant_host']}
 
 
-def drop_site_database(ctl, db_name, db_user):
-    """Drop a site's database and user if they exist (idempotent)."""
+def drop_site_database(ctl, db_name, db_user, grant_host=None):
+    """Drop a site's database and its user at `grant_host` (the host it was created at;
+    unknown: WordOps' grant-host today) if they exist (idempotent)."""
     for identifier in (db_name, db_user):
         _require_identifier(identifier)
-    grant_host = ctl.app.config.get('mysql', 'grant-host') \
-        if ctl.app.config.has_section('mysql') else 'localhost'
     _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(db_name))
-    _execute(ctl, "DROP USER IF EXISTS `{0}`@'{1}'".format(db_user, grant_host.replace("'", '')))
+    _execute(ctl, 'DROP USER IF EXISTS %s@%s', (db_user, grant_host or wordops_grant_host(ctl)))
+
+
+def wordops_grant_host(ctl):
+    """The host WordOps creates database users at now (wo.conf [mysql] grant-host)."""
+    config = ctl.app.config
+    return config.get('mysql', 'grant-host') if config.has_section('mysql') else 'localhost'
+
+
+def account_hosts(ctl, user):
+    """The hosts MariaDB has an account of `user` at ('' : the anonymous accounts)."""
+    return sorted(_column(ctl, 'SELECT Host FROM mysql.user WHERE User = %s', (user,)))
+
+
+def grant_host_of(ctl, user):
+    """The host of `user`'s one account (a site WordOps made, being converted), or
+    WordOps' grant-host when it has none or several (verify names them)."""
+    hosts = account_hosts(ctl, user)
+    return hosts[0] if len(hosts) == 1 else wordops_grant_host(ctl)
+
+
+def grants(ctl, user, host):
+    """SHOW GRANTS of user@host, one statement a line."""
+    return _column(ctl, 'SHOW GRANTS FOR %s@%s', (user, host))
 
 
 def dump(db_name, path):
@@ -99,21 +122,21 @@ def _drop_new(ctl, before, domain):
             _execute(ctl, 'DROP USER IF EXISTS `{0}`@`{1}`'.format(user, host))
 
 
-def _column(ctl, query):
+def _column(ctl, query, args=None):
     connection = _womysql().connect(ctl)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(query)
+            cursor.execute(query, args)
             return [row[0] for row in cursor.fetchall()]
     finally:
         connection.close()
 
 
-def _execute(ctl, statement):
+def _execute(ctl, statement, args=None):
     connection = _womysql().connect(ctl)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(statement)
+            cursor.execute(statement, args)
         connection.commit()
     finally:
         connection.close()

@@ -106,7 +106,7 @@ def record_site(ctx, site, db, baseline_version, changes):
     settings = ctx.settings
     ctx.db.add_site(
         our_row(settings, site.domain, site.cache, site.php_version, baseline_version,
-                int(site.letsencrypt)),
+                int(site.letsencrypt), db['db_grant_host']),
         {'sitename': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
          'site_path': settings.site_root(site.domain), 'is_enabled': 1,
          'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
@@ -117,12 +117,13 @@ def record_site(ctx, site, db, baseline_version, changes):
     changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
 
 
-def our_row(settings, domain, cache, php_version, baseline_version, is_ssl):
-    """A site's row in our table, on the current release."""
+def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, db_grant_host):
+    """A site's row in our table, on the current release; `db_grant_host`: the host its
+    database user was created at."""
     return {'domain': domain, 'site_type': 'wp', 'cache_type': cache,
             'site_path': settings.site_root(domain), 'php_version': php_version,
             'shared_release': releases.current(settings), 'baseline_version': baseline_version,
-            'is_enabled': 1, 'is_ssl': is_ssl}
+            'is_enabled': 1, 'is_ssl': is_ssl, 'db_grant_host': db_grant_host}
 
 
 def require_healthy(domain, https):
@@ -151,11 +152,13 @@ def shared_site(ctx, domain, hint):
     return site
 
 
-def drop_database(ctx, wordops_row):
-    """Drop the site's database and user, if WordOps' row still names them."""
+def drop_database(ctx, wordops_row, grant_host):
+    """Drop the site's database, and its user at `grant_host` (recorded when it was
+    made; None: WordOps' grant-host), if WordOps' row still names them."""
     if wordops_row and wordops_row['db_name']:
         ctx.report('Dropping the database ' + wordops_row['db_name'])
-        mariadb.drop_site_database(ctx.ctl, wordops_row['db_name'], wordops_row['db_user'])
+        mariadb.drop_site_database(ctx.ctl, wordops_row['db_name'], wordops_row['db_user'],
+                                   grant_host)
 
 
 def remove_files(ctx, domain):

@@ -89,3 +89,16 @@ def status_text(report):
 def baseline_text(current):
     return 'Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  auto-activate: {1}'.format(
         ', '.join(current['plugins']) or 'none', 'yes' if current['auto_activate'] else 'no', **current)
+
+
+def verification_text(reports):
+    """Per site, a line per check: pass or FAIL, what was found, and what to do."""
+    lines = []
+    for report in reports:
+        lines.append('{0}: {1}'.format(report['domain'], 'verified' if report['ok'] else 'FAILED'))
+        for c in report['checks']:
+            lines.append('  {0:4} {1:17} {2}'.format('pass' if c['ok'] else 'FAIL', c['check'],
+                                                     c['detail']))
+            if c['hint']:
+                lines.append('       {0:17} -> {1}'.format('', c['hint']))
+    return '\n'.join(lines)

@@ -6,6 +6,7 @@ prints one JSON object. Secrets travel on stdin, never in argv or the logs.
 """
 import json
 import os
+import re
 
 from wo.multitenancy import layout, phpfpm, runner
 from wo.multitenancy.errors import CommandFailed, MTError
@@ -31,7 +32,7 @@ def task(settings, domain, php_version, action, core=None, **fields):
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         raise MTError('WordPress {0} for {1} printed no result: {2}'.format(
-            action, domain, done.stdout.strip()[-300:]))
+            action, domain, _printed(done.stdout)))
 
 
 def install(settings, domain, php_version, url, title, admin_user, admin_email, password):
@@ -48,6 +49,13 @@ def upgrade_database(settings, domain, php_version):
         raise MTError('the database of {0} is at {1}, its core wants {2}'.format(
             domain, done['to'], done['core']))
     return done
+
+
+def _printed(stdout):
+    """What WordPress printed instead of a result: the heading of the page it died
+    with (wp_die: "Error establishing a database connection"), or the end of it."""
+    heading = re.search(r'<h1[^>]*>(.*?)</h1>', stdout, re.S)
+    return heading.group(1).strip() if heading else stdout.strip()[-300:]
 
 
 def _php_message(error):

@@ -337,6 +337,30 @@ class StatusController(MTCommand):
         self._run(mt.status, lambda report: self._emit(report, texts.status_text(report)))
 
 
+class VerifyController(MTCommand):
+    class Meta:
+        label = 'mt_verify'
+        aliases = ['verify']
+        description = ('Verify sites on the shared core, each check named with pass or FAIL: '
+                       'database_writer (its database user exists at exactly the host it was '
+                       'created at, no anonymous account, WordOps\' grants on its own '
+                       'database alone, and the site can write, read and drop a table), '
+                       'host_binding (MariaDB takes the site\'s connection for that account), '
+                       'schema_and_users (its tables, db_version, an administrator), serves '
+                       '(it answers through nginx). Exits 3 when any check fails.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the sites to verify')),
+            (['--all'], dict(action='store_true', dest='every', help='every site on the shared core')),
+            (['--json'], dict(action='store_true', help='print the results as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        self._run(lambda ctx: mt.verify_sites(ctx, pargs.domain, pargs.every),
+                  lambda outcome: self._emit(outcome, texts.verification_text(outcome['sites'])))
+
+
 class BaselineController(MTCommand):
     class Meta:
         label = 'mt_baseline'
@@ -391,5 +415,5 @@ def load(app):
     for controller in (MultitenancyController, InitController, CreateController,
                        UpdateController, RollbackController, ConvertController,
                        RevertController, DeleteController, RemoveController, ListController,
-                       StatusController, BaselineController):
+                       StatusController, VerifyController, BaselineController):
         app.handler.register(controller)

@@ -35,12 +35,15 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
     baseline_version INTEGER DEFAULT 0,
     is_enabled BOOLEAN DEFAULT 1,
     is_ssl BOOLEAN DEFAULT 0,
+    db_grant_host VARCHAR(255),
     created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
     updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
 );
 """
+# Columns added since the first release: (table, column, type), added where missing.
+ADDED_COLUMNS = (('multitenancy_sites', 'db_grant_host', 'VARCHAR(255)'),)
 SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
-                'shared_release', 'baseline_version', 'is_enabled', 'is_ssl')
+                'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_grant_host')
 
 
 class MTDatabase:
@@ -61,6 +64,9 @@ class MTDatabase:
         (WordOps' sites.db_password): it becomes root's alone (WordOps makes it 0644)."""
         with self._transaction() as db:
             db.executescript(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:
+                if column not in [r['name'] for r in db.execute('PRAGMA table_info(' + table + ')')]:
+                    db.execute('ALTER TABLE {0} ADD COLUMN {1} {2}'.format(table, column, kind))
         os.chmod(self.path, 0o600)
 
     # -- configuration -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from cement.core.exc import CaughtSignal
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import (baseline, conversion, fs, lock, mariadb, nginx, releases,
                              reversion, rollout, shared_root, sites, ssl, sources, switching,
-                             validate)
+                             validate, verification)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
@@ -137,12 +137,14 @@ def create_site(ctx, domains, flags=(), **options):
         db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
         ctx.report('Linking the site to the shared core')
         sites.lay_out(ctx, site, db, changes)
-        ctx.report('Configuring nginx')
-        sites.configure_nginx(ctx, site, changes)
         ctx.report('Installing WordPress')
         sites.install_wordpress(ctx, site, password)
         ctx.report('Applying the baseline')
         applied = rollout.apply_baseline(ctx, site.domain, site.php_version)
+        ctx.report('Verifying its database')  # before nginx routes a request to it
+        verification.require_database(ctx, site.domain, site.php_version, db)
+        ctx.report('Configuring nginx')
+        sites.configure_nginx(ctx, site, changes)
         if site.letsencrypt:
             ctx.report("Setting up Let's Encrypt")
             sites.secure(ctx, site, changes)
@@ -166,7 +168,7 @@ def delete_site(ctx, domain):
         nginx.remove_vhost(settings, domain)
         if site['is_ssl']:
             ssl.remove(ctx.ctl, settings, domain)
-        sites.drop_database(ctx, wordops_row)
+        sites.drop_database(ctx, wordops_row, site['db_grant_host'])
         sites.remove_files(ctx, domain)
         ctx.db.remove_site(domain)
     return {'domain': domain, 'database': wordops_row['db_name'] if wordops_row else None}
@@ -186,7 +188,7 @@ def remove_everything(ctx, force=False):
     return plan
 
 
-# -- list, status ------------------------------------------------------------------------
+# -- list, status, verify -----------------------------------------------------------------
 def list_sites(ctx):
     return [{'domain': s['domain'], 'php': s['php_version'], 'cache': s['cache_type'],
              'ssl': bool(s['is_ssl']), 'release': s['shared_release'],
@@ -208,6 +210,25 @@ def status(ctx):
     if not report['healthy']:
         raise PartlyFailed('', result=report, exit_code=EXIT_UNHEALTHY)
     return report
+
+
+def verify_sites(ctx, domains, every=False):
+    """Verify sites on the shared core (or, `every`, all of them): {'sites': one report
+    per site (verification.verify), 'failed': how many failed}. When any did, raises
+    PartlyFailed (exit 3) carrying it. Neither domains nor `every`, or both: InvalidInput."""
+    if bool(domains) == every:
+        raise InvalidInput('give the domains to verify, or --all',
+                           'wo multitenancy verify example.com, or wo multitenancy verify --all')
+    found = ctx.db.get_shared_sites() if every else [
+        sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy list') for d in domains]
+    reports = []
+    for site in found:
+        ctx.report('Verifying ' + site['domain'])
+        reports.append(verification.verify(ctx, site, ctx.db.wordops_site(site['domain'])))
+    outcome = {'sites': reports, 'failed': sum(not r['ok'] for r in reports)}
+    if outcome['failed']:
+        raise PartlyFailed('', result=outcome, exit_code=EXIT_UNHEALTHY)
+    return outcome
 
 
 # -- baseline ------------------------------------------------------------------------------

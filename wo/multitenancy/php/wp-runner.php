@@ -34,7 +34,7 @@ $_SERVER['SERVER_PORT']     = 80;
 $_SERVER['SCRIPT_NAME']     = '/index.php';
 $_SERVER['PHP_SELF']        = '/index.php';
 
-if ( in_array( $wo_mt_job['action'], array( 'upgrade', 'inspect', 'keep_own_theme' ), true ) ) {
+if ( in_array( $wo_mt_job['action'], array( 'upgrade', 'inspect', 'keep_own_theme', 'verify' ), true ) ) {
 	define( 'WP_INSTALLING', true ); // as wp-admin/upgrade.php does: no plugin runs, no cron
 }
 if ( 'install' === $wo_mt_job['action'] ) {
@@ -109,6 +109,28 @@ switch ( $wo_mt_job['action'] ) {
 		update_option( 'home', $wo_mt_job['url'] );
 		update_option( 'siteurl', $wo_mt_job['url'] );
 		wo_mt_done( array( 'home' => get_option( 'home' ) ) );
+		break;
+
+	case 'verify':
+		// What verify checks through the site's own connection: its DB_HOST, user, password.
+		global $wpdb, $wp_db_version;
+		$wpdb->suppress_errors( true );
+		$wo_mt_scratch = $wpdb->prefix . 'wo_mt_verify_' . bin2hex( random_bytes( 4 ) );
+		$wo_mt_written = false !== $wpdb->query( "CREATE TABLE `$wo_mt_scratch` (v INT)" )
+			&& false !== $wpdb->query( "INSERT INTO `$wo_mt_scratch` VALUES (7)" )
+			&& '7' === $wpdb->get_var( "SELECT v FROM `$wo_mt_scratch`" );
+		$wo_mt_error   = $wpdb->last_error;
+		$wo_mt_dropped = false !== $wpdb->query( "DROP TABLE IF EXISTS `$wo_mt_scratch`" );
+		$wo_mt_tables  = $wpdb->get_col( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->esc_like( $wpdb->prefix ) . '%' ) );
+		wo_mt_done( array(
+			'current_user'    => $wpdb->get_var( 'SELECT CURRENT_USER()' ),
+			'round_trip'      => $wo_mt_written && $wo_mt_dropped,
+			'round_trip_error' => $wo_mt_error ? $wo_mt_error : $wpdb->last_error,
+			'missing_tables'  => array_values( array_diff( $wpdb->tables( 'all' ), $wo_mt_tables ) ),
+			'db_version'      => (int) get_option( 'db_version' ),
+			'core_db_version' => (int) $wp_db_version,
+			'administrators'  => count( get_users( array( 'role' => 'administrator', 'fields' => 'ID' ) ) ),
+		) );
 		break;
 
 	default:

@@ -1,0 +1,82 @@
+"""verify on the real stack: a created site passes; each way its database grant breaks
+fails the check that names it."""
+import json
+import sqlite3
+import subprocess
+
+import pytest
+
+from stack import WO_DB, mysql, purge_site, wo
+from wo.multitenancy.verification import EXPECTED_PRIVILEGES
+
+DOMAIN = 'verify-mt.test'
+
+
+@pytest.fixture(scope='module')
+def account(shared_core):
+    """The database name and user of a site made for this module."""
+    purge_site(DOMAIN)
+    wo('create', DOMAIN, '--json')
+    with sqlite3.connect(WO_DB) as db:
+        yield db.execute('SELECT db_name, db_user FROM sites WHERE sitename = ?',
+                         (DOMAIN,)).fetchone()
+    purge_site(DOMAIN)
+
+
+def sql(statement):
+    subprocess.run(['mariadb', '-e', statement], check=True)
+
+
+def verify():
+    done = wo('verify', DOMAIN, '--json', check=False)
+    report, = json.loads(done.stdout)['sites']
+    return done.returncode, {c['check']: c for c in report['checks']}
+
+
+def failed(checks):
+    return sorted(name for name, c in checks.items() if not c['ok'])
+
+
+def test_a_created_site_passes_every_check(account):
+    code, checks = verify()
+    assert (code, failed(checks)) == (0, [])
+    assert sorted(checks) == ['database_writer', 'host_binding', 'schema_and_users', 'serves']
+    text = wo('verify', '--all').stdout
+    assert DOMAIN + ': verified' in text and 'pass database_writer' in text
+
+
+def test_a_revoked_grant_fails_the_writer_check(account):
+    name, user = account
+    sql('REVOKE ALL PRIVILEGES ON `{0}`.* FROM `{1}`@`localhost`'.format(name, user))
+    try:
+        code, checks = verify()
+    finally:
+        sql('GRANT {0} ON `{1}`.* TO `{2}`@`localhost`'.format(
+            ', '.join(EXPECTED_PRIVILEGES), name, user))
+    assert code == 3 and 'database_writer' in failed(checks)
+    assert 'no grant on `{0}`.*'.format(name) in checks['database_writer']['detail']
+    assert 'cannot connect' in checks['database_writer']['detail']  # WordPress cannot either
+
+
+def test_a_user_at_another_host_fails_writer_and_host_binding(account):
+    _, user = account
+    sql("RENAME USER `{0}`@`localhost` TO `{0}`@`127.0.0.1`".format(user))
+    try:
+        code, checks = verify()
+    finally:
+        sql("RENAME USER `{0}`@`127.0.0.1` TO `{0}`@`localhost`".format(user))
+    assert code == 3 and failed(checks) == ['database_writer', 'host_binding',
+                                            'schema_and_users', 'serves']
+    assert "accounts at '127.0.0.1'; the registry has 'localhost'" in \
+        checks['database_writer']['detail']
+
+
+def test_an_anonymous_account_fails_the_writer_check(account):
+    sql("CREATE USER ''@'localhost'")
+    try:
+        code, checks = verify()
+    finally:
+        sql("DROP USER ''@'localhost'")
+    assert code == 3 and failed(checks) == ['database_writer']
+    assert "anonymous accounts at 'localhost'" in checks['database_writer']['detail']
+    assert mysql("SELECT COUNT(*) FROM mysql.user WHERE User = ''") == ['0']

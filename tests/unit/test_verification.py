@@ -1,0 +1,114 @@
+"""verify, and create's database gate, on the fake server (its MariaDB accounts are
+server.accounts: (user, host) -> SHOW GRANTS)."""
+import os
+import sqlite3
+
+import pytest
+
+from wo.cli.plugins import multitenancy_functions as mt
+from wo.cli.plugins.multitenancy_db import MTDatabase
+from wo.multitenancy import nginx
+from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
+from wo.multitenancy.verification import EXPECTED_PRIVILEGES, grant_problems
+
+OWN = 'GRANT {0} ON `a_test`.* TO `a_test`@`localhost`'.format(', '.join(sorted(EXPECTED_PRIVILEGES)))
+
+
+@pytest.fixture
+def site(server):
+    server.init('6.5.5')
+    server.create('a.test')
+    return server
+
+
+def checks_of(error):
+    report, = error.result['sites']
+    return {c['check']: c for c in report['checks']}
+
+
+def test_a_created_site_passes_every_check(site):
+    outcome = mt.verify_sites(site.ctx, ['a.test'])
+    report, = outcome['sites']
+    assert outcome['failed'] == 0 and report['ok']
+    assert [c['check'] for c in report['checks']] == [
+        'database_writer', 'host_binding', 'schema_and_users', 'serves']
+    assert site.ctx.db.get_site('a.test')['db_grant_host'] == 'localhost'
+
+
+def test_a_user_moved_to_another_host_fails_both_database_checks(site):
+    site.accounts['a_test', '127.0.0.1'] = site.accounts.pop(('a_test', 'localhost'))
+    site.runner.site('a.test').current_user = 'a_test@127.0.0.1'
+    with pytest.raises(PartlyFailed) as raised:
+        mt.verify_sites(site.ctx, [], every=True)
+    assert raised.value.exit_code == 3
+    found = checks_of(raised.value)
+    assert not found['database_writer']['ok'] and not found['host_binding']['ok']
+    assert "accounts at '127.0.0.1'; the registry has 'localhost'" in found['database_writer']['detail']
+    assert found['host_binding']['detail'] == (
+        'MariaDB takes the site for a_test@127.0.0.1; the registry has a_test@localhost')
+    assert found['serves']['ok'] and found['schema_and_users']['ok']
+
+
+def test_an_anonymous_account_fails_the_writer_check(site):
+    site.accounts['', 'localhost'] = []
+    with pytest.raises(PartlyFailed) as raised:
+        mt.verify_sites(site.ctx, ['a.test'])
+    assert "anonymous accounts at 'localhost'" in checks_of(raised.value)['database_writer']['detail']
+
+
+def test_grants_must_be_wordops_set_on_its_own_database_alone():
+    usage = 'GRANT USAGE ON *.* TO `a_test`@`localhost` IDENTIFIED BY PASSWORD \'*AB\''
+    assert grant_problems([usage, OWN], 'a_test') == []
+    assert grant_problems([usage], 'a_test') == ['no grant on `a_test`.*']
+    assert grant_problems(['GRANT SELECT ON `a_test`.* TO `a_test`@`localhost`'], 'a_test') == [
+        'on `a_test`.*: missing ' + ', '.join(sorted(EXPECTED_PRIVILEGES - {'SELECT'}))]
+    assert grant_problems(['GRANT FILE ON *.* TO `a_test`@`localhost`', OWN], 'a_test') == [
+        'global privileges: FILE']
+    assert grant_problems([OWN, 'GRANT SELECT ON `b_test`.* TO `a_test`@`localhost`'],
+                          'a_test') == ['privileges on another database or table: `b_test`.*']
+    assert grant_problems([OWN + ' WITH GRANT OPTION'], 'a_test') == [
+        'it may grant privileges on `a_test`.*']
+
+
+def test_create_with_a_failed_grant_is_never_routed_and_leaves_nothing(server, monkeypatch):
+    server.init('6.5.5')
+    made = server._create_database
+
+    def grant_failed(ctl, domain, changes):  # what setupdatabase does when GRANT fails
+        db = made(ctl, domain, changes)
+        server.accounts[db['db_user'], 'localhost'].pop()
+        return db
+    monkeypatch.setattr(mt.mariadb, 'create_site_database', grant_failed)
+    with pytest.raises(MTError, match='a.test failed verification: database_writer: '
+                                      'no grant on `a_test`.*'):
+        server.create('a.test')
+    assert not os.path.exists(nginx.enabled(server.settings, 'a.test'))
+    assert server.databases == {} and server.accounts == {}
+    assert server.ctx.db.get_site('a.test') is None
+
+
+def test_verify_needs_domains_or_all_and_sites_on_the_shared_core(site):
+    for domains, every in (([], False), (['a.test'], True)):
+        with pytest.raises(InvalidInput, match='give the domains to verify, or --all'):
+            mt.verify_sites(site.ctx, domains, every)
+    with pytest.raises(InvalidInput, match='b.test is not a site on the shared core'):
+        mt.verify_sites(site.ctx, ['b.test'])
+
+
+def test_delete_drops_the_user_at_the_host_it_was_created_at(site):
+    site.ctx.db.initialize_tables()
+    with sqlite3.connect(site.settings.wo_database) as c:
+        c.execute("UPDATE multitenancy_sites SET db_grant_host = '10.0.0.%'")
+    site.accounts['a_test', '10.0.0.%'] = site.accounts.pop(('a_test', 'localhost'))
+    mt.delete_site(site.ctx, 'a.test')
+    assert site.accounts == {}
+
+
+def test_the_grant_host_column_is_added_to_an_older_table(tmp_path):
+    path = str(tmp_path / 'dbase.db')
+    with sqlite3.connect(path) as c:
+        c.execute('CREATE TABLE multitenancy_sites (id INTEGER PRIMARY KEY, domain VARCHAR)')
+        c.execute("INSERT INTO multitenancy_sites (domain) VALUES ('old.test')")
+    MTDatabase(path).initialize_tables()
+    MTDatabase(path).initialize_tables()
+    assert MTDatabase(path).get_site('old.test')['db_grant_host'] is None

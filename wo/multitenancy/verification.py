@@ -1,0 +1,157 @@
+"""Verifying a site on the shared core: named checks, each passed or failed with what
+it found and what to do about it.
+
+The database checks compare what MariaDB holds (read as root: the site cannot change
+it) with the registry -- the host its user was created at -- and then use the site's
+own connection (its DB_HOST, user and password, through WordPress) for the rest: who
+MariaDB takes it for, a write/read/drop round trip, its tables and administrators.
+WordOps' setupdatabase ignores a failed GRANT; these checks are what catch it.
+"""
+import re
+
+from wo.multitenancy import health, mariadb, wordpress
+from wo.multitenancy.errors import MTError
+
+# What WordOps' setupdatabase grants a site's user on its database, and nothing else.
+EXPECTED_PRIVILEGES = frozenset((
+    'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER',
+    'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW',
+    'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER'))
+_GRANT = re.compile(r'^GRANT (?P<privileges>.+?) ON (?P<target>\S+) TO ')
+
+
+def verify(ctx, site, wordops_row):
+    """Every check of one site on the shared core (our row `site`, WordOps' row):
+    {'domain', 'ok', 'checks': [{'check', 'ok', 'detail', 'hint'}]}."""
+    domain = site['domain']
+    checks = database_checks(ctx, domain, site['php_version'], wordops_row,
+                             site['db_grant_host'] or mariadb.grant_host_of(
+                                 ctx.ctl, wordops_row['db_user']))
+    checks.append(serves(domain, bool(site['is_ssl'])))
+    return {'domain': domain, 'ok': all(c['ok'] for c in checks), 'checks': checks}
+
+
+def require_database(ctx, domain, php_version, db):
+    """Raise MTError naming each database check of a new site that failed."""
+    failed = [c for c in database_checks(ctx, domain, php_version, db, db['db_grant_host'])
+              if not c['ok']]
+    if failed:
+        raise MTError('{0} failed verification: {1}'.format(domain, '; '.join(
+            '{check}: {detail}'.format(**c) for c in failed)), failed[0]['hint'])
+
+
+def database_checks(ctx, domain, php_version, db, grant_host):
+    """database_writer, host_binding, schema_and_users for the site whose database is
+    `db` (db_name, db_user), its user created at `grant_host`."""
+    try:
+        seen = wordpress.task(ctx.settings, domain, php_version, 'verify')
+    except MTError as e:  # WordPress could not connect, or died
+        seen = {'error': e.message}
+    return [database_writer(ctx.ctl, db['db_name'], db['db_user'], grant_host, seen),
+            host_binding(db['db_user'], grant_host, seen),
+            schema_and_users(seen)]
+
+
+def database_writer(ctl, db_name, db_user, grant_host, seen):
+    """The user exists at exactly `grant_host`, no anonymous account can shadow it, its
+    grants are WordOps' set on its own database alone, and the site can write, read and
+    drop a table."""
+    problems = []
+    hosts = mariadb.account_hosts(ctl, db_user)
+    if hosts != [grant_host]:
+        problems.append('{0} has accounts at {1}; the registry has {2} only'.format(
+            db_user, ', '.join(repr(h) for h in hosts) or 'no host', repr(grant_host)))
+    anonymous = mariadb.account_hosts(ctl, '')
+    if anonymous:
+        problems.append('anonymous accounts at {0} can stand in for it'.format(
+            ', '.join(repr(h) for h in anonymous)))
+    if grant_host in hosts:
+        problems += grant_problems(mariadb.grants(ctl, db_user, grant_host), db_name)
+    if 'error' in seen:
+        problems.append('the site cannot connect: ' + seen['error'])
+    elif not seen['round_trip']:
+        problems.append('the site cannot write, read and drop a table: ' +
+                        (seen['round_trip_error'] or 'no error given'))
+    return _check('database_writer', problems, '{0}@{1} writes {2}'.format(
+        db_user, grant_host, db_name),
+        'give {0}@{1} WordOps\' grants on `{2}`.* alone (as wo site create does), drop '
+        'its other accounts and any anonymous one, then verify again'.format(
+            db_user, grant_host, db_name))
+
+
+def grant_problems(statements, db_name):
+    """What in SHOW GRANTS `statements` is not WordOps' set on `db_name`.* alone."""
+    problems, own = [], False
+    for statement in statements:
+        found = _GRANT.match(statement)
+        if not found:
+            continue  # a role or proxy line: no privilege on a database
+        privileges = {p.strip().upper() for p in found['privileges'].split(',')}
+        target = found['target']
+        if 'WITH GRANT OPTION' in statement.upper():
+            problems.append('it may grant privileges on ' + target)
+        if target == '*.*':
+            if privileges != {'USAGE'}:
+                problems.append('global privileges: ' + ', '.join(sorted(privileges)))
+        elif target in ('`{0}`.*'.format(db_name), '`{0}`.*'.format(
+                db_name.replace('_', '\\_'))):
+            own = True
+            if privileges != EXPECTED_PRIVILEGES:
+                missing = sorted(EXPECTED_PRIVILEGES - privileges)
+                extra = sorted(privileges - EXPECTED_PRIVILEGES)
+                problems.append('on {0}: {1}'.format(target, '; '.join(filter(None, (
+                    'missing ' + ', '.join(missing) if missing else '',
+                    'beyond WordOps\' set ' + ', '.join(extra) if extra else '')))))
+        else:
+            problems.append('privileges on another database or table: ' + target)
+    if not own:
+        problems.append('no grant on `{0}`.*'.format(db_name))
+    return problems
+
+
+def host_binding(db_user, grant_host, seen):
+    """MariaDB takes the site's connection (the transport its DB_HOST selects: a
+    socket for localhost, TCP otherwise) for the account at the registry's host."""
+    expected = '{0}@{1}'.format(db_user, grant_host)
+    if 'error' in seen:
+        problems = ['not tried: the site cannot connect']
+    elif seen['current_user'] != expected:
+        problems = ['MariaDB takes the site for {0}; the registry has {1}'.format(
+            seen['current_user'], expected)]
+    else:
+        problems = []
+    return _check('host_binding', problems, 'MariaDB takes the site for ' + expected,
+                  'the account must be at the host MariaDB sees for DB_HOST (localhost for '
+                  'a socket, 127.0.0.1 for TCP to it): recreate it there')
+
+
+def schema_and_users(seen):
+    """WordPress' tables with the site's prefix, its database at the core's db_version,
+    an administrator."""
+    if 'error' in seen:
+        problems = ['not tried: the site cannot connect']
+    else:
+        problems = []
+        if seen['missing_tables']:
+            problems.append('tables missing: ' + ', '.join(seen['missing_tables']))
+        if seen['db_version'] != seen['core_db_version']:
+            problems.append('db_version {0}, the core wants {1}'.format(
+                seen['db_version'], seen['core_db_version']))
+        if not seen['administrators']:
+            problems.append('no administrator')
+    return _check('schema_and_users', problems, 'tables, db_version and an administrator',
+                  'restore the database from its backup, or run wo multitenancy update '
+                  '--force for the db_version')
+
+
+def serves(domain, https):
+    found = health.probe(domain, https)
+    return _check('serves', [] if found['ok'] else [found['problem']],
+                  'answers HTTP {0} through nginx'.format(found['status']),
+                  'see /var/log/nginx/{0}.error.log'.format(domain))
+
+
+def _check(name, problems, passed, hint):
+    return {'check': name, 'ok': not problems,
+            'detail': '; '.join(problems) if problems else passed,
+            'hint': hint if problems else None}
