@@ -1,9 +1,10 @@
 """delete and remove leave nothing behind; `wo site delete` of a shared-core site does
 not touch the shared core."""
 import os
+import sqlite3
 import subprocess
 
-from stack import SHARED, get, server_state, wo
+from stack import SHARED, WO_DB, get, mysql, server_state, wo
 
 
 def test_delete_leaves_the_server_as_before_the_create(make_site):
@@ -50,3 +51,17 @@ def test_remove_refuses_while_sites_exist_and_force_removes_everything(make_site
         assert wo('list').stdout.strip() == 'No sites on the shared core yet.'
     finally:
         wo('init', '--source', release_tarball)
+
+
+def test_delete_ends_only_once_no_account_of_the_sites_user_is_left(make_site):
+    make_site('acct-mt.test')
+    with sqlite3.connect(WO_DB) as db:
+        user, = db.execute("SELECT db_user FROM sites WHERE sitename = 'acct-mt.test'").fetchone()
+    subprocess.run(['mariadb', '-e', "CREATE USER `{0}`@'127.0.0.1'".format(user)], check=True)
+    done = wo('delete', 'acct-mt.test', '--force', check=False)
+    assert done.returncode == 1, done.stderr
+    assert "{0} still has database accounts at '127.0.0.1'".format(user) in done.stderr
+    subprocess.run(['mariadb', '-e', "DROP USER `{0}`@'127.0.0.1'".format(user)], check=True)
+    wo('delete', 'acct-mt.test', '--force')
+    assert mysql("SELECT COUNT(*) FROM mysql.user WHERE User = '{0}'".format(user)) == ['0']
+    assert not os.path.exists('/var/www/acct-mt.test')

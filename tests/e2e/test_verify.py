@@ -80,3 +80,16 @@ def test_an_anonymous_account_fails_the_writer_check(account):
     assert code == 3 and failed(checks) == ['database_writer']
     assert "anonymous accounts at 'localhost'" in checks['database_writer']['detail']
     assert mysql("SELECT COUNT(*) FROM mysql.user WHERE User = ''") == ['0']
+
+
+def test_info_shows_the_registry_and_the_last_verification_never_a_password(account):
+    name, user = account
+    wo('verify', DOMAIN)
+    record = json.loads(wo('info', DOMAIN, '--json').stdout)
+    assert (record['db_name'], record['db_user'], record['db_grant_host']) == (
+        name, user, 'localhost')
+    assert record['last_verification']['ok'] and record['verified_at']
+    with sqlite3.connect(WO_DB) as db:
+        password, = db.execute('SELECT db_password FROM sites WHERE sitename = ?',
+                               (DOMAIN,)).fetchone()
+    assert password not in json.dumps(record) and password not in wo('info', DOMAIN).stdout

@@ -125,8 +125,8 @@ class Server:
                 'db_host': 'localhost', 'db_grant_host': 'localhost'}
 
     def _drop_database(self, ctl, name, user, grant_host):
-        self.databases.pop(name)
-        self.accounts.pop((user, grant_host or 'localhost'), None)
+        self.databases.pop(name, None)
+        self.accounts.pop((user, grant_host), None)
 
     @staticmethod
     def _write(path, text=''):

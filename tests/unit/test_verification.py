@@ -1,5 +1,6 @@
 """verify, and create's database gate, on the fake server (its MariaDB accounts are
 server.accounts: (user, host) -> SHOW GRANTS)."""
+import json
 import os
 import sqlite3
 
@@ -7,7 +8,7 @@ import pytest
 
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import nginx
+from wo.multitenancy import nginx, texts
 from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
 from wo.multitenancy.verification import EXPECTED_PRIVILEGES, grant_problems
 
@@ -112,3 +113,27 @@ def test_the_grant_host_column_is_added_to_an_older_table(tmp_path):
     MTDatabase(path).initialize_tables()
     MTDatabase(path).initialize_tables()
     assert MTDatabase(path).get_site('old.test')['db_grant_host'] is None
+
+
+def test_delete_refuses_to_end_while_the_user_has_an_account_elsewhere(site):
+    site.accounts['a_test', '%'] = []
+    with pytest.raises(MTError, match=r"a_test still has database accounts at '%' \(the one "
+                                      r"dropped was at 'localhost'\)"):
+        mt.delete_site(site.ctx, 'a.test')
+    site.accounts.pop(('a_test', '%'))
+    mt.delete_site(site.ctx, 'a.test')
+    assert site.ctx.db.get_site('a.test') is None and site.accounts == {}
+
+
+def test_info_shows_the_record_and_the_last_verification_never_a_password(site):
+    record = mt.site_info(site.ctx, 'a.test')
+    assert (record['db_user'], record['db_grant_host'], record['last_verification']) == (
+        'a_test', 'localhost', None)
+    assert 'verified          never (wo multitenancy verify a.test)' in texts.info_text(record)
+    mt.verify_sites(site.ctx, ['a.test'])
+    record = mt.site_info(site.ctx, 'a.test')
+    assert record['last_verification']['ok'] and record['verified_at']
+    assert 'secret' not in json.dumps(record)
+    assert 'pass database_writer' in texts.info_text(record)
+    with pytest.raises(InvalidInput, match='b.test is not a site on the shared core'):
+        mt.site_info(site.ctx, 'b.test')

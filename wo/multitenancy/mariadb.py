@@ -51,13 +51,12 @@ def create_site_database(ctl, domain, changes):
             'db_grant_host': created['wo_mysql_grant_host']}
 
 
-def drop_site_database(ctl, db_name, db_user, grant_host=None):
-    """Drop a site's database and its user at `grant_host` (the host it was created at;
-    unknown: WordOps' grant-host today) if they exist (idempotent)."""
+def drop_site_database(ctl, db_name, db_user, grant_host):
+    """Drop a site's database and its user at `grant_host` if they exist (idempotent)."""
     for identifier in (db_name, db_user):
         _require_identifier(identifier)
     _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(db_name))
-    _execute(ctl, 'DROP USER IF EXISTS %s@%s', (db_user, grant_host or wordops_grant_host(ctl)))
+    _execute(ctl, 'DROP USER IF EXISTS %s@%s', (db_user, grant_host))
 
 
 def wordops_grant_host(ctl):

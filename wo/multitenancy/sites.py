@@ -1,6 +1,7 @@
 """One site on the shared core, from its creation to its deletion: what a new site
 is (NewSite) and the checks before it is made, the steps that make it, its rows in
 our table and WordOps', its health check, and what `delete` and `remove` take away."""
+import json
 import os
 from dataclasses import dataclass
 
@@ -152,13 +153,35 @@ def shared_site(ctx, domain, hint):
     return site
 
 
+def record_of(ctx, domain):
+    """What the registry holds of a site on the shared core, with WordOps' row (its
+    database), never a password; its last verification as verify reported it."""
+    site = shared_site(ctx, domain, 'see wo multitenancy list')
+    row = ctx.db.wordops_site(domain) or {}
+    last = site['last_verification']
+    return {'domain': domain, 'site_root': site['site_path'], 'php': site['php_version'],
+            'cache': site['cache_type'], 'ssl': bool(site['is_ssl']),
+            'release': site['shared_release'], 'baseline_version': site['baseline_version'],
+            'db_name': row.get('db_name'), 'db_user': row.get('db_user'),
+            'db_host': row.get('db_host'), 'db_grant_host': site['db_grant_host'],
+            'created_at': site['created_at'], 'verified_at': site['verified_at'],
+            'last_verification': json.loads(last) if last else None}
+
+
 def drop_database(ctx, wordops_row, grant_host):
     """Drop the site's database, and its user at `grant_host` (recorded when it was
-    made; None: WordOps' grant-host), if WordOps' row still names them."""
+    made; None: WordOps' grant-host), if WordOps' row still names them. Raises MTError
+    when the user still has an account at another host."""
     if wordops_row and wordops_row['db_name']:
         ctx.report('Dropping the database ' + wordops_row['db_name'])
-        mariadb.drop_site_database(ctx.ctl, wordops_row['db_name'], wordops_row['db_user'],
-                                   grant_host)
+        user, host = wordops_row['db_user'], grant_host or mariadb.wordops_grant_host(ctx.ctl)
+        mariadb.drop_site_database(ctx.ctl, wordops_row['db_name'], user, host)
+        left = mariadb.account_hosts(ctx.ctl, user)
+        if left:
+            raise MTError('{0} still has database accounts at {1} (the one dropped was at '
+                          '{2!r})'.format(user, ', '.join(repr(h) for h in left), host),
+                          'drop them (DROP USER `{0}`@`HOST`), then run the same delete '
+                          'again'.format(user))
 
 
 def remove_files(ctx, domain):

@@ -102,3 +102,17 @@ def verification_text(reports):
             if c['hint']:
                 lines.append('       {0:17} -> {1}'.format('', c['hint']))
     return '\n'.join(lines)
+
+
+def info_text(record):
+    """The registry's record of a site, then its last verification."""
+    lines = ['{0:17} {1}'.format(name, record[name]) for name in (
+        'domain', 'site_root', 'php', 'cache', 'ssl', 'release', 'baseline_version', 'db_name',
+        'db_user', 'db_host', 'db_grant_host', 'created_at')]
+    last = record['last_verification']
+    lines.append('{0:17} {1}'.format('verified', 'never (wo multitenancy verify {0})'.format(
+        record['domain']) if not last else '{0} at {1}'.format(
+        'passed' if last['ok'] else 'FAILED', record['verified_at'])))
+    if last:
+        lines += verification_text([last]).splitlines()[1:]
+    return '\n'.join(lines)

@@ -337,6 +337,25 @@ class StatusController(MTCommand):
         self._run(mt.status, lambda report: self._emit(report, texts.status_text(report)))
 
 
+class InfoController(MTCommand):
+    class Meta:
+        label = 'mt_info'
+        aliases = ['info']
+        description = ('Show what the registry holds of a site on the shared core: its root, '
+                       'PHP, cache, release, database, database user and the host it was '
+                       'created at, and its last verification. Never a password.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the site')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        domains = self.app.pargs.domain
+        self._run(lambda ctx: mt.site_info(ctx, validate.one_domain(domains, 'info example.com')),
+                  lambda record: self._emit(record, texts.info_text(record)))
+
+
 class VerifyController(MTCommand):
     class Meta:
         label = 'mt_verify'
@@ -415,5 +434,6 @@ def load(app):
     for controller in (MultitenancyController, InitController, CreateController,
                        UpdateController, RollbackController, ConvertController,
                        RevertController, DeleteController, RemoveController, ListController,
-                       StatusController, VerifyController, BaselineController):
+                       StatusController, InfoController, VerifyController,
+                       BaselineController):
         app.handler.register(controller)

@@ -4,6 +4,7 @@ Our tables: multitenancy_config, multitenancy_releases, multitenancy_sites. A si
 is also registered in WordOps' `sites` table, in the same transaction, so that
 `wo site info/list` know it. Release paths are never stored, only release names.
 """
+import json
 import os
 import sqlite3
 from contextlib import closing, contextmanager
@@ -36,12 +37,16 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
     is_enabled BOOLEAN DEFAULT 1,
     is_ssl BOOLEAN DEFAULT 0,
     db_grant_host VARCHAR(255),
+    last_verification TEXT,
+    verified_at DATETIME,
     created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
     updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
 );
 """
 # Columns added since the first release: (table, column, type), added where missing.
-ADDED_COLUMNS = (('multitenancy_sites', 'db_grant_host', 'VARCHAR(255)'),)
+ADDED_COLUMNS = (('multitenancy_sites', 'db_grant_host', 'VARCHAR(255)'),
+                 ('multitenancy_sites', 'last_verification', 'TEXT'),
+                 ('multitenancy_sites', 'verified_at', 'DATETIME'))
 SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
                 'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_grant_host')
 
@@ -145,6 +150,13 @@ class MTDatabase:
         with self._transaction() as db:
             db.execute('UPDATE multitenancy_sites SET baseline_version = ?, '
                        'updated_at = CURRENT_TIMESTAMP WHERE domain = ?', (version, domain))
+
+    def record_verification(self, domain, report):
+        """Keep the last verification of `domain` (verification.verify's report)."""
+        with self._transaction() as db:
+            db.execute('UPDATE multitenancy_sites SET last_verification = ?, '
+                       'verified_at = CURRENT_TIMESTAMP WHERE domain = ?',
+                       (json.dumps(report, sort_keys=True), domain))
 
     def get_shared_sites(self):
         with self._transaction() as db:

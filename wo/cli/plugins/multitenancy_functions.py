@@ -188,7 +188,7 @@ def remove_everything(ctx, force=False):
     return plan
 
 
-# -- list, status, verify -----------------------------------------------------------------
+# -- list, status, info, verify ---------------------------------------------------------
 def list_sites(ctx):
     return [{'domain': s['domain'], 'php': s['php_version'], 'cache': s['cache_type'],
              'ssl': bool(s['is_ssl']), 'release': s['shared_release'],
@@ -212,19 +212,27 @@ def status(ctx):
     return report
 
 
+def site_info(ctx, domain):
+    return sites.record_of(ctx, validate.domain(domain))
+
+
 def verify_sites(ctx, domains, every=False):
-    """Verify sites on the shared core (or, `every`, all of them): {'sites': one report
-    per site (verification.verify), 'failed': how many failed}. When any did, raises
-    PartlyFailed (exit 3) carrying it. Neither domains nor `every`, or both: InvalidInput."""
+    """Verify sites on the shared core (or, `every`, all of them), holding the lock: a
+    delete or an update meanwhile is refused (exit 4). Returns {'sites': one report per
+    site (verification.verify), each kept as its last verification, 'failed': how many
+    failed}; when any did, raises PartlyFailed (exit 3) carrying it. Neither domains nor
+    `every`, or both: InvalidInput."""
     if bool(domains) == every:
         raise InvalidInput('give the domains to verify, or --all',
                            'wo multitenancy verify example.com, or wo multitenancy verify --all')
     found = ctx.db.get_shared_sites() if every else [
         sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy list') for d in domains]
     reports = []
-    for site in found:
-        ctx.report('Verifying ' + site['domain'])
-        reports.append(verification.verify(ctx, site, ctx.db.wordops_site(site['domain'])))
+    with lock.exclusive(ctx.settings.lock_file):
+        for site in found:
+            ctx.report('Verifying ' + site['domain'])
+            reports.append(verification.verify(ctx, site, ctx.db.wordops_site(site['domain'])))
+            ctx.db.record_verification(site['domain'], reports[-1])
     outcome = {'sites': reports, 'failed': sum(not r['ok'] for r in reports)}
     if outcome['failed']:
         raise PartlyFailed('', result=outcome, exit_code=EXIT_UNHEALTHY)
