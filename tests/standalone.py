@@ -16,6 +16,8 @@ import subprocess
 import tarfile
 import time
 
+from wo.multitenancy.verification import EXPECTED_PRIVILEGES
+
 SITES = '/var/www'
 WO_DB = '/var/lib/wo/dbase.db'
 INSTALL_PHP = r"""<?php
@@ -71,8 +73,8 @@ def create(domain, release_tree, php_version, cache='wpfc'):
         f.write(WP_CONFIG.format(db=db, password=password, salts=salts))
     subprocess.run(['chown', '-R', 'www-data:www-data', root], check=True)
     subprocess.run(['mariadb', '-e', "CREATE DATABASE `{0}`; CREATE USER `{0}`@`localhost` "
-                    "IDENTIFIED BY '{1}'; GRANT ALL ON `{0}`.* TO `{0}`@`localhost`"
-                    .format(db, password)], check=True)
+                    "IDENTIFIED BY '{1}'; GRANT {2} ON `{0}`.* TO `{0}`@`localhost`"
+                    .format(db, password, ', '.join(EXPECTED_PRIVILEGES))], check=True)
     _write_vhost(domain, root, php_version, cache)
     installer = os.path.join(root, 'mt-install.php')
     with open(installer, 'w') as f:

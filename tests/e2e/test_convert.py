@@ -120,6 +120,9 @@ def test_convert_keeps_content_and_sheds_the_core(make_standalone, older_tarball
     # Running it again changes nothing.
     again = json.loads(convert('same.test').stdout)['sites'][0]
     assert again['status'] == 'unchanged'
+    # Nothing of its own core, its old paths or its database account stands out.
+    verified = wo('verify', 'same.test', 'older.test', '--json', check=False)
+    assert verified.returncode == 0, verified.stdout
 
 
 def test_a_bulk_run_carries_on_past_a_missing_site(make_standalone):

@@ -1,6 +1,7 @@
 """verify on the real stack: a created site passes; each way its database grant breaks
 fails the check that names it."""
 import json
+import os
 import sqlite3
 import subprocess
 
@@ -40,7 +41,8 @@ def failed(checks):
 def test_a_created_site_passes_every_check(account):
     code, checks = verify()
     assert (code, failed(checks)) == (0, [])
-    assert sorted(checks) == ['database_writer', 'host_binding', 'schema_and_users', 'serves']
+    assert sorted(checks) == ['database_writer', 'host_binding', 'jobs_drain', 'no_legacy_paths',
+                              'schema_and_users', 'serves']
     text = wo('verify', '--all').stdout
     assert DOMAIN + ': verified' in text and 'pass database_writer' in text
 
@@ -65,7 +67,7 @@ def test_a_user_at_another_host_fails_writer_and_host_binding(account):
         code, checks = verify()
     finally:
         sql("RENAME USER `{0}`@`127.0.0.1` TO `{0}`@`localhost`".format(user))
-    assert code == 3 and failed(checks) == ['database_writer', 'host_binding',
+    assert code == 3 and failed(checks) == ['database_writer', 'host_binding', 'jobs_drain',
                                             'schema_and_users', 'serves']
     assert "accounts at '127.0.0.1'; the registry has 'localhost'" in \
         checks['database_writer']['detail']
@@ -93,3 +95,16 @@ def test_info_shows_the_registry_and_the_last_verification_never_a_password(acco
         password, = db.execute('SELECT db_password FROM sites WHERE sitename = ?',
                                (DOMAIN,)).fetchone()
     assert password not in json.dumps(record) and password not in wo('info', DOMAIN).stdout
+
+
+def test_a_link_out_of_the_site_fails_no_legacy_paths(account):
+    link = '/var/www/{0}/htdocs/wp-content/uploads/elsewhere'.format(DOMAIN)
+    subprocess.run(['runuser', '-u', 'www-data', '--', 'ln', '-s', '/etc', link], check=True)
+    try:
+        code, checks = verify()
+    finally:
+        os.unlink(link)
+    assert code == 3 and failed(checks) == ['no_legacy_paths']
+    assert checks['no_legacy_paths']['detail'] == link + ' links to /etc'
+    assert checks['jobs_drain']['ok'], checks['jobs_drain']
+    assert verify()[0] == 0

@@ -45,6 +45,8 @@ class Site:
     plugins: list = field(default_factory=list)
     themes: list = field(default_factory=lambda: ['twentytwentyfour'])
     current_user: str = None  # who MariaDB takes its connection for
+    paths: dict = field(default_factory=lambda: {'template_root': '/themes', 'upload_path': ''})
+    due_events: int = 0
 
 
 class FakeRunner:
@@ -123,7 +125,10 @@ class FakeRunner:
             result = {'current_user': site.current_user, 'round_trip': True,
                       'round_trip_error': '', 'missing_tables': [],
                       'db_version': site.db_version, 'core_db_version': core_version[1],
-                      'administrators': int(bool(site.installed_as))}
+                      'administrators': int(bool(site.installed_as)),
+                      'paths': dict(site.paths)}
+        elif action == 'cron':
+            result = {'due_before': site.due_events, 'due_after': 0}
         elif action == 'inspect':
             result = {'wp_version': core_version[0], 'db_version': site.db_version or core_version[1],
                       'multisite': False, 'plugins': site.plugins, 'themes': site.themes,

@@ -32,7 +32,8 @@ def test_a_created_site_passes_every_check(site):
     report, = outcome['sites']
     assert outcome['failed'] == 0 and report['ok']
     assert [c['check'] for c in report['checks']] == [
-        'database_writer', 'host_binding', 'schema_and_users', 'serves']
+        'database_writer', 'host_binding', 'schema_and_users', 'no_legacy_paths', 'jobs_drain',
+        'serves']
     assert site.ctx.db.get_site('a.test')['db_grant_host'] == 'localhost'
 
 
@@ -67,6 +68,8 @@ def test_grants_must_be_wordops_set_on_its_own_database_alone():
         'global privileges: FILE']
     assert grant_problems([OWN, 'GRANT SELECT ON `b_test`.* TO `a_test`@`localhost`'],
                           'a_test') == ['privileges on another database or table: `b_test`.*']
+    assert grant_problems(['GRANT ALL PRIVILEGES ON `a_test`.* TO `a_test`@`localhost`'],
+                          'a_test') == ["ALL PRIVILEGES on `a_test`.*: more than WordOps' set"]
     assert grant_problems([OWN + ' WITH GRANT OPTION'], 'a_test') == [
         'it may grant privileges on `a_test`.*']
 
@@ -137,3 +140,36 @@ def test_info_shows_the_record_and_the_last_verification_never_a_password(site):
     assert 'pass database_writer' in texts.info_text(record)
     with pytest.raises(InvalidInput, match='b.test is not a site on the shared core'):
         mt.site_info(site.ctx, 'b.test')
+
+
+def test_a_leftover_of_an_own_core_a_link_out_and_a_release_path_fail_no_legacy_paths(site):
+    docroot = os.path.join(site.settings.site_root('a.test'), 'htdocs')
+    os.remove(os.path.join(docroot, 'wp-cron.php'))  # a hard link of the stub
+    with open(os.path.join(docroot, 'wp-cron.php'), 'w') as f:
+        f.write('<?php // its own core')
+    os.symlink('/etc', os.path.join(docroot, 'wp-content', 'uploads', 'etc'))
+    release = os.path.join(site.settings.releases_dir, 'wp-old', 'wp-content', 'themes')
+    site.runner.site('a.test').paths = {'template_root': release, 'upload_path': '/themes',
+                                        'theme_roots': {'t': '/etc'}}
+    with pytest.raises(PartlyFailed) as raised:
+        mt.verify_sites(site.ctx, ['a.test'])
+    found = checks_of(raised.value)
+    assert [n for n, c in found.items() if not c['ok']] == ['no_legacy_paths']
+    assert found['no_legacy_paths']['detail'].split('; ') == [
+        docroot + '/wp-content/uploads/etc links to /etc',
+        docroot + '/wp-cron.php is not the entry stub: a file of its own core',
+        'option template_root holds ' + release, 'option theme_roots holds /etc']
+
+
+def test_events_still_due_after_running_them_fail_jobs_drain(site, monkeypatch):
+    original = site.runner._task
+
+    def stuck(job):
+        code, out, err = original(job)
+        return (code, '\n{"due_before": 3, "due_after": 1}\n', err) if job['action'] == 'cron' \
+            else (code, out, err)
+    monkeypatch.setattr(site.runner, '_task', stuck)
+    with pytest.raises(PartlyFailed) as raised:
+        mt.verify_sites(site.ctx, ['a.test'])
+    assert checks_of(raised.value)['jobs_drain']['detail'] == (
+        '1 of its 3 due WP-Cron events are still due after running them')

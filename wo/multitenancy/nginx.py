@@ -193,7 +193,7 @@ def purge_page_cache(domains, cache_dir=FASTCGI_CACHE):
         return 0
     top = os.open(cache_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        for dir_fd, _, files in site_files.walk(top, cache_dir):
+        for dir_fd, _, _, files in site_files.walk(top, cache_dir):
             for name in files:
                 if _cache_key(name, dir_fd) in wanted:
                     try:

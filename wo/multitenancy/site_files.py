@@ -128,7 +128,7 @@ def remove_tree(path):
             return
         top = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
         try:
-            for dir_fd, dirs, others in walk(top, path):
+            for dir_fd, _, dirs, others in walk(top, path):
                 for entry in others:
                     _unlink_at(dir_fd, entry)
                 for entry in dirs:
@@ -142,8 +142,9 @@ def remove_tree(path):
 
 
 def walk(fd, where, depth=MAX_WALK_DEPTH):
-    """Each directory of the tree open at `fd`, deepest first, as (its descriptor, the
-    names of its directories, the names of everything else in it). Entries are judged
+    """Each directory of the tree open at `fd` (whose path is `where`), deepest first, as
+    (its descriptor, its path, the names of its directories, the names of everything
+    else in it). Entries are judged
     by lstat and directories opened with O_NOFOLLOW|O_DIRECTORY: a link is never
     followed and a FIFO never opened; a directory swapped for one meanwhile is not
     entered. Raises MTError for a tree deeper than `depth`."""
@@ -165,7 +166,7 @@ def walk(fd, where, depth=MAX_WALK_DEPTH):
             yield from walk(inner, os.path.join(where, name), depth - 1)
         finally:
             os.close(inner)
-    yield fd, dirs, others
+    yield fd, where, dirs, others
 
 
 def give_back(path, taken):
@@ -240,7 +241,7 @@ def give_tree(path, owner_ids):
     everything below it is done, so the new owner cannot swap a directory root is still
     to walk through for a link."""
     with opened_dir(path) as fd:
-        for dir_fd, dirs, others in walk(fd, path):
+        for dir_fd, _, dirs, others in walk(fd, path):
             for name in others + dirs:
                 os.chown(name, *owner_ids, dir_fd=dir_fd, follow_symlinks=False)
         os.fchown(fd, *owner_ids)

@@ -5,12 +5,22 @@ The database checks compare what MariaDB holds (read as root: the site cannot ch
 it) with the registry -- the host its user was created at -- and then use the site's
 own connection (its DB_HOST, user and password, through WordPress) for the rest: who
 MariaDB takes it for, a write/read/drop round trip, its tables and administrators.
-WordOps' setupdatabase ignores a failed GRANT; these checks are what catch it.
-"""
-import re
+WordOps' setupdatabase ignores a failed GRANT; these checks are what catch it. Then
+its files and options (nothing outside its root and the shared core), its WP-Cron
+queue (run and emptied), and an HTTP probe.
 
-from wo.multitenancy import health, mariadb, wordpress
+What the site's PHP reports is the site's own word: a compromised site can make its
+own checks pass, never another site's, and never the ones root reads itself (its
+accounts and grants in MariaDB, its files, the probe).
+"""
+import os
+import re
+import stat
+
+from wo.multitenancy import health, layout, mariadb, site_files, wordpress
 from wo.multitenancy.errors import MTError
+
+CRON_SECONDS = 120  # what a site's due WP-Cron events may take in a verification
 
 # What WordOps' setupdatabase grants a site's user on its database, and nothing else.
 EXPECTED_PRIVILEGES = frozenset((
@@ -23,31 +33,37 @@ _GRANT = re.compile(r'^GRANT (?P<privileges>.+?) ON (?P<target>\S+) TO ')
 def verify(ctx, site, wordops_row):
     """Every check of one site on the shared core (our row `site`, WordOps' row):
     {'domain', 'ok', 'checks': [{'check', 'ok', 'detail', 'hint'}]}."""
-    domain = site['domain']
-    checks = database_checks(ctx, domain, site['php_version'], wordops_row,
-                             site['db_grant_host'] or mariadb.grant_host_of(
-                                 ctx.ctl, wordops_row['db_user']))
-    checks.append(serves(domain, bool(site['is_ssl'])))
+    settings, domain, php_version = ctx.settings, site['domain'], site['php_version']
+    seen = site_side(settings, domain, php_version)
+    grant_host = site['db_grant_host'] or mariadb.grant_host_of(ctx.ctl, wordops_row['db_user'])
+    checks = database_checks(ctx.ctl, wordops_row, grant_host, seen) + [
+        no_legacy_paths(settings, domain, seen), jobs_drain(settings, domain, php_version),
+        serves(domain, bool(site['is_ssl']))]
     return {'domain': domain, 'ok': all(c['ok'] for c in checks), 'checks': checks}
 
 
 def require_database(ctx, domain, php_version, db):
     """Raise MTError naming each database check of a new site that failed."""
-    failed = [c for c in database_checks(ctx, domain, php_version, db, db['db_grant_host'])
-              if not c['ok']]
+    seen = site_side(ctx.settings, domain, php_version)
+    failed = [c for c in database_checks(ctx.ctl, db, db['db_grant_host'], seen) if not c['ok']]
     if failed:
         raise MTError('{0} failed verification: {1}'.format(domain, '; '.join(
             '{check}: {detail}'.format(**c) for c in failed)), failed[0]['hint'])
 
 
-def database_checks(ctx, domain, php_version, db, grant_host):
-    """database_writer, host_binding, schema_and_users for the site whose database is
-    `db` (db_name, db_user), its user created at `grant_host`."""
+def site_side(settings, domain, php_version):
+    """What the site's own WordPress reports (php/wp-runner.php's verify), or {'error'}
+    when it could not connect or died."""
     try:
-        seen = wordpress.task(ctx.settings, domain, php_version, 'verify')
-    except MTError as e:  # WordPress could not connect, or died
-        seen = {'error': e.message}
-    return [database_writer(ctx.ctl, db['db_name'], db['db_user'], grant_host, seen),
+        return wordpress.task(settings, domain, php_version, 'verify')
+    except MTError as e:
+        return {'error': e.message}
+
+
+def database_checks(ctl, db, grant_host, seen):
+    """database_writer, host_binding, schema_and_users for the site whose database is
+    `db` (db_name, db_user), its user created at `grant_host`; `seen`: site_side()."""
+    return [database_writer(ctl, db['db_name'], db['db_user'], grant_host, seen),
             host_binding(db['db_user'], grant_host, seen),
             schema_and_users(seen)]
 
@@ -96,7 +112,9 @@ def grant_problems(statements, db_name):
         elif target in ('`{0}`.*'.format(db_name), '`{0}`.*'.format(
                 db_name.replace('_', '\\_'))):
             own = True
-            if privileges != EXPECTED_PRIVILEGES:
+            if privileges == {'ALL PRIVILEGES'}:
+                problems.append('ALL PRIVILEGES on {0}: more than WordOps\' set'.format(target))
+            elif privileges != EXPECTED_PRIVILEGES:
                 missing = sorted(EXPECTED_PRIVILEGES - privileges)
                 extra = sorted(privileges - EXPECTED_PRIVILEGES)
                 problems.append('on {0}: {1}'.format(target, '; '.join(filter(None, (
@@ -142,6 +160,83 @@ def schema_and_users(seen):
     return _check('schema_and_users', problems, 'tables, db_version and an administrator',
                   'restore the database from its backup, or run wo multitenancy update '
                   '--force for the db_version')
+
+
+def no_legacy_paths(settings, domain, seen):
+    """Nothing of the site depends on a path outside its root and the shared core: no
+    file of an own core left in its document root (each PHP entry point is the stub),
+    no link out of them or into a release, no option holding such a path."""
+    try:
+        problems = _legacy_files(settings, domain)
+    except (MTError, OSError) as e:
+        problems = ['its document root cannot be walked: {0}'.format(e)]
+    if 'error' not in seen:
+        problems += _legacy_options(settings, domain, seen['paths'])
+    return _check('no_legacy_paths', problems, 'everything it uses is in its root or the shared core',
+                  'remove what is named (a leftover of its own core, a link out of its root) '
+                  'and clear the options named, then verify again')
+
+
+def _legacy_files(settings, domain):
+    root, docroot = settings.site_root(domain), layout.htdocs(settings, domain)
+    content, problems = os.path.join(docroot, 'wp-content'), []
+    with site_files.opened_dir(root, 'htdocs') as top:
+        stub = os.stat(layout.ENTRY_STUB, dir_fd=top, follow_symlinks=False).st_ino
+        for fd, where, _, others in site_files.walk(top, docroot):
+            for name in others:
+                path = os.path.join(where, name)
+                try:
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    target = os.readlink(name, dir_fd=fd) if stat.S_ISLNK(st.st_mode) else None
+                except FileNotFoundError:  # gone meanwhile
+                    continue
+                if target is not None:
+                    if not _ours(settings, root, os.path.normpath(os.path.join(where, target))):
+                        problems.append('{0} links to {1}'.format(path, target))
+                elif name.endswith('.php') and st.st_ino != stub and not (
+                        where == content or where.startswith(content + '/')
+                        or path == os.path.join(docroot, 'wp-config.php')):
+                    problems.append(path + ' is not the entry stub: a file of its own core')
+    return problems
+
+
+def _legacy_options(settings, domain, paths):
+    """Option values naming a release, or an existing place outside the site and the
+    shared core (a theme root is also stored relative to wp-content: "/themes")."""
+    root, problems = settings.site_root(domain), []
+    for option, value in sorted(paths.items()):
+        for found in (value.values() if isinstance(value, dict) else [value]):
+            if not isinstance(found, str) or not os.path.isabs(found):
+                continue
+            place = os.path.normpath(found)
+            if place.startswith(settings.releases_dir + '/') or (
+                    os.path.lexists(place) and not _ours(settings, root, place)):
+                problems.append('option {0} holds {1}'.format(option, found))
+    return problems
+
+
+def _ours(settings, root, place):
+    """Whether `place` lies in the site root or the shared core, and not in a release
+    (releases are pruned; sites run `current`)."""
+    if place == settings.releases_dir or place.startswith(settings.releases_dir + '/'):
+        return False
+    return any(place == top or place.startswith(top + '/')
+               for top in (root, settings.shared_root))
+
+
+def jobs_drain(settings, domain, php_version):
+    """The site's due WP-Cron events run, as the web user through its own PHP, and
+    none is due after."""
+    try:
+        done = wordpress.task(settings, domain, php_version, 'cron', timeout=CRON_SECONDS)
+    except MTError as e:
+        problems, done = [e.message], {}
+    else:
+        problems = [] if not done['due_after'] else [
+            '{due_after} of its {due_before} due WP-Cron events are still due after running '
+            'them'.format(**done)]
+    return _check('jobs_drain', problems, 'ran its {0} due WP-Cron events; none is left'.format(
+        done.get('due_before')), 'see the PHP error log of the site for the event that fails')
 
 
 def serves(domain, https):

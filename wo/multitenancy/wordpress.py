@@ -14,9 +14,10 @@ from wo.multitenancy.errors import CommandFailed, MTError
 RUNNER = os.path.join(os.path.dirname(__file__), 'php', 'wp-runner.php')
 
 
-def task(settings, domain, php_version, action, core=None, **fields):
+def task(settings, domain, php_version, action, core=None, timeout=600, **fields):
     """Run `action` for `domain` and return its JSON result. `core`: the directory of
-    a standalone site's own core (default: the shared core, htdocs/wp).
+    a standalone site's own core (default: the shared core, htdocs/wp); `timeout`: the
+    seconds it may take.
 
     Raises MTError carrying PHP's own message when the task fails.
     """
@@ -25,7 +26,7 @@ def task(settings, domain, php_version, action, core=None, **fields):
         job['core'] = core
     try:
         done = runner.run([phpfpm.cli(php_version), RUNNER], user=settings.web_user,
-                   input=json.dumps(job))
+                          input=json.dumps(job), timeout=timeout)
     except CommandFailed as e:
         raise MTError('WordPress {0} failed for {1}: {2}'.format(action, domain, _php_message(e)))
     try:

@@ -365,8 +365,11 @@ class VerifyController(MTCommand):
                        'created at, no anonymous account, WordOps\' grants on its own '
                        'database alone, and the site can write, read and drop a table), '
                        'host_binding (MariaDB takes the site\'s connection for that account), '
-                       'schema_and_users (its tables, db_version, an administrator), serves '
-                       '(it answers through nginx). Exits 3 when any check fails.')
+                       'schema_and_users (its tables, db_version, an administrator), '
+                       'no_legacy_paths (nothing left of an own core, no link or option '
+                       'pointing out of its root and the shared core), jobs_drain (its due '
+                       'WP-Cron events run and none is left), serves (it answers through '
+                       'nginx). Exits 3 when any check fails.')
         arguments = [
             (['domain'], dict(nargs='*', help='the sites to verify')),
             (['--all'], dict(action='store_true', dest='every', help='every site on the shared core')),

@@ -37,6 +37,9 @@ $_SERVER['PHP_SELF']        = '/index.php';
 if ( in_array( $wo_mt_job['action'], array( 'upgrade', 'inspect', 'keep_own_theme', 'verify' ), true ) ) {
 	define( 'WP_INSTALLING', true ); // as wp-admin/upgrade.php does: no plugin runs, no cron
 }
+if ( 'cron' === $wo_mt_job['action'] ) {
+	define( 'DOING_CRON', true );
+}
 if ( 'install' === $wo_mt_job['action'] ) {
 	define( 'WP_INSTALLING', true );
 	define( 'WP_SITEURL', $wo_mt_job['url'] );
@@ -130,7 +133,41 @@ switch ( $wo_mt_job['action'] ) {
 			'db_version'      => (int) get_option( 'db_version' ),
 			'core_db_version' => (int) $wp_db_version,
 			'administrators'  => count( get_users( array( 'role' => 'administrator', 'fields' => 'ID' ) ) ),
+			// Options that may hold a path of the site's files (one from before its conversion,
+			// or a release's), as WordPress stored them.
+			'paths'           => array(
+				'template_root'   => get_option( 'template_root' ),
+				'stylesheet_root' => get_option( 'stylesheet_root' ),
+				'upload_path'     => get_option( 'upload_path' ),
+				'theme_roots'     => get_site_transient( 'theme_roots' ),
+			),
 		) );
+		break;
+
+	case 'cron':
+		// The site's due WP-Cron events, run as wp-cron.php runs them (its plugins loaded).
+		$wo_mt_due = function () {
+			$count = 0;
+			foreach ( wp_get_ready_cron_jobs() as $hooks ) {
+				foreach ( $hooks as $events ) {
+					$count += count( $events );
+				}
+			}
+			return $count;
+		};
+		$wo_mt_before = $wo_mt_due();
+		foreach ( wp_get_ready_cron_jobs() as $wo_mt_time => $wo_mt_hooks ) {
+			foreach ( $wo_mt_hooks as $wo_mt_hook => $wo_mt_events ) {
+				foreach ( $wo_mt_events as $wo_mt_event ) {
+					if ( $wo_mt_event['schedule'] ) {
+						wp_reschedule_event( $wo_mt_time, $wo_mt_event['schedule'], $wo_mt_hook, $wo_mt_event['args'] );
+					}
+					wp_unschedule_event( $wo_mt_time, $wo_mt_hook, $wo_mt_event['args'] );
+					do_action_ref_array( $wo_mt_hook, $wo_mt_event['args'] );
+				}
+			}
+		}
+		wo_mt_done( array( 'due_before' => $wo_mt_before, 'due_after' => $wo_mt_due() ) );
 		break;
 
 	default:
