@@ -126,7 +126,7 @@ class FakeRunner:
                       'round_trip_error': '', 'missing_tables': [],
                       'db_version': site.db_version, 'core_db_version': core_version[1],
                       'administrators': int(bool(site.installed_as)),
-                      'paths': dict(site.paths)}
+                      'paths': site.paths}
         elif action == 'cron':
             result = {'due_before': site.due_events, 'due_after': 0}
         elif action == 'inspect':

@@ -173,3 +173,14 @@ def test_events_still_due_after_running_them_fail_jobs_drain(site, monkeypatch):
         mt.verify_sites(site.ctx, ['a.test'])
     assert checks_of(raised.value)['jobs_drain']['detail'] == (
         '1 of its 3 due WP-Cron events are still due after running them')
+
+
+def test_a_site_answering_in_another_shape_fails_its_own_checks_not_the_others(site):
+    site.create('b.test')
+    site.runner.site('a.test').paths = ['not', 'a', 'dict']
+    with pytest.raises(PartlyFailed) as raised:
+        mt.verify_sites(site.ctx, [], every=True)
+    a, b = raised.value.result['sites']
+    assert (a['domain'], a['ok'], b['domain'], b['ok']) == ('a.test', False, 'b.test', True)
+    writer = {c['check']: c for c in a['checks']}['database_writer']
+    assert 'its WordPress reported paths in a shape our task does not print' in writer['detail']

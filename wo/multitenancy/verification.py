@@ -21,6 +21,11 @@ from wo.multitenancy import health, layout, mariadb, site_files, wordpress
 from wo.multitenancy.errors import MTError
 
 CRON_SECONDS = 120  # what a site's due WP-Cron events may take in a verification
+# What php/wp-runner.php's verify and cron print: key -> type.
+SITE_SIDE = {'current_user': str, 'round_trip': bool, 'round_trip_error': str,
+             'missing_tables': list, 'db_version': int, 'core_db_version': int,
+             'administrators': int, 'paths': dict}
+CRON_SIDE = {'due_before': int, 'due_after': int}
 
 # What WordOps' setupdatabase grants a site's user on its database, and nothing else.
 EXPECTED_PRIVILEGES = frozenset((
@@ -55,7 +60,7 @@ def site_side(settings, domain, php_version):
     """What the site's own WordPress reports (php/wp-runner.php's verify), or {'error'}
     when it could not connect or died."""
     try:
-        return wordpress.task(settings, domain, php_version, 'verify')
+        return _shaped(wordpress.task(settings, domain, php_version, 'verify'), SITE_SIDE)
     except MTError as e:
         return {'error': e.message}
 
@@ -228,7 +233,8 @@ def jobs_drain(settings, domain, php_version):
     """The site's due WP-Cron events run, as the web user through its own PHP, and
     none is due after."""
     try:
-        done = wordpress.task(settings, domain, php_version, 'cron', timeout=CRON_SECONDS)
+        done = _shaped(wordpress.task(settings, domain, php_version, 'cron',
+                                      timeout=CRON_SECONDS), CRON_SIDE)
     except MTError as e:
         problems, done = [e.message], {}
     else:
@@ -244,6 +250,21 @@ def serves(domain, https):
     return _check('serves', [] if found['ok'] else [found['problem']],
                   'answers HTTP {0} through nginx'.format(found['status']),
                   'see /var/log/nginx/{0}.error.log'.format(domain))
+
+
+def _shaped(report, shapes):
+    """`report`, what the site's WordPress printed, if it has the shape our task prints
+    (`shapes`: key -> type); the site's own code ran, so it is checked."""
+    wrong = sorted(k for k, kind in shapes.items() if not isinstance(report, dict)
+                   or not isinstance(report.get(k), kind)
+                   or (kind is int and isinstance(report[k], bool)))
+    if not wrong and 'missing_tables' in shapes and not all(
+            isinstance(t, str) for t in report['missing_tables']):
+        wrong = ['missing_tables']
+    if wrong:
+        raise MTError('its WordPress reported {0} in a shape our task does not print'.format(
+            ', '.join(wrong)))
+    return report
 
 
 def _check(name, problems, passed, hint):

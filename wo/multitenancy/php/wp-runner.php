@@ -126,7 +126,7 @@ switch ( $wo_mt_job['action'] ) {
 		$wo_mt_dropped = false !== $wpdb->query( "DROP TABLE IF EXISTS `$wo_mt_scratch`" );
 		$wo_mt_tables  = $wpdb->get_col( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->esc_like( $wpdb->prefix ) . '%' ) );
 		wo_mt_done( array(
-			'current_user'    => $wpdb->get_var( 'SELECT CURRENT_USER()' ),
+			'current_user'    => (string) $wpdb->get_var( 'SELECT CURRENT_USER()' ),
 			'round_trip'      => $wo_mt_written && $wo_mt_dropped,
 			'round_trip_error' => $wo_mt_error ? $wo_mt_error : $wpdb->last_error,
 			'missing_tables'  => array_values( array_diff( $wpdb->tables( 'all' ), $wo_mt_tables ) ),
