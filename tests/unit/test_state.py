@@ -21,30 +21,42 @@ def site(domain):
     return ({'domain': domain, 'site_type': 'wp', 'cache_type': 'wpfc',
              'site_path': '/var/www/' + domain, 'php_version': '8.2',
              'shared_release': 'wp-20260101-000000', 'baseline_version': 1,
-             'is_enabled': 1, 'is_ssl': 0, 'db_grant_host': 'localhost'},
+             'is_enabled': 1, 'is_ssl': 0, 'db_grant_host': None, 'state': 'provisioning'},
             {'sitename': domain, 'site_type': 'wp', 'cache_type': 'wpfc',
              'site_path': '/var/www/' + domain, 'is_enabled': 1, 'is_ssl': 0,
              'php_version': '8.2', 'db_name': 'a_test_x', 'db_user': 'atest'})
 
 
-def test_a_site_is_registered_in_both_tables(db):
-    db.add_site(*site('a.test'))
-    assert db.get_site('a.test')['cache_type'] == 'wpfc'
+def add(db, domain):
+    ours, theirs = site(domain)
+    db.register_site(ours)
+    db.complete_site(domain, theirs, 1, 'localhost')
+
+
+def test_a_site_is_registered_in_ours_then_in_wordops_table(db):
+    ours, theirs = site('a.test')
+    db.register_site(ours)
+    assert (db.get_site('a.test')['state'], db.wordops_site('a.test')) == ('provisioning', None)
+    db.complete_site('a.test', theirs, 3, '10.0.0.%')
+    db.set_state('a.test', 'live')
+    assert {k: db.get_site('a.test')[k] for k in ('state', 'baseline_version', 'db_grant_host')} \
+        == {'state': 'live', 'baseline_version': 3, 'db_grant_host': '10.0.0.%'}
     assert db.wordops_site('a.test')['site_path'] == '/var/www/a.test'
     db.remove_site('a.test')
     assert db.get_site('a.test') is None and db.wordops_site('a.test') is None
 
 
-def test_registration_is_all_or_nothing(db):
+def test_completing_is_all_or_nothing(db):
     ours, theirs = site('b.test')
+    db.register_site(ours)
     theirs['no_such_column'] = 1
     with pytest.raises(sqlite3.OperationalError):
-        db.add_site(ours, theirs)
-    assert db.get_site('b.test') is None
+        db.complete_site('b.test', theirs, 3, 'localhost')
+    assert db.get_site('b.test')['baseline_version'] == 1 and db.wordops_site('b.test') is None
 
 
 def test_releases_and_the_current_one(db):
-    db.add_site(*site('a.test'))
+    add(db, 'a.test')
     db.record_release('wp-1', '6.4.5', 56657)
     db.record_release('wp-2', '6.5.5', 57155)
     db.record_release('wp-2', '6.5.5', 57155)  # recording twice is harmless
@@ -63,8 +75,8 @@ def current_flags(db):
 
 
 def test_baseline_versions_are_kept_per_site(db):
-    db.add_site(*site('a.test'))
-    db.add_site(*site('b.test'))
+    add(db, 'a.test')
+    add(db, 'b.test')
     db.set_site_baseline('a.test', 4)
     assert {s['domain']: s['baseline_version'] for s in db.get_shared_sites()} == {
         'a.test': 4, 'b.test': 1}

@@ -108,14 +108,15 @@ def test_delete_drops_the_user_at_the_host_it_was_created_at(site):
     assert site.accounts == {}
 
 
-def test_the_grant_host_column_is_added_to_an_older_table(tmp_path):
+def test_the_new_columns_are_added_to_an_older_table(tmp_path):
     path = str(tmp_path / 'dbase.db')
     with sqlite3.connect(path) as c:
         c.execute('CREATE TABLE multitenancy_sites (id INTEGER PRIMARY KEY, domain VARCHAR)')
         c.execute("INSERT INTO multitenancy_sites (domain) VALUES ('old.test')")
     MTDatabase(path).initialize_tables()
     MTDatabase(path).initialize_tables()
-    assert MTDatabase(path).get_site('old.test')['db_grant_host'] is None
+    old = MTDatabase(path).get_site('old.test')
+    assert (old['db_grant_host'], old['state'], old['last_verification']) == (None, 'live', None)
 
 
 def test_delete_refuses_to_end_while_the_user_has_an_account_elsewhere(site):

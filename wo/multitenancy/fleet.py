@@ -10,9 +10,10 @@ SITE_WORKERS = 4  # sites worked on at once (PHP processes, HTTP probes)
 
 
 def live_sites(ctx):
-    """Our sites whose files exist (one removed behind our back is left out)."""
+    """Our live sites whose files exist (one removed behind our back, or left part-made
+    by a create that was killed, is left out)."""
     return [s for s in ctx.db.get_shared_sites()
-            if os.path.isdir(layout.htdocs(ctx.settings, s['domain']))]
+            if s['state'] == 'live' and os.path.isdir(layout.htdocs(ctx.settings, s['domain']))]
 
 
 def for_each_site(ctx, sites, phase, label, action):

@@ -102,29 +102,36 @@ def secure(ctx, site, changes):
                    url='https://' + site.domain)
 
 
-def record_site(ctx, site, db, baseline_version, changes):
-    """The site's rows in our table and WordOps' `sites`; the undo forgets them."""
-    settings = ctx.settings
-    ctx.db.add_site(
-        our_row(settings, site.domain, site.cache, site.php_version, baseline_version,
-                int(site.letsencrypt), db['db_grant_host']),
-        {'sitename': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
-         'site_path': settings.site_root(site.domain), 'is_enabled': 1,
-         'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
-         'db_name': db['db_name'], 'db_user': db['db_user'], 'db_password': db['db_password'],
-         'db_host': db['db_host'], 'is_hhvm': 0, 'php_version': site.php_version})
-    # Registered once the rows exist: a duplicate insert fails and must not remove
+def register(ctx, site, changes):
+    """The site's entry in the registry, first (provisioning); the undo forgets it, and
+    the row WordOps' table gets later."""
+    ctx.db.register_site(our_row(ctx.settings, site.domain, site.cache, site.php_version, 0,
+                                 int(site.letsencrypt), None, 'provisioning'))
+    # Registered once the row exists: a duplicate insert fails and must not remove
     # rows that were there before.
     changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
 
 
-def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, db_grant_host):
+def record_site(ctx, site, db, baseline_version):
+    """The site's row in WordOps' `sites`, and in ours what became known of it."""
+    settings = ctx.settings
+    ctx.db.complete_site(site.domain, {
+        'sitename': site.domain, 'site_type': 'wp', 'cache_type': site.cache,
+        'site_path': settings.site_root(site.domain), 'is_enabled': 1,
+        'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
+        'db_name': db['db_name'], 'db_user': db['db_user'], 'db_password': db['db_password'],
+        'db_host': db['db_host'], 'is_hhvm': 0, 'php_version': site.php_version},
+        baseline_version, db['db_grant_host'])
+
+
+def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, db_grant_host,
+            state):
     """A site's row in our table, on the current release; `db_grant_host`: the host its
-    database user was created at."""
+    database user was created at; `state`: one of multitenancy_db.STATES."""
     return {'domain': domain, 'site_type': 'wp', 'cache_type': cache,
             'site_path': settings.site_root(domain), 'php_version': php_version,
             'shared_release': releases.current(settings), 'baseline_version': baseline_version,
-            'is_enabled': 1, 'is_ssl': is_ssl, 'db_grant_host': db_grant_host}
+            'is_enabled': 1, 'is_ssl': is_ssl, 'db_grant_host': db_grant_host, 'state': state}
 
 
 def require_healthy(domain, https):
@@ -164,6 +171,7 @@ def record_of(ctx, domain):
             'release': site['shared_release'], 'baseline_version': site['baseline_version'],
             'db_name': row.get('db_name'), 'db_user': row.get('db_user'),
             'db_host': row.get('db_host'), 'db_grant_host': site['db_grant_host'],
+            'state': site['state'], 'state_at': site['state_at'],
             'created_at': site['created_at'], 'verified_at': site['verified_at'],
             'last_verification': json.loads(last) if last else None}
 

@@ -67,7 +67,8 @@ def plan_text(plan):
 
 
 def list_text(sites):
-    lines = ['{domain:40} php {php:4} {cache:8} {release}'.format(**s) for s in sites]
+    lines = ['{domain:40} php {php:4} {cache:8} {release}{0}'.format(
+        '' if s['state'] == 'live' else '  ({0})'.format(s['state']), **s) for s in sites]
     return '\n'.join(lines) if lines else 'No sites on the shared core yet.'
 
 
@@ -107,8 +108,8 @@ def verification_text(reports):
 def info_text(record):
     """The registry's record of a site, then its last verification."""
     lines = ['{0:17} {1}'.format(name, record[name]) for name in (
-        'domain', 'site_root', 'php', 'cache', 'ssl', 'release', 'baseline_version', 'db_name',
-        'db_user', 'db_host', 'db_grant_host', 'created_at')]
+        'domain', 'state', 'state_at', 'site_root', 'php', 'cache', 'ssl', 'release',
+        'baseline_version', 'db_name', 'db_user', 'db_host', 'db_grant_host', 'created_at')]
     last = record['last_verification']
     lines.append('{0:17} {1}'.format('verified', 'never (wo multitenancy verify {0})'.format(
         record['domain']) if not last else '{0} at {1}'.format(

@@ -1,8 +1,8 @@
 """State of wo multitenancy in WordOps' own SQLite database (/var/lib/wo/dbase.db).
 
-Our tables: multitenancy_config, multitenancy_releases, multitenancy_sites. A site
-is also registered in WordOps' `sites` table, in the same transaction, so that
-`wo site info/list` know it. Release paths are never stored, only release names.
+Our tables: multitenancy_config, multitenancy_releases, multitenancy_sites (the
+registry). A created site is registered in ours first; once it is made, in WordOps'
+`sites` table too, so that `wo site info/list` know it. Release paths are never stored, only release names.
 """
 import json
 import os
@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
     is_enabled BOOLEAN DEFAULT 1,
     is_ssl BOOLEAN DEFAULT 0,
     db_grant_host VARCHAR(255),
+    state VARCHAR(20) DEFAULT 'live',
+    state_at DATETIME,
     last_verification TEXT,
     verified_at DATETIME,
     created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
@@ -45,10 +47,17 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
 """
 # Columns added since the first release: (table, column, type), added where missing.
 ADDED_COLUMNS = (('multitenancy_sites', 'db_grant_host', 'VARCHAR(255)'),
+                 ('multitenancy_sites', 'state', "VARCHAR(20) DEFAULT 'live'"),
+                 ('multitenancy_sites', 'state_at', 'DATETIME'),
                  ('multitenancy_sites', 'last_verification', 'TEXT'),
                  ('multitenancy_sites', 'verified_at', 'DATETIME'))
 SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
-                'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_grant_host')
+                'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_grant_host',
+                'state')
+# A site's life in our table: registered first (provisioning), its database checked
+# (verifying), serving (live), being deleted (deleting). A create that fails removes
+# its row; one killed leaves provisioning or verifying, and delete removes what is left.
+STATES = ('provisioning', 'verifying', 'live', 'deleting')
 
 
 class MTDatabase:
@@ -110,30 +119,37 @@ class MTDatabase:
                            [(n,) for n in names])
 
     # -- sites -----------------------------------------------------------------------
-    def add_site(self, site, wordops_row):
-        """Register a site in our table and in WordOps' `sites` table, atomically."""
+    def register_site(self, site):
+        """Register a site in our table alone: a new one (provisioning) before anything
+        of it is made, or one WordOps already knows (a converted one, live)."""
         with self._transaction() as db:
-            self._insert_site(db, site)
+            db.execute('INSERT INTO multitenancy_sites ({0}, state_at) VALUES ({1}, '
+                       'CURRENT_TIMESTAMP)'.format(', '.join(SITE_COLUMNS),
+                                                   ', '.join('?' * len(SITE_COLUMNS))),
+                       [site[c] for c in SITE_COLUMNS])
+
+    def complete_site(self, domain, wordops_row, baseline_version, db_grant_host):
+        """Register a created site in WordOps' `sites` table, and what became known of
+        it in ours, atomically."""
+        with self._transaction() as db:
             columns = sorted(wordops_row)
             db.execute('INSERT INTO sites ({0}, created_on) VALUES ({1}, CURRENT_TIMESTAMP)'
                        .format(', '.join(columns), ', '.join('?' * len(columns))),
                        [wordops_row[c] for c in columns])
+            db.execute('UPDATE multitenancy_sites SET baseline_version = ?, db_grant_host = ?, '
+                       'updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
+                       (baseline_version, db_grant_host, domain))
 
-    def adopt_site(self, site):
-        """Register a site WordOps already knows (a converted one) in our table."""
+    def set_state(self, domain, state):
+        assert state in STATES, state
         with self._transaction() as db:
-            self._insert_site(db, site)
+            db.execute('UPDATE multitenancy_sites SET state = ?, state_at = CURRENT_TIMESTAMP '
+                       'WHERE domain = ?', (state, domain))
 
     def release_site(self, domain):
         """Forget a site that leaves the shared core; WordOps keeps its `sites` row."""
         with self._transaction() as db:
             db.execute('DELETE FROM multitenancy_sites WHERE domain = ?', (domain,))
-
-    @staticmethod
-    def _insert_site(db, site):
-        db.execute('INSERT INTO multitenancy_sites ({0}) VALUES ({1})'.format(
-            ', '.join(SITE_COLUMNS), ', '.join('?' * len(SITE_COLUMNS))),
-            [site[c] for c in SITE_COLUMNS])
 
     def remove_site(self, domain):
         with self._transaction() as db:

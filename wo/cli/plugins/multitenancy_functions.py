@@ -133,6 +133,7 @@ def create_site(ctx, domains, flags=(), **options):
     password = secrets.token_urlsafe(18)
     with lock.exclusive(ctx.settings.lock_file), ctx.changes() as changes:
         sites.check_new_site(ctx, site)
+        sites.register(ctx, site, changes)
         ctx.report('Creating the database')
         db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
         ctx.report('Linking the site to the shared core')
@@ -142,6 +143,7 @@ def create_site(ctx, domains, flags=(), **options):
         ctx.report('Applying the baseline')
         applied = rollout.apply_baseline(ctx, site.domain, site.php_version)
         ctx.report('Verifying its database')  # before nginx routes a request to it
+        ctx.db.set_state(site.domain, 'verifying')
         verification.require_database(ctx, site.domain, site.php_version, db)
         ctx.report('Configuring nginx')
         sites.configure_nginx(ctx, site, changes)
@@ -149,10 +151,11 @@ def create_site(ctx, domains, flags=(), **options):
             ctx.report("Setting up Let's Encrypt")
             sites.secure(ctx, site, changes)
         ctx.report('Recording the site')
-        sites.record_site(ctx, site, db, applied['version'], changes)
+        sites.record_site(ctx, site, db, applied['version'])
         if ctx.settings.enable_health_check:
             ctx.report('Checking the site over HTTP')
             sites.require_healthy(site.domain, site.letsencrypt)
+        ctx.db.set_state(site.domain, 'live')
     return sites.login_details(site, password)
 
 
@@ -163,6 +166,7 @@ def delete_site(ctx, domain):
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list; other sites: wo site delete')
+        ctx.db.set_state(domain, 'deleting')
         wordops_row = ctx.db.wordops_site(domain)
         ctx.report('Removing the vhost of ' + domain)
         nginx.remove_vhost(settings, domain)
@@ -191,7 +195,7 @@ def remove_everything(ctx, force=False):
 # -- list, status, info, verify ---------------------------------------------------------
 def list_sites(ctx):
     return [{'domain': s['domain'], 'php': s['php_version'], 'cache': s['cache_type'],
-             'ssl': bool(s['is_ssl']), 'release': s['shared_release'],
+             'ssl': bool(s['is_ssl']), 'release': s['shared_release'], 'state': s['state'],
              'baseline_version': s['baseline_version']} for s in ctx.db.get_shared_sites()]
 
 

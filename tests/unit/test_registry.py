@@ -1,0 +1,38 @@
+"""The registry's states: a site is registered first, live once made and checked; a
+create killed part-way leaves an entry that delete removes."""
+import pytest
+
+from wo.cli.plugins import multitenancy_functions as mt
+from wo.multitenancy import sites, texts
+
+
+@pytest.fixture
+def initialized(server):
+    server.init('6.5.5')
+    return server
+
+
+def test_create_registers_first_and_is_live_once_checked(initialized):
+    seen = {}
+    for action in ('install', 'verify'):
+        initialized.runner.on_task[action, 'a.test'] = lambda job: seen.setdefault(
+            job['action'], initialized.ctx.db.get_site('a.test')['state'])
+    initialized.create('a.test')
+    assert seen == {'install': 'provisioning', 'verify': 'verifying'}
+    assert initialized.ctx.db.get_site('a.test')['state'] == 'live'
+    assert mt.site_info(initialized.ctx, 'a.test')['state'] == 'live'
+
+
+def test_a_create_killed_part_way_is_listed_left_alone_and_deleted(initialized):
+    initialized.create('a.test')
+    new = sites.new_site(initialized.settings, ['b.test'], ())
+    with initialized.ctx.changes() as changes:  # as a create SIGKILLed after registering
+        sites.register(initialized.ctx, new, changes)
+    assert '(provisioning)' in texts.list_text(mt.list_sites(initialized.ctx))
+    before = initialized.ctx.db.get_site('b.test')['shared_release']
+    updated = initialized.run(lambda ctx: mt.update(ctx, initialized.tarball('6.6.2')))
+    assert initialized.ctx.db.get_site('a.test')['shared_release'] == updated['release']
+    assert initialized.ctx.db.get_site('b.test')['shared_release'] == before  # not touched
+    assert 'b.test' not in [j['domain'] for j in initialized.runner.tasks()]
+    mt.delete_site(initialized.ctx, 'b.test')
+    assert initialized.ctx.db.get_site('b.test') is None
