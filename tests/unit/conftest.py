@@ -40,6 +40,7 @@ class Server:
     def __init__(self, settings, tmp_path, monkeypatch):
         self.tmp_path, self.lines, self.fastcgi, self.databases = tmp_path, [], [], {}
         self.accounts = {}  # MariaDB's: (user, host): SHOW GRANTS
+        self.public_grants = []  # SHOW GRANTS FOR PUBLIC
         os.makedirs(os.path.dirname(settings.wo_database))
         with sqlite3.connect(settings.wo_database) as c:
             c.execute(WORDOPS_SITES)
@@ -60,6 +61,7 @@ class Server:
         monkeypatch.setattr(mariadb, 'account_hosts',
                             lambda ctl, user: sorted(h for u, h in self.accounts if u == user))
         monkeypatch.setattr(mariadb, 'grants', lambda ctl, user, host: self.accounts[user, host])
+        monkeypatch.setattr(mariadb, 'public_grants', lambda ctl: self.public_grants)
         monkeypatch.setattr(mariadb, 'wordops_grant_host', lambda ctl: 'localhost')
         monkeypatch.setattr(mt, 'make_context', lambda app, journal: self._context(app, journal))
         for php in ('php82', 'php83'):

@@ -1,5 +1,6 @@
 """The one place programs are started: real, harmless programs."""
 import os
+import subprocess
 
 import pytest
 
@@ -31,7 +32,8 @@ def test_check_false_returns_the_failure():
 
 def test_user_runs_it_through_runuser():
     done = runner.run(['id', '-un'], user='www-data')
-    assert done.args == ['runuser', '-u', 'www-data', '--', 'id', '-un']
+    assert done.args[-5:] == ['runuser', '-u', 'www-data', '--', 'id', '-un'][-5:]
+    assert done.args[:3] == ['prlimit', '--fsize={0}'.format(runner.SITE_OUTPUT), 'runuser']
     assert done.stdout == 'www-data\n'
 
 
@@ -68,3 +70,19 @@ def test_a_timeout_kills_what_the_site_user_started():
     os.unlink('/tmp/wo-mt-runner-child')
     assert not os.path.exists('/proc/{0}'.format(child)) or \
         open('/proc/{0}/stat'.format(child)).read().split()[2] == 'Z'
+
+
+def test_a_site_user_cannot_write_more_than_the_limit(monkeypatch):
+    monkeypatch.setattr(runner, 'SITE_OUTPUT', 4096)
+    done = runner.run(['sh', '-c', 'head -c 100000 /dev/zero'], user='www-data', check=False)
+    assert done.returncode != 0 and len(done.stdout) <= 4096
+
+
+def test_a_process_the_site_detaches_keeps_nothing_waiting():
+    """setsid leaves the process group a timeout kills; it holds no pipe of ours."""
+    try:  # its stderr is ours: a pipe would be held open for the 31 s it sleeps
+        done = runner.run(['sh', '-c', 'setsid sleep 31 >/dev/null & echo started'],
+                          user='www-data', timeout=5)
+    finally:
+        subprocess.run(['pkill', '-u', 'www-data', '-f', 'sleep 31'])
+    assert done.stdout == 'started\n'

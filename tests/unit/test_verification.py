@@ -70,6 +70,14 @@ def test_grants_must_be_wordops_set_on_its_own_database_alone():
                           'a_test') == ['privileges on another database or table: `b_test`.*']
     assert grant_problems(['GRANT ALL PRIVILEGES ON `a_test`.* TO `a_test`@`localhost`'],
                           'a_test') == ["ALL PRIVILEGES on `a_test`.*: more than WordOps' set"]
+    assert grant_problems([OWN, 'GRANT `editors` TO `a_test`@`localhost`',
+                           'SET DEFAULT ROLE `editors` FOR `a_test`@`localhost`'], 'a_test') == [
+        'a role: `editors`']
+    assert grant_problems([OWN, 'GRANT EXECUTE, ALTER ROUTINE ON PROCEDURE `a_test`.`p` TO '
+                                '`a_test`@`localhost`'], 'a_test') == []  # a routine it made
+    assert grant_problems([OWN, 'GRANT EXECUTE ON PROCEDURE `b_test`.`p` TO '
+                                '`a_test`@`localhost`'], 'a_test') == [
+        'privileges on another database or table: `b_test`.`p`']
     assert grant_problems([OWN + ' WITH GRANT OPTION'], 'a_test') == [
         'it may grant privileges on `a_test`.*']
 
@@ -150,7 +158,7 @@ def test_a_leftover_of_an_own_core_a_link_out_and_a_release_path_fail_no_legacy_
         f.write('<?php // its own core')
     os.symlink('/etc', os.path.join(docroot, 'wp-content', 'uploads', 'etc'))
     release = os.path.join(site.settings.releases_dir, 'wp-old', 'wp-content', 'themes')
-    site.runner.site('a.test').paths = {'template_root': release, 'upload_path': '/themes',
+    site.runner.site('a.test').paths = {'template_root': release, 'upload_path': '',
                                         'theme_roots': {'t': '/etc'}}
     with pytest.raises(PartlyFailed) as raised:
         mt.verify_sites(site.ctx, ['a.test'])
@@ -185,3 +193,55 @@ def test_a_site_answering_in_another_shape_fails_its_own_checks_not_the_others(s
     assert (a['domain'], a['ok'], b['domain'], b['ok']) == ('a.test', False, 'b.test', True)
     writer = {c['check']: c for c in a['checks']}['database_writer']
     assert 'its WordPress reported paths in a shape our task does not print' in writer['detail']
+
+
+def test_privileges_granted_to_public_fail_the_writer_check(site):
+    site.public_grants = ['GRANT SELECT ON `b_test`.* TO PUBLIC']
+    with pytest.raises(PartlyFailed) as raised:
+        mt.verify_sites(site.ctx, ['a.test'])
+    assert 'granted to every account (PUBLIC): GRANT SELECT ON `b_test`.* TO PUBLIC' in \
+        checks_of(raised.value)['database_writer']['detail']
+
+
+def test_a_link_that_leads_out_through_another_link_fails_no_legacy_paths(site):
+    uploads = os.path.join(site.settings.site_root('a.test'), 'htdocs', 'wp-content', 'uploads')
+    os.symlink('.', os.path.join(uploads, 'b'))
+    os.symlink('b/b/b/b/b/b/b/../../../../../../../../../etc/passwd', os.path.join(uploads, 'c'))
+    with pytest.raises(PartlyFailed) as raised:
+        mt.verify_sites(site.ctx, ['a.test'])
+    assert checks_of(raised.value)['no_legacy_paths']['detail'] == (
+        uploads + '/c links to b/b/b/b/b/b/b/../../../../../../../../../etc/passwd')
+
+
+def test_an_upload_path_outside_the_site_or_relative_fails_no_legacy_paths(site):
+    root = site.settings.site_root('a.test')
+    for upload_path in ('', root + '/htdocs/wp-content/uploads'):
+        site.runner.site('a.test').paths = {'upload_path': upload_path}
+        assert mt.verify_sites(site.ctx, ['a.test'])['failed'] == 0
+    for upload_path in ('wp-content/uploads', '/var/www/other/uploads'):
+        site.runner.site('a.test').paths = {'upload_path': upload_path}
+        with pytest.raises(PartlyFailed) as raised:
+            mt.verify_sites(site.ctx, ['a.test'])
+        assert checks_of(raised.value)['no_legacy_paths']['detail'] == (
+            'option upload_path holds ' + upload_path)
+
+
+def test_a_site_without_a_wordops_row_fails_its_database_checks_and_the_others_go_on(site):
+    site.create('b.test')
+    with sqlite3.connect(site.settings.wo_database) as c:
+        c.execute("DELETE FROM sites WHERE sitename = 'a.test'")  # as wo site delete does
+    with pytest.raises(PartlyFailed) as raised:
+        mt.verify_sites(site.ctx, [], every=True)
+    a, b = raised.value.result['sites']
+    assert b['ok'] and not a['ok']
+    assert [c['check'] for c in a['checks'] if not c['ok']] == [
+        'database_writer', 'host_binding', 'schema_and_users']
+    assert a['checks'][0]['detail'] == 'WordOps has no row of it: its database is not known'
+
+
+def test_what_a_site_said_cannot_print_lines_of_its_own():
+    report = {'domain': 'a.test', 'ok': False, 'checks': [{
+        'check': 'database_writer', 'ok': False, 'hint': 'h',
+        'detail': 'cannot connect: x\nb.test: verified\x1b[2K'}]}
+    assert texts.verification_text([report]).splitlines()[1] == (
+        '  FAIL database_writer   cannot connect: x?b.test: verified?[2K')

@@ -6,7 +6,7 @@ import re
 import stat
 
 from wo.multitenancy import (docroot_swap, fs, health, layout, nginx, phpfpm,
-                             releases, wordpress, wp_config)
+                             releases, site_files, wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput
 
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')  # a plugin or theme folder, a file
@@ -164,22 +164,33 @@ def check_site_dirs(settings, domain):
     """nginx includes a site's conf/nginx/*.conf as root: after the conversion only root
     may change conf/ and logs/, so each must be a real directory, conf/ hold no link (it
     would keep pointing at what the site controls) and neither a hard link (taking it
-    would copy what it links to; site_files.take_tree refuses it)."""
+    would copy what it links to; site_files.take_tree refuses it). Walked without
+    following a link: the site still owns them."""
     root = settings.site_root(domain)
     for name in ('conf', 'logs'):
-        if os.path.islink(os.path.join(root, name)):
-            raise InvalidInput('{0} is a link'.format(os.path.join(root, name)),
+        path = os.path.join(root, name)
+        if os.path.islink(path):
+            raise InvalidInput('{0} is a link'.format(path),
                                'make it a directory of its own, then convert')
-        for top, dirs, files in os.walk(os.path.join(root, name)):
-            for entry in dirs + files:
-                path = os.path.join(top, entry)
-                st = os.lstat(path)
-                if name == 'conf' and stat.S_ISLNK(st.st_mode):
-                    raise InvalidInput('{0} is a link'.format(path),
-                                       'replace it by the file it points to, then convert')
-                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
-                    raise InvalidInput('{0} is a hard link'.format(path),
-                                       'replace it by a copy of its own, then convert')
+        if not os.path.isdir(path):
+            continue
+        with site_files.opened_dir(settings.sites_root, os.path.join(domain, name)) as fd:
+            for dir_fd, where, _, others in site_files.walk(fd, path):
+                for entry in others:
+                    _check_site_dir_entry(dir_fd, os.path.join(where, entry), name == 'conf')
+
+
+def _check_site_dir_entry(dir_fd, path, links_refused):
+    try:
+        st = os.stat(os.path.basename(path), dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:  # gone meanwhile
+        return
+    if links_refused and stat.S_ISLNK(st.st_mode):
+        raise InvalidInput('{0} is a link'.format(path),
+                           'replace it by the file it points to, then convert')
+    if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+        raise InvalidInput('{0} is a hard link'.format(path),
+                           'replace it by a copy of its own, then convert')
 
 
 def _named(kind, name):

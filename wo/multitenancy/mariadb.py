@@ -70,6 +70,11 @@ def account_hosts(ctl, user):
     return sorted(_column(ctl, 'SELECT Host FROM mysql.user WHERE User = %s', (user,)))
 
 
+def public_grants(ctl):
+    """SHOW GRANTS FOR PUBLIC (MariaDB 10.11): what every account is granted."""
+    return _column(ctl, 'SHOW GRANTS FOR PUBLIC')
+
+
 def grant_host_of(ctl, user):
     """The host of `user`'s one account (a site WordOps made, being converted), or
     WordOps' grant-host when it has none or several (verify names them)."""

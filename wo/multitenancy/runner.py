@@ -5,48 +5,59 @@ output, so no caller can ignore a failure. Tests swap `run` at this seam.
 
 A program run as another user runs a site's own code (its wp-config.php, its
 WordPress): it gets a session of its own (no terminal of root's to type into), no
-stdin of root's, and an environment of its own, not root's.
+stdin of root's, an environment of its own, not root's, and no file (its output
+included) larger than SITE_OUTPUT. Output goes to files, not pipes: a process the site
+starts and detaches (setsid) keeps nothing of ours waiting on it.
 """
 import os
 import signal
 import subprocess
+import tempfile
 
 from wo.multitenancy.errors import CommandFailed
 
 SITE_ENV = {'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8'}
+SITE_OUTPUT = 16 << 20  # bytes: the largest file a program run as a site's user may write
 
 
 def run(argv, *, user=None, input=None, env=None, timeout=600, check=True, umask=-1):
     """Run argv and return the CompletedProcess (text mode, output captured).
 
     user: run as this system user (through runuser) instead of root, detached from
-    root's session, stdin and environment (`env` adds to SITE_ENV).
+    root's session, stdin and environment (`env` adds to SITE_ENV), its files and
+    output at most SITE_OUTPUT bytes each.
     umask: the program's umask (0o077: what it creates is its user's alone).
     Raises CommandFailed on a non-zero exit when check is true, or when the
     program is missing or times out (then its whole process group is killed).
     """
     argv = [str(a) for a in argv]
     if user:
-        argv = ['runuser', '-u', user, '--'] + argv
+        argv = ['prlimit', '--fsize={0}'.format(SITE_OUTPUT), 'runuser', '-u', user, '--'] + argv
         env = dict(SITE_ENV, **(env or {}))
-    try:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, umask=umask,
-            start_new_session=bool(user))
-    except FileNotFoundError:
-        raise CommandFailed(argv, 127, stderr='{0}: not found'.format(argv[0]))
-    try:
-        stdout, stderr = process.communicate(input, timeout=timeout)
-    except BaseException as e:  # a timeout, or a signal for us: nothing of it stays behind
-        _kill(process, bool(user))
-        if isinstance(e, subprocess.TimeoutExpired):
-            raise CommandFailed(argv, 124, stderr='timed out after {0}s'.format(timeout))
-        raise
-    done = subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        try:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=out, stderr=err, env=env, text=True, umask=umask,
+                start_new_session=bool(user))
+        except FileNotFoundError:
+            raise CommandFailed(argv, 127, stderr='{0}: not found'.format(argv[0]))
+        try:
+            process.communicate(input, timeout=timeout)
+        except BaseException as e:  # a timeout, or a signal for us: nothing of it stays behind
+            _kill(process, bool(user))
+            if isinstance(e, subprocess.TimeoutExpired):
+                raise CommandFailed(argv, 124, stderr='timed out after {0}s'.format(timeout))
+            raise
+        done = subprocess.CompletedProcess(argv, process.returncode, _text(out), _text(err))
     if check and done.returncode != 0:
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
     return done
+
+
+def _text(output):
+    output.seek(0)
+    return output.read().decode('utf-8', 'replace')
 
 
 def _kill(process, own_group):
@@ -57,4 +68,4 @@ def _kill(process, own_group):
             pass
     else:
         process.kill()
-    process.communicate()
+    process.wait()

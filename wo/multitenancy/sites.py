@@ -178,11 +178,13 @@ def record_of(ctx, domain):
 
 def drop_database(ctx, wordops_row, grant_host):
     """Drop the site's database, and its user at `grant_host` (recorded when it was
-    made; None: WordOps' grant-host), if WordOps' row still names them. Raises MTError
-    when the user still has an account at another host."""
+    made; None, for a site recorded before that: the host of its one account, else
+    WordOps' grant-host), if WordOps' row still names them. Raises MTError when the user
+    still has an account at another host."""
     if wordops_row and wordops_row['db_name']:
         ctx.report('Dropping the database ' + wordops_row['db_name'])
-        user, host = wordops_row['db_user'], grant_host or mariadb.wordops_grant_host(ctx.ctl)
+        user = wordops_row['db_user']
+        host = grant_host or mariadb.grant_host_of(ctx.ctl, user)  # as verify has it
         mariadb.drop_site_database(ctx.ctl, wordops_row['db_name'], user, host)
         left = mariadb.account_hosts(ctx.ctl, user)
         if left:

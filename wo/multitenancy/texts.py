@@ -1,5 +1,8 @@
 """What each command's result looks like as text for a person (`--json` prints the
 result itself). Pure functions: the controller prints what they return."""
+import re
+
+_CONTROL = re.compile('[\x00-\x1f\x7f]')  # in what a site said: no lines or escapes of its own
 
 
 def init_text(result):
@@ -93,13 +96,15 @@ def baseline_text(current):
 
 
 def verification_text(reports):
-    """Per site, a line per check: pass or FAIL, what was found, and what to do."""
+    """Per site, a line per check: pass or FAIL, what was found (with what the site
+    itself said, whose control characters are shown as ?, so it cannot print lines of
+    its own), and what to do."""
     lines = []
     for report in reports:
         lines.append('{0}: {1}'.format(report['domain'], 'verified' if report['ok'] else 'FAILED'))
         for c in report['checks']:
             lines.append('  {0:4} {1:17} {2}'.format('pass' if c['ok'] else 'FAIL', c['check'],
-                                                     c['detail']))
+                                                     _CONTROL.sub('?', c['detail'])))
             if c['hint']:
                 lines.append('       {0:17} -> {1}'.format('', c['hint']))
     return '\n'.join(lines)

@@ -21,6 +21,8 @@ from wo.multitenancy import health, layout, mariadb, site_files, wordpress
 from wo.multitenancy.errors import MTError
 
 CRON_SECONDS = 120  # what a site's due WP-Cron events may take in a verification
+REPORT_SECONDS = 60  # what the site's WordPress may take to report on itself
+MAX_ENTRIES = 1000000  # entries of a document root (uploads included) walked at most
 # What php/wp-runner.php's verify and cron print: key -> type.
 SITE_SIDE = {'current_user': str, 'round_trip': bool, 'round_trip_error': str,
              'missing_tables': list, 'db_version': int, 'core_db_version': int,
@@ -32,7 +34,8 @@ EXPECTED_PRIVILEGES = frozenset((
     'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER',
     'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW',
     'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER'))
-_GRANT = re.compile(r'^GRANT (?P<privileges>.+?) ON (?P<target>\S+) TO ')
+_GRANT = re.compile(r'^GRANT (?P<privileges>.+?) ON '
+                    r'(?:PROCEDURE |FUNCTION |PACKAGE BODY |PACKAGE )?(?P<target>\S+) TO ')
 
 
 def verify(ctx, site, wordops_row):
@@ -40,8 +43,14 @@ def verify(ctx, site, wordops_row):
     {'domain', 'ok', 'checks': [{'check', 'ok', 'detail', 'hint'}]}."""
     settings, domain, php_version = ctx.settings, site['domain'], site['php_version']
     seen = site_side(settings, domain, php_version)
-    grant_host = site['db_grant_host'] or mariadb.grant_host_of(ctx.ctl, wordops_row['db_user'])
-    checks = database_checks(ctx.ctl, wordops_row, grant_host, seen) + [
+    if wordops_row:
+        grant_host = site['db_grant_host'] or mariadb.grant_host_of(ctx.ctl, wordops_row['db_user'])
+        checks = database_checks(ctx.ctl, wordops_row, grant_host, seen)
+    else:  # wo site delete removed it, or it was never written (a killed create)
+        checks = [_check(name, ['WordOps has no row of it: its database is not known'], '',
+                         'wo multitenancy delete {0} removes what is left'.format(domain))
+                  for name in ('database_writer', 'host_binding', 'schema_and_users')]
+    checks += [
         no_legacy_paths(settings, domain, seen), jobs_drain(settings, domain, php_version),
         serves(domain, bool(site['is_ssl']))]
     return {'domain': domain, 'ok': all(c['ok'] for c in checks), 'checks': checks}
@@ -60,7 +69,8 @@ def site_side(settings, domain, php_version):
     """What the site's own WordPress reports (php/wp-runner.php's verify), or {'error'}
     when it could not connect or died."""
     try:
-        return _shaped(wordpress.task(settings, domain, php_version, 'verify'), SITE_SIDE)
+        return _shaped(wordpress.task(settings, domain, php_version, 'verify',
+                                      timeout=REPORT_SECONDS), SITE_SIDE)
     except MTError as e:
         return {'error': e.message}
 
@@ -88,6 +98,7 @@ def database_writer(ctl, db_name, db_user, grant_host, seen):
             ', '.join(repr(h) for h in anonymous)))
     if grant_host in hosts:
         problems += grant_problems(mariadb.grants(ctl, db_user, grant_host), db_name)
+    problems += public_problems(mariadb.public_grants(ctl))
     if 'error' in seen:
         problems.append('the site cannot connect: ' + seen['error'])
     elif not seen['round_trip']:
@@ -101,12 +112,16 @@ def database_writer(ctl, db_name, db_user, grant_host, seen):
 
 
 def grant_problems(statements, db_name):
-    """What in SHOW GRANTS `statements` is not WordOps' set on `db_name`.* alone."""
+    """What in SHOW GRANTS `statements` is not WordOps' set on `db_name`.* alone (the
+    routines the site made in it may carry their own EXECUTE, ALTER ROUTINE)."""
     problems, own = [], False
+    schemas = ('`{0}`.'.format(db_name), '`{0}`.'.format(db_name.replace('_', '\\_')))
     for statement in statements:
         found = _GRANT.match(statement)
         if not found:
-            continue  # a role or proxy line: no privilege on a database
+            if statement.startswith('GRANT '):  # a role: its privileges are the account's
+                problems.append('a role: ' + statement.split(' TO ')[0][len('GRANT '):])
+            continue  # SET DEFAULT ROLE names the role granted above
         privileges = {p.strip().upper() for p in found['privileges'].split(',')}
         target = found['target']
         if 'WITH GRANT OPTION' in statement.upper():
@@ -114,22 +129,31 @@ def grant_problems(statements, db_name):
         if target == '*.*':
             if privileges != {'USAGE'}:
                 problems.append('global privileges: ' + ', '.join(sorted(privileges)))
-        elif target in ('`{0}`.*'.format(db_name), '`{0}`.*'.format(
-                db_name.replace('_', '\\_'))):
+        elif target in (schema + '*' for schema in schemas):
             own = True
-            if privileges == {'ALL PRIVILEGES'}:
-                problems.append('ALL PRIVILEGES on {0}: more than WordOps\' set'.format(target))
-            elif privileges != EXPECTED_PRIVILEGES:
-                missing = sorted(EXPECTED_PRIVILEGES - privileges)
-                extra = sorted(privileges - EXPECTED_PRIVILEGES)
-                problems.append('on {0}: {1}'.format(target, '; '.join(filter(None, (
-                    'missing ' + ', '.join(missing) if missing else '',
-                    'beyond WordOps\' set ' + ', '.join(extra) if extra else '')))))
-        else:
+            problems += _own_database_problems(target, privileges)
+        elif not (target.startswith(schemas) and privileges <= EXPECTED_PRIVILEGES):
             problems.append('privileges on another database or table: ' + target)
     if not own:
         problems.append('no grant on `{0}`.*'.format(db_name))
     return problems
+
+
+def _own_database_problems(target, privileges):
+    if privileges == {'ALL PRIVILEGES'}:
+        return ['ALL PRIVILEGES on {0}: more than WordOps\' set'.format(target)]
+    missing = sorted(EXPECTED_PRIVILEGES - privileges)
+    extra = sorted(privileges - EXPECTED_PRIVILEGES)
+    if not (missing or extra):
+        return []
+    return ['on {0}: {1}'.format(target, '; '.join(filter(None, (
+        'missing ' + ', '.join(missing) if missing else '',
+        'beyond WordOps\' set ' + ', '.join(extra) if extra else ''))))]
+
+
+def public_problems(statements):
+    """Privileges granted TO PUBLIC: every account has them, the site's too."""
+    return ['granted to every account (PUBLIC): ' + s for s in statements]
 
 
 def host_binding(db_user, grant_host, seen):
@@ -184,10 +208,13 @@ def no_legacy_paths(settings, domain, seen):
 
 def _legacy_files(settings, domain):
     root, docroot = settings.site_root(domain), layout.htdocs(settings, domain)
-    content, problems = os.path.join(docroot, 'wp-content'), []
+    content, problems, seen = os.path.join(docroot, 'wp-content'), [], 0
     with site_files.opened_dir(root, 'htdocs') as top:
         stub = os.stat(layout.ENTRY_STUB, dir_fd=top, follow_symlinks=False).st_ino
-        for fd, where, _, others in site_files.walk(top, docroot):
+        for fd, where, dirs, others in site_files.walk(top, docroot):
+            seen += len(dirs) + len(others)
+            if seen > MAX_ENTRIES:
+                return problems + ['more than {0} entries: not walked whole'.format(MAX_ENTRIES)]
             for name in others:
                 path = os.path.join(where, name)
                 try:
@@ -196,7 +223,7 @@ def _legacy_files(settings, domain):
                 except FileNotFoundError:  # gone meanwhile
                     continue
                 if target is not None:
-                    if not _ours(settings, root, os.path.normpath(os.path.join(where, target))):
+                    if _leads_out(settings, root, where, target, path):
                         problems.append('{0} links to {1}'.format(path, target))
                 elif name.endswith('.php') and st.st_ino != stub and not (
                         where == content or where.startswith(content + '/')
@@ -205,17 +232,32 @@ def _legacy_files(settings, domain):
     return problems
 
 
+def _leads_out(settings, root, where, target, path):
+    """Whether the link at `path` (in directory `where`, to `target`) names a release, or
+    leads out of the site root and the shared core once every link on the way is
+    followed (os.path.realpath: lstat and readlink alone, nothing is opened)."""
+    named = os.path.normpath(os.path.join(where, target))
+    return _in(named, settings.releases_dir) or not any(
+        _in(os.path.realpath(path), os.path.realpath(top)) for top in (root, settings.shared_root))
+
+
 def _legacy_options(settings, domain, paths):
-    """Option values naming a release, or an existing place outside the site and the
-    shared core (a theme root is also stored relative to wp-content: "/themes")."""
+    """Option values naming a release or a place outside the site (upload_path) or
+    outside the site and the shared core (theme roots, which WordPress also stores
+    relative to wp-content: "/themes" names no place of the server's). A relative
+    upload_path is relative to the shared core: WordPress writes uploads there."""
     root, problems = settings.site_root(domain), []
     for option, value in sorted(paths.items()):
         for found in (value.values() if isinstance(value, dict) else [value]):
-            if not isinstance(found, str) or not os.path.isabs(found):
+            if not isinstance(found, str) or not found:
                 continue
-            place = os.path.normpath(found)
-            if place.startswith(settings.releases_dir + '/') or (
-                    os.path.lexists(place) and not _ours(settings, root, place)):
+            place = os.path.normpath(found) if os.path.isabs(found) else None
+            if option == 'upload_path':
+                wrong = place is None or not _in(place, root)
+            else:
+                wrong = place is not None and (_in(place, settings.releases_dir) or (
+                    os.path.lexists(place) and not _ours(settings, root, place)))
+            if wrong:
                 problems.append('option {0} holds {1}'.format(option, found))
     return problems
 
@@ -223,10 +265,12 @@ def _legacy_options(settings, domain, paths):
 def _ours(settings, root, place):
     """Whether `place` lies in the site root or the shared core, and not in a release
     (releases are pruned; sites run `current`)."""
-    if place == settings.releases_dir or place.startswith(settings.releases_dir + '/'):
-        return False
-    return any(place == top or place.startswith(top + '/')
-               for top in (root, settings.shared_root))
+    return not _in(place, settings.releases_dir) and (
+        _in(place, root) or _in(place, settings.shared_root))
+
+
+def _in(place, top):
+    return place == top or place.startswith(top + '/')
 
 
 def jobs_drain(settings, domain, php_version):

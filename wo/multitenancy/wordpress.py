@@ -6,7 +6,6 @@ prints one JSON object. Secrets travel on stdin, never in argv or the logs.
 """
 import json
 import os
-import re
 
 from wo.multitenancy import layout, phpfpm, runner
 from wo.multitenancy.errors import CommandFailed, MTError
@@ -31,7 +30,7 @@ def task(settings, domain, php_version, action, core=None, timeout=600, **fields
         raise MTError('WordPress {0} failed for {1}: {2}'.format(action, domain, _php_message(e)))
     try:
         return json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, RecursionError):  # the site's code printed it
         raise MTError('WordPress {0} for {1} printed no result: {2}'.format(
             action, domain, _printed(done.stdout)))
 
@@ -54,9 +53,12 @@ def upgrade_database(settings, domain, php_version):
 
 def _printed(stdout):
     """What WordPress printed instead of a result: the heading of the page it died
-    with (wp_die: "Error establishing a database connection"), or the end of it."""
-    heading = re.search(r'<h1[^>]*>(.*?)</h1>', stdout, re.S)
-    return heading.group(1).strip() if heading else stdout.strip()[-300:]
+    with (wp_die: "Error establishing a database connection"), or the end of it; on
+    one line, at most 300 characters."""
+    start = stdout.find('<h1')
+    end = stdout.find('</h1>', start)
+    text = stdout[stdout.find('>', start) + 1:end] if 0 <= start < end else stdout[-300:]
+    return ' '.join(text.split())[:300]
 
 
 def _php_message(error):
