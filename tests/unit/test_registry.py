@@ -1,5 +1,7 @@
 """The registry's states: a site is registered first, live once made and checked; a
 create killed part-way leaves an entry that delete removes."""
+import os
+
 import pytest
 
 from wo.cli.plugins import multitenancy_functions as mt
@@ -35,4 +37,17 @@ def test_a_create_killed_part_way_is_listed_left_alone_and_deleted(initialized):
     assert initialized.ctx.db.get_site('b.test')['shared_release'] == before  # not touched
     assert 'b.test' not in [j['domain'] for j in initialized.runner.tasks()]
     mt.delete_site(initialized.ctx, 'b.test')
+    assert initialized.ctx.db.get_site('b.test') is None
+
+
+def test_delete_of_a_create_killed_after_its_database_drops_the_database(initialized):
+    new = sites.new_site(initialized.settings, ['b.test'], ())
+    with initialized.ctx.changes() as changes:  # as a create SIGKILLed after the database
+        sites.register(initialized.ctx, new, changes)
+        db = mt.mariadb.create_site_database(initialized.ctx.ctl, 'b.test', changes)
+        initialized.ctx.db.record_database('b.test', db)
+    assert initialized.databases == {'b_test': 'b.test'}
+    os.makedirs(initialized.settings.sites_root, exist_ok=True)  # /var/www is always there
+    mt.delete_site(initialized.ctx, 'b.test')
+    assert initialized.databases == {} and initialized.accounts == {}
     assert initialized.ctx.db.get_site('b.test') is None

@@ -21,7 +21,8 @@ def site(domain):
     return ({'domain': domain, 'site_type': 'wp', 'cache_type': 'wpfc',
              'site_path': '/var/www/' + domain, 'php_version': '8.2',
              'shared_release': 'wp-20260101-000000', 'baseline_version': 1,
-             'is_enabled': 1, 'is_ssl': 0, 'db_grant_host': None, 'state': 'provisioning'},
+             'is_enabled': 1, 'is_ssl': 0, 'db_name': None, 'db_user': None,
+             'db_grant_host': None, 'state': 'provisioning'},
             {'sitename': domain, 'site_type': 'wp', 'cache_type': 'wpfc',
              'site_path': '/var/www/' + domain, 'is_enabled': 1, 'is_ssl': 0,
              'php_version': '8.2', 'db_name': 'a_test_x', 'db_user': 'atest'})
@@ -30,14 +31,16 @@ def site(domain):
 def add(db, domain):
     ours, theirs = site(domain)
     db.register_site(ours)
-    db.complete_site(domain, theirs, 1, 'localhost')
+    db.complete_site(domain, theirs, 1)
 
 
 def test_a_site_is_registered_in_ours_then_in_wordops_table(db):
     ours, theirs = site('a.test')
     db.register_site(ours)
     assert (db.get_site('a.test')['state'], db.wordops_site('a.test')) == ('provisioning', None)
-    db.complete_site('a.test', theirs, 3, '10.0.0.%')
+    db.record_database('a.test', {'db_name': 'a_test_x', 'db_user': 'atest',
+                                  'db_grant_host': '10.0.0.%'})
+    db.complete_site('a.test', theirs, 3)
     db.set_state('a.test', 'live')
     assert {k: db.get_site('a.test')[k] for k in ('state', 'baseline_version', 'db_grant_host')} \
         == {'state': 'live', 'baseline_version': 3, 'db_grant_host': '10.0.0.%'}
@@ -51,7 +54,7 @@ def test_completing_is_all_or_nothing(db):
     db.register_site(ours)
     theirs['no_such_column'] = 1
     with pytest.raises(sqlite3.OperationalError):
-        db.complete_site('b.test', theirs, 3, 'localhost')
+        db.complete_site('b.test', theirs, 3)
     assert db.get_site('b.test')['baseline_version'] == 1 and db.wordops_site('b.test') is None
 
 

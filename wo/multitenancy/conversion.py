@@ -191,9 +191,10 @@ def record_conversion(ctx, domain, baseline_version):
     """Record a converted site (WordOps' row stays as it is), then settle it. A stop
     after the record is finished by the next convert."""
     settings, row = ctx.settings, ctx.db.wordops_site(domain)
+    database = {'db_name': row['db_name'], 'db_user': row['db_user'],
+                'db_grant_host': mariadb.grant_host_of(ctx.ctl, row['db_user'])}
     ctx.db.register_site(our_row(settings, domain, row['cache_type'], row['php_version'],
-                                 baseline_version, row['is_ssl'],
-                                 mariadb.grant_host_of(ctx.ctl, row['db_user']), 'live'))
+                                 baseline_version, row['is_ssl'], database, 'live'))
     settle_converted(ctx, domain)
 
 

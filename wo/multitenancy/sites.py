@@ -11,6 +11,10 @@ from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.shared_root import require_free_space, require_initialized
 
 
+DATABASE_KEYS = ('db_name', 'db_user', 'db_grant_host')
+NO_DATABASE = dict.fromkeys(DATABASE_KEYS)  # a site registered before its database is made
+
+
 @dataclass
 class NewSite:
     domain: str
@@ -106,7 +110,7 @@ def register(ctx, site, changes):
     """The site's entry in the registry, first (provisioning); the undo forgets it, and
     the row WordOps' table gets later."""
     ctx.db.register_site(our_row(ctx.settings, site.domain, site.cache, site.php_version, 0,
-                                 int(site.letsencrypt), None, 'provisioning'))
+                                 int(site.letsencrypt), NO_DATABASE, 'provisioning'))
     # Registered once the row exists: a duplicate insert fails and must not remove
     # rows that were there before.
     changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
@@ -121,17 +125,31 @@ def record_site(ctx, site, db, baseline_version):
         'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
         'db_name': db['db_name'], 'db_user': db['db_user'], 'db_password': db['db_password'],
         'db_host': db['db_host'], 'is_hhvm': 0, 'php_version': site.php_version},
-        baseline_version, db['db_grant_host'])
+        baseline_version)
 
 
-def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, db_grant_host,
-            state):
-    """A site's row in our table, on the current release; `db_grant_host`: the host its
-    database user was created at; `state`: one of multitenancy_db.STATES."""
-    return {'domain': domain, 'site_type': 'wp', 'cache_type': cache,
-            'site_path': settings.site_root(domain), 'php_version': php_version,
-            'shared_release': releases.current(settings), 'baseline_version': baseline_version,
-            'is_enabled': 1, 'is_ssl': is_ssl, 'db_grant_host': db_grant_host, 'state': state}
+def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, database, state):
+    """A site's row in our table, on the current release; `database`: its db_name,
+    db_user and db_grant_host (the host the user was created at); `state`: one of
+    multitenancy_db.STATES."""
+    return dict({k: database[k] for k in DATABASE_KEYS},
+                domain=domain, site_type='wp', cache_type=cache,
+                site_path=settings.site_root(domain), php_version=php_version,
+                shared_release=releases.current(settings), baseline_version=baseline_version,
+                is_enabled=1, is_ssl=is_ssl, state=state)
+
+
+def database_of(ctx, site):
+    """The db_name, db_user and db_grant_host of a site (our row `site`): the
+    registry's, else -- a site recorded before the registry held them -- WordOps' row's,
+    its user's host where its one account is; None when neither knows them."""
+    if site['db_name']:
+        return {k: site[k] for k in DATABASE_KEYS}
+    row = ctx.db.wordops_site(site['domain'])
+    if not (row and row['db_name']):
+        return None
+    return {'db_name': row['db_name'], 'db_user': row['db_user'], 'db_grant_host':
+            site['db_grant_host'] or mariadb.grant_host_of(ctx.ctl, row['db_user'])}
 
 
 def require_healthy(domain, https):
@@ -166,26 +184,23 @@ def record_of(ctx, domain):
     site = shared_site(ctx, domain, 'see wo multitenancy list')
     row = ctx.db.wordops_site(domain) or {}
     last = site['last_verification']
-    return {'domain': domain, 'site_root': site['site_path'], 'php': site['php_version'],
-            'cache': site['cache_type'], 'ssl': bool(site['is_ssl']),
-            'release': site['shared_release'], 'baseline_version': site['baseline_version'],
-            'db_name': row.get('db_name'), 'db_user': row.get('db_user'),
-            'db_host': row.get('db_host'), 'db_grant_host': site['db_grant_host'],
-            'state': site['state'], 'state_at': site['state_at'],
-            'created_at': site['created_at'], 'verified_at': site['verified_at'],
-            'last_verification': json.loads(last) if last else None}
+    return dict(database_of(ctx, site) or NO_DATABASE,
+                domain=domain, site_root=site['site_path'], php=site['php_version'],
+                cache=site['cache_type'], ssl=bool(site['is_ssl']),
+                release=site['shared_release'], baseline_version=site['baseline_version'],
+                db_host=row.get('db_host'), state=site['state'], state_at=site['state_at'],
+                created_at=site['created_at'], verified_at=site['verified_at'],
+                last_verification=json.loads(last) if last else None)
 
 
-def drop_database(ctx, wordops_row, grant_host):
-    """Drop the site's database, and its user at `grant_host` (recorded when it was
-    made; None, for a site recorded before that: the host of its one account, else
-    WordOps' grant-host), if WordOps' row still names them. Raises MTError when the user
-    still has an account at another host."""
-    if wordops_row and wordops_row['db_name']:
-        ctx.report('Dropping the database ' + wordops_row['db_name'])
-        user = wordops_row['db_user']
-        host = grant_host or mariadb.grant_host_of(ctx.ctl, user)  # as verify has it
-        mariadb.drop_site_database(ctx.ctl, wordops_row['db_name'], user, host)
+def drop_database(ctx, database):
+    """Drop the site's database, and its user at the host it was created at
+    (`database`: database_of(); None: nothing is known to drop). Raises MTError when the
+    user still has an account at another host."""
+    if database:
+        ctx.report('Dropping the database ' + database['db_name'])
+        user, host = database['db_user'], database['db_grant_host']
+        mariadb.drop_site_database(ctx.ctl, database['db_name'], user, host)
         left = mariadb.account_hosts(ctx.ctl, user)
         if left:
             raise MTError('{0} still has database accounts at {1} (the one dropped was at '

@@ -38,16 +38,16 @@ _GRANT = re.compile(r'^GRANT (?P<privileges>.+?) ON '
                     r'(?:PROCEDURE |FUNCTION |PACKAGE BODY |PACKAGE )?(?P<target>\S+) TO ')
 
 
-def verify(ctx, site, wordops_row):
-    """Every check of one site on the shared core (our row `site`, WordOps' row):
+def verify(ctx, site, database):
+    """Every check of one site on the shared core (our row `site`; `database`: its
+    db_name, db_user, db_grant_host, or None when not known):
     {'domain', 'ok', 'checks': [{'check', 'ok', 'detail', 'hint'}]}."""
     settings, domain, php_version = ctx.settings, site['domain'], site['php_version']
     seen = site_side(settings, domain, php_version)
-    if wordops_row:
-        grant_host = site['db_grant_host'] or mariadb.grant_host_of(ctx.ctl, wordops_row['db_user'])
-        checks = database_checks(ctx.ctl, wordops_row, grant_host, seen)
-    else:  # wo site delete removed it, or it was never written (a killed create)
-        checks = [_check(name, ['WordOps has no row of it: its database is not known'], '',
+    if database:
+        checks = database_checks(ctx.ctl, database, seen)
+    else:  # recorded before the registry held it, and wo site delete removed WordOps' row
+        checks = [_check(name, ['its database is not known'], '',
                          'wo multitenancy delete {0} removes what is left'.format(domain))
                   for name in ('database_writer', 'host_binding', 'schema_and_users')]
     checks += [
@@ -59,7 +59,7 @@ def verify(ctx, site, wordops_row):
 def require_database(ctx, domain, php_version, db):
     """Raise MTError naming each database check of a new site that failed."""
     seen = site_side(ctx.settings, domain, php_version)
-    failed = [c for c in database_checks(ctx.ctl, db, db['db_grant_host'], seen) if not c['ok']]
+    failed = [c for c in database_checks(ctx.ctl, db, seen) if not c['ok']]
     if failed:
         raise MTError('{0} failed verification: {1}'.format(domain, '; '.join(
             '{check}: {detail}'.format(**c) for c in failed)), failed[0]['hint'])
@@ -75,9 +75,11 @@ def site_side(settings, domain, php_version):
         return {'error': e.message}
 
 
-def database_checks(ctl, db, grant_host, seen):
+def database_checks(ctl, db, seen):
     """database_writer, host_binding, schema_and_users for the site whose database is
-    `db` (db_name, db_user), its user created at `grant_host`; `seen`: site_side()."""
+    `db` (db_name, db_user, db_grant_host: the host its user was created at); `seen`:
+    site_side()."""
+    grant_host = db['db_grant_host']
     return [database_writer(ctl, db['db_name'], db['db_user'], grant_host, seen),
             host_binding(db['db_user'], grant_host, seen),
             schema_and_users(seen)]

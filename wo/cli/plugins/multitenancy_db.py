@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
     baseline_version INTEGER DEFAULT 0,
     is_enabled BOOLEAN DEFAULT 1,
     is_ssl BOOLEAN DEFAULT 0,
+    db_name VARCHAR(255),
+    db_user VARCHAR(255),
     db_grant_host VARCHAR(255),
     state VARCHAR(20) DEFAULT 'live',
     state_at DATETIME,
@@ -46,14 +48,16 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
 );
 """
 # Columns added since the first release: (table, column, type), added where missing.
-ADDED_COLUMNS = (('multitenancy_sites', 'db_grant_host', 'VARCHAR(255)'),
+ADDED_COLUMNS = (('multitenancy_sites', 'db_name', 'VARCHAR(255)'),
+                 ('multitenancy_sites', 'db_user', 'VARCHAR(255)'),
+                 ('multitenancy_sites', 'db_grant_host', 'VARCHAR(255)'),
                  ('multitenancy_sites', 'state', "VARCHAR(20) DEFAULT 'live'"),
                  ('multitenancy_sites', 'state_at', 'DATETIME'),
                  ('multitenancy_sites', 'last_verification', 'TEXT'),
                  ('multitenancy_sites', 'verified_at', 'DATETIME'))
 SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
-                'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_grant_host',
-                'state')
+                'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_name',
+                'db_user', 'db_grant_host', 'state')
 # A site's life in our table: registered first (provisioning), its database checked
 # (verifying), serving (live), being deleted (deleting). A create that fails removes
 # its row; one killed leaves provisioning or verifying, and delete removes what is left.
@@ -128,17 +132,26 @@ class MTDatabase:
                                                    ', '.join('?' * len(SITE_COLUMNS))),
                        [site[c] for c in SITE_COLUMNS])
 
-    def complete_site(self, domain, wordops_row, baseline_version, db_grant_host):
-        """Register a created site in WordOps' `sites` table, and what became known of
-        it in ours, atomically."""
+    def record_database(self, domain, database):
+        """Record the database a site's create made (db_name, db_user, db_grant_host):
+        from here on a delete finds it, even of a create that was killed."""
+        with self._transaction() as db:
+            db.execute('UPDATE multitenancy_sites SET db_name = ?, db_user = ?, '
+                       'db_grant_host = ?, updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
+                       (database['db_name'], database['db_user'], database['db_grant_host'],
+                        domain))
+
+    def complete_site(self, domain, wordops_row, baseline_version):
+        """Register a created site in WordOps' `sites` table, and its baseline version
+        in ours, atomically."""
         with self._transaction() as db:
             columns = sorted(wordops_row)
             db.execute('INSERT INTO sites ({0}, created_on) VALUES ({1}, CURRENT_TIMESTAMP)'
                        .format(', '.join(columns), ', '.join('?' * len(columns))),
                        [wordops_row[c] for c in columns])
-            db.execute('UPDATE multitenancy_sites SET baseline_version = ?, db_grant_host = ?, '
+            db.execute('UPDATE multitenancy_sites SET baseline_version = ?, '
                        'updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
-                       (baseline_version, db_grant_host, domain))
+                       (baseline_version, domain))
 
     def set_state(self, domain, state):
         assert state in STATES, state

@@ -136,6 +136,7 @@ def create_site(ctx, domains, flags=(), **options):
         sites.register(ctx, site, changes)
         ctx.report('Creating the database')
         db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
+        ctx.db.record_database(site.domain, db)
         ctx.report('Linking the site to the shared core')
         sites.lay_out(ctx, site, db, changes)
         ctx.report('Installing WordPress')
@@ -167,15 +168,15 @@ def delete_site(ctx, domain):
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list; other sites: wo site delete')
         ctx.db.set_state(domain, 'deleting')
-        wordops_row = ctx.db.wordops_site(domain)
+        database = sites.database_of(ctx, site)
         ctx.report('Removing the vhost of ' + domain)
         nginx.remove_vhost(settings, domain)
         if site['is_ssl']:
             ssl.remove(ctx.ctl, settings, domain)
-        sites.drop_database(ctx, wordops_row, site['db_grant_host'])
+        sites.drop_database(ctx, database)
         sites.remove_files(ctx, domain)
         ctx.db.remove_site(domain)
-    return {'domain': domain, 'database': wordops_row['db_name'] if wordops_row else None}
+    return {'domain': domain, 'database': database['db_name'] if database else None}
 
 
 def remove_everything(ctx, force=False):
@@ -235,7 +236,7 @@ def verify_sites(ctx, domains, every=False):
     with lock.exclusive(ctx.settings.lock_file):
         for site in found:
             ctx.report('Verifying ' + site['domain'])
-            reports.append(verification.verify(ctx, site, ctx.db.wordops_site(site['domain'])))
+            reports.append(verification.verify(ctx, site, sites.database_of(ctx, site)))
             ctx.db.record_verification(site['domain'], reports[-1])
     outcome = {'sites': reports, 'failed': sum(not r['ok'] for r in reports)}
     if outcome['failed']:
