@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -169,3 +170,23 @@ def test_wordops_knows_the_sites(two_sites):
         assert domain in listed
         info = subprocess.run(['wo', 'site', 'info', domain], capture_output=True, text=True)
         assert '/var/www/' + domain in info.stdout
+
+
+def test_what_a_sites_php_reaches_under_wordops_shared_model(two_sites):
+    """WordOps runs every site's PHP as www-data with open_basedir=/var/www/: one site
+    reads another's wp-config.php (its database password) and writes its uploads. This
+    is what the shared model allows today; issue 9's sovereign sites must answer False
+    to every attempt but writing their own uploads."""
+    site, other = sorted(two_sites)
+    probe = '/var/www/{0}/htdocs/mt-isolation-probe.php'.format(site)
+    shutil.copy(os.path.join(os.path.dirname(__file__), '..', 'isolation-probe.php'), probe)
+    try:
+        reached = get(site, '/mt-isolation-probe.php?other=' + other).json()
+    finally:
+        os.unlink(probe)
+    assert reached == {
+        'read_other_config': True, 'list_other_uploads': True, 'write_other_uploads': True,
+        'reset_opcache': True, 'write_own_uploads': True,
+        'read_etc_passwd': False, 'read_wordops_db': False, 'write_shared_core': False,
+        'write_shared_plugins': False, 'write_shared_themes': False,
+        'write_shared_mu_plugins': False}
