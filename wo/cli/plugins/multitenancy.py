@@ -166,7 +166,8 @@ class CreateController(MTCommand):
         aliases = ['create']
         description = ('Create a WordPress site on the shared core: its own database (WordOps '
                        'setupdatabase), wp-config.php, uploads and nginx vhost (WordOps '
-                       'includes), WordPress installed and the baseline applied.')
+                       'includes), WordPress installed and the baseline applied. Its database '
+                       'is verified (see verify) before nginx routes a request to it.')
         arguments = [
             (['domain'], dict(nargs='*', help='the domain of the new site, e.g. example.com')),
             (['--letsencrypt', '--le'], dict(action='store_true', dest='letsencrypt',
@@ -341,9 +342,10 @@ class InfoController(MTCommand):
     class Meta:
         label = 'mt_info'
         aliases = ['info']
-        description = ('Show what the registry holds of a site on the shared core: its root, '
-                       'PHP, cache, release, database, database user and the host it was '
-                       'created at, and its last verification. Never a password.')
+        description = ('Show what the registry holds of a site on the shared core: its state '
+                       '(provisioning, verifying, live, deleting), root, PHP, cache, release, '
+                       'database, database user and the host it was created at, and its last '
+                       'verification. Never a password.')
         arguments = [
             (['domain'], dict(nargs='*', help='the site')),
             (['--json'], dict(action='store_true', help='print JSON')),
