@@ -1,6 +1,8 @@
 """A create that fails part-way removes what it made; once the cause is fixed, the
 same command succeeds."""
 import configparser
+import contextlib
+import json
 import os
 import shutil
 import signal
@@ -69,23 +71,56 @@ def test_php_failing_during_the_install(shared_core):
     succeeds_after_the_fix('php-fail-mt.test')
 
 
-def test_mariadb_failing_after_the_database_was_made(shared_core):
-    # WordOps' setupdatabase creates the database, then the user; a grant host MariaDB
-    # refuses makes the second step fail with the database already there.
+@contextlib.contextmanager
+def grant_host(host):
+    """WordOps' wo.conf with [mysql] grant-host = `host` for the duration."""
     conf = configparser.ConfigParser()
     conf.read(WO_CONF)
-    conf['mysql']['grant-host'] = 'h' * 300
+    conf['mysql']['grant-host'] = host
     with open(WO_CONF) as f:
         original = f.read()
     try:
         with open(WO_CONF, 'w') as f:
             conf.write(f)
-        message = fails_and_leaves_nothing('db-fail-mt.test')
+        yield
     finally:
         with open(WO_CONF, 'w') as f:
             f.write(original)
+
+
+def test_mariadb_failing_after_the_database_was_made(shared_core):
+    # WordOps' setupdatabase creates the database, then the user; a grant host MariaDB
+    # refuses makes the second step fail with the database already there.
+    with grant_host('h' * 300):
+        message = fails_and_leaves_nothing('db-fail-mt.test')
     assert 'creating the database of db-fail-mt.test failed' in message
     succeeds_after_the_fix('db-fail-mt.test')
+
+
+def test_a_user_at_a_host_the_site_does_not_connect_from_is_never_routed(shared_core):
+    # DB_HOST is localhost (a socket): MariaDB takes the site for user@localhost, so a
+    # user made at 127.0.0.1 cannot connect. Verification stops the create before nginx.
+    with grant_host('127.0.0.1'):
+        message = fails_and_leaves_nothing('grant-mt.test')
+    assert 'grant-mt.test failed verification: database_writer:' in message
+    assert 'host_binding: not tried: the site cannot connect' in message
+    succeeds_after_the_fix('grant-mt.test')
+
+
+def test_keep_failed_keeps_a_site_failing_verification_unrouted_until_deleted(shared_core):
+    before = server_state()
+    try:
+        with grant_host('127.0.0.1'):
+            done = wo('create', 'keep-mt.test', '--keep-failed', check=False)
+        assert done.returncode == 1 and 'kept unrouted (--keep-failed)' in done.stderr
+        record = json.loads(wo('info', 'keep-mt.test', '--json').stdout)
+        assert (record['state'], record['db_grant_host']) == ('failed', '127.0.0.1')
+        assert not os.path.exists('/etc/nginx/sites-enabled/keep-mt.test')
+        assert 'keep-mt.test' in wo('list').stdout
+        wo('delete', 'keep-mt.test', '--force')
+        assert server_state() == before
+    finally:
+        purge_site('keep-mt.test')
 
 
 def test_mariadb_down(shared_core):

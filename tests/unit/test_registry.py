@@ -15,12 +15,14 @@ def initialized(server):
 
 
 def test_create_registers_first_and_is_live_once_checked(initialized):
-    seen = {}
+    seen = []
     for action in ('install', 'verify'):
-        initialized.runner.on_task[action, 'a.test'] = lambda job: seen.setdefault(
-            job['action'], initialized.ctx.db.get_site('a.test')['state'])
+        initialized.runner.on_task[action, 'a.test'] = lambda job: seen.append(
+            (job['action'], initialized.ctx.db.get_site('a.test')['state']))
     initialized.create('a.test')
-    assert seen == {'install': 'provisioning', 'verify': 'verifying'}
+    # Its account is checked before the install, all of its database after.
+    assert seen == [('verify', 'provisioning'), ('install', 'provisioning'),
+                    ('verify', 'verifying')]
     assert initialized.ctx.db.get_site('a.test')['state'] == 'live'
     assert mt.site_info(initialized.ctx, 'a.test')['state'] == 'live'
 

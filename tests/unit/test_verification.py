@@ -246,3 +246,25 @@ def test_what_a_site_said_cannot_print_lines_of_its_own():
         'detail': 'cannot connect: x\nb.test: verified\x1b[2K'}]}
     assert texts.verification_text([report]).splitlines()[1] == (
         '  FAIL database_writer   cannot connect: x?b.test: verified?[2K')
+
+
+def test_keep_failed_leaves_a_site_failing_verification_unrouted_for_diagnosis(server, monkeypatch):
+    server.init('6.5.5')
+    made = server._create_database
+
+    def grant_failed(ctl, domain, changes):
+        db = made(ctl, domain, changes)
+        server.accounts[db['db_user'], 'localhost'].pop()
+        return db
+    monkeypatch.setattr(mt.mariadb, 'create_site_database', grant_failed)
+    with pytest.raises(MTError) as failed:
+        server.create('a.test', keep_failed=True)
+    assert 'database_writer: no grant on `a_test`.*' in failed.value.message
+    assert 'kept unrouted (--keep-failed): wo multitenancy info a.test' in failed.value.hint
+    assert not os.path.exists(nginx.enabled(server.settings, 'a.test'))
+    assert mt.site_info(server.ctx, 'a.test')['state'] == 'failed'
+    assert server.databases == {'a_test': 'a.test'}
+    assert os.path.isdir(os.path.join(server.settings.site_root('a.test'), 'htdocs'))
+    mt.delete_site(server.ctx, 'a.test')
+    assert server.databases == {} and server.accounts == {}
+    assert not os.path.exists(server.settings.site_root('a.test'))

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from wo.multitenancy import (health, layout, mariadb, nginx, phpfpm, releases,
-                             site_files, ssl, validate, wordpress, wp_config)
+                             site_files, ssl, validate, verification, wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.shared_root import require_free_space, require_initialized
 
@@ -25,10 +25,11 @@ class NewSite:
     dns: str
     admin_email: str
     admin_user: str
+    keep_failed: bool = False  # a site failing verification stays, unrouted
 
 
 def new_site(settings, domains, flags=(), letsencrypt=False, hsts=False, dns=None,
-             admin_email=None, admin_user='admin'):
+             admin_email=None, admin_user='admin', keep_failed=False):
     """The NewSite that create's arguments ask for (`flags`: the names of the flags
     given, such as php82 or wpfc), the settings filling in what they leave out:
     php_version, default_cache, admin_email, Let's Encrypt with --dns or auto_ssl, HSTS
@@ -40,7 +41,8 @@ def new_site(settings, domains, flags=(), letsencrypt=False, hsts=False, dns=Non
         php_version=validate.one_php(flags, settings.php_version),
         cache=validate.one_cache(flags, settings.default_cache), letsencrypt=letsencrypt,
         hsts=hsts or (letsencrypt and settings.enable_hsts), dns=dns,
-        admin_email=admin_email or settings.admin_email, admin_user=admin_user)
+        admin_email=admin_email or settings.admin_email, admin_user=admin_user,
+        keep_failed=keep_failed)
 
 
 def check_new_site(ctx, site):
@@ -114,6 +116,26 @@ def register(ctx, site, changes):
     # Registered once the row exists: a duplicate insert fails and must not remove
     # rows that were there before.
     changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
+
+
+def verify_before_routing(ctx, site, db, changes, installed):
+    """The database checks of a new site, before nginx routes a request to it: its
+    account and connection before WordPress is `installed` (the install would only say
+    it cannot connect), all of them after (verifying). A site that fails them is undone,
+    or with --keep-failed left as it is (failed, unrouted: its undo is dropped) for
+    diagnosis; either way MTError names each failed check."""
+    if installed:
+        ctx.db.set_state(site.domain, 'verifying')
+    try:
+        verification.require_database(ctx, site.domain, site.php_version, db, installed)
+    except MTError as e:
+        if not site.keep_failed:
+            raise
+        ctx.db.set_state(site.domain, 'failed')
+        changes.commit()
+        raise MTError(e.message, 'it is kept unrouted (--keep-failed): wo multitenancy info '
+                      '{0}; {1}; wo multitenancy delete {0} --force removes it'.format(
+                          site.domain, e.hint))
 
 
 def record_site(ctx, site, db, baseline_version):

@@ -56,10 +56,12 @@ def verify(ctx, site, database):
     return {'domain': domain, 'ok': all(c['ok'] for c in checks), 'checks': checks}
 
 
-def require_database(ctx, domain, php_version, db):
-    """Raise MTError naming each database check of a new site that failed."""
+def require_database(ctx, domain, php_version, db, installed):
+    """Raise MTError naming each database check of a new site that failed; before
+    WordPress is `installed`, its schema is not judged."""
     seen = site_side(ctx.settings, domain, php_version)
-    failed = [c for c in database_checks(ctx.ctl, db, seen) if not c['ok']]
+    checks = database_checks(ctx.ctl, db, seen)
+    failed = [c for c in (checks if installed else checks[:2]) if not c['ok']]
     if failed:
         raise MTError('{0} failed verification: {1}'.format(domain, '; '.join(
             '{check}: {detail}'.format(**c) for c in failed)), failed[0]['hint'])

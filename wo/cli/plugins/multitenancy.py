@@ -179,6 +179,9 @@ class CreateController(MTCommand):
                                      help='admin e-mail (default: admin_email setting)')),
             (['--admin-user'], dict(dest='admin_user', default='admin', metavar='NAME',
                                     help='admin user name (default: admin)')),
+            (['--keep-failed'], dict(action='store_true', dest='keep_failed',
+                                     help='a site failing verification is kept, unrouted, '
+                                          'for diagnosis (wo multitenancy info)')),
             (['--json'], dict(action='store_true',
                               help='print the result (URLs, admin user and password) as JSON')),
         ] + [(['--' + flag], dict(action='store_true', help=text))
@@ -190,7 +193,8 @@ class CreateController(MTCommand):
         flags = [name for name, value in vars(pargs).items() if value is True]
         self._run(lambda ctx: mt.create_site(
             ctx, pargs.domain, flags, letsencrypt=pargs.letsencrypt, hsts=pargs.hsts,
-            dns=pargs.dns, admin_email=pargs.admin_email, admin_user=pargs.admin_user),
+            dns=pargs.dns, admin_email=pargs.admin_email, admin_user=pargs.admin_user,
+            keep_failed=pargs.keep_failed),
             lambda result: self._emit(result, texts.login_text(result)))
 
 

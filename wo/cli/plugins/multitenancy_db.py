@@ -60,8 +60,9 @@ SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
                 'db_user', 'db_grant_host', 'state')
 # A site's life in our table: registered first (provisioning), its database checked
 # (verifying), serving (live), being deleted (deleting). A create that fails removes
-# its row; one killed leaves provisioning or verifying, and delete removes what is left.
-STATES = ('provisioning', 'verifying', 'live', 'deleting')
+# its row, unless --keep-failed kept a site that failed verification (failed); one
+# killed leaves provisioning or verifying. Delete removes what is left of any.
+STATES = ('provisioning', 'verifying', 'live', 'failed', 'deleting')
 
 
 class MTDatabase:

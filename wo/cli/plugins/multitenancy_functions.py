@@ -139,13 +139,14 @@ def create_site(ctx, domains, flags=(), **options):
         ctx.db.record_database(site.domain, db)
         ctx.report('Linking the site to the shared core')
         sites.lay_out(ctx, site, db, changes)
+        ctx.report('Verifying its database account')
+        sites.verify_before_routing(ctx, site, db, changes, installed=False)
         ctx.report('Installing WordPress')
         sites.install_wordpress(ctx, site, password)
         ctx.report('Applying the baseline')
         applied = rollout.apply_baseline(ctx, site.domain, site.php_version)
-        ctx.report('Verifying its database')  # before nginx routes a request to it
-        ctx.db.set_state(site.domain, 'verifying')
-        verification.require_database(ctx, site.domain, site.php_version, db)
+        ctx.report('Verifying its database')
+        sites.verify_before_routing(ctx, site, db, changes, installed=True)
         ctx.report('Configuring nginx')
         sites.configure_nginx(ctx, site, changes)
         if site.letsencrypt:
