@@ -62,11 +62,12 @@ def test_nginx_refusing_the_vhost(shared_core):
     succeeds_after_the_fix('nginx-fail-mt.test')
 
 
-def test_php_failing_during_the_install(shared_core):
+def test_php_failing_before_the_install(shared_core):
+    # The site's WordPress first runs to report on its database account, before the install.
     with replaced(SHARED + '/wp-content/mu-plugins/zz-fatal.php',
                   '<?php mt_this_function_does_not_exist();\n'):
         message = fails_and_leaves_nothing('php-fail-mt.test')
-    assert 'WordPress install failed' in message
+    assert 'database_writer: its WordPress could not report: WordPress verify failed' in message
     assert 'mt_this_function_does_not_exist' in message
     succeeds_after_the_fix('php-fail-mt.test')
 
@@ -103,7 +104,8 @@ def test_a_user_at_a_host_the_site_does_not_connect_from_is_never_routed(shared_
     with grant_host('127.0.0.1'):
         message = fails_and_leaves_nothing('grant-mt.test')
     assert 'grant-mt.test failed verification: database_writer:' in message
-    assert 'host_binding: not tried: the site cannot connect' in message
+    assert 'Error establishing a database connection' in message
+    assert 'host_binding: not tried: its WordPress could not report' in message
     succeeds_after_the_fix('grant-mt.test')
 
 

@@ -69,7 +69,7 @@ def require_database(ctx, domain, php_version, db, installed):
 
 def site_side(settings, domain, php_version):
     """What the site's own WordPress reports (php/wp-runner.php's verify), or {'error'}
-    when it could not connect or died."""
+    when it did not: it could not connect to its database, or its code died."""
     try:
         return _shaped(wordpress.task(settings, domain, php_version, 'verify',
                                       timeout=REPORT_SECONDS), SITE_SIDE)
@@ -104,7 +104,7 @@ def database_writer(ctl, db_name, db_user, grant_host, seen):
         problems += grant_problems(mariadb.grants(ctl, db_user, grant_host), db_name)
     problems += public_problems(mariadb.public_grants(ctl))
     if 'error' in seen:
-        problems.append('the site cannot connect: ' + seen['error'])
+        problems.append('its WordPress could not report: ' + seen['error'])
     elif not seen['round_trip']:
         problems.append('the site cannot write, read and drop a table: ' +
                         (seen['round_trip_error'] or 'no error given'))
@@ -165,7 +165,7 @@ def host_binding(db_user, grant_host, seen):
     socket for localhost, TCP otherwise) for the account at the registry's host."""
     expected = '{0}@{1}'.format(db_user, grant_host)
     if 'error' in seen:
-        problems = ['not tried: the site cannot connect']
+        problems = ['not tried: its WordPress could not report']
     elif seen['current_user'] != expected:
         problems = ['MariaDB takes the site for {0}; the registry has {1}'.format(
             seen['current_user'], expected)]
@@ -180,7 +180,7 @@ def schema_and_users(seen):
     """WordPress' tables with the site's prefix, its database at the core's db_version,
     an administrator."""
     if 'error' in seen:
-        problems = ['not tried: the site cannot connect']
+        problems = ['not tried: its WordPress could not report']
     else:
         problems = []
         if seen['missing_tables']:
