@@ -32,9 +32,14 @@ def test_check_false_returns_the_failure():
 
 def test_user_runs_it_through_runuser():
     done = runner.run(['id', '-un'], user='www-data')
-    assert done.args[-5:] == ['runuser', '-u', 'www-data', '--', 'id', '-un'][-5:]
-    assert done.args[:3] == ['prlimit', '--fsize={0}'.format(runner.SITE_OUTPUT), 'runuser']
+    assert done.args == ['runuser', '-u', 'www-data', '--', 'id', '-un']
     assert done.stdout == 'www-data\n'
+
+
+def test_output_is_read_as_text_mode_reads_it():
+    """Universal newlines, as subprocess' text mode: curl's headers end in \\r\\n."""
+    done = runner.run(['printf', 'HTTP/1.1 200 OK\\r\\nA: b\\r\\n\\r\\nbody\\rend\\xff'])
+    assert done.stdout == 'HTTP/1.1 200 OK\nA: b\n\nbody\nend\ufffd'
 
 
 def test_a_timeout_is_a_failure_with_124():
@@ -72,10 +77,11 @@ def test_a_timeout_kills_what_the_site_user_started():
         open('/proc/{0}/stat'.format(child)).read().split()[2] == 'Z'
 
 
-def test_a_site_user_cannot_write_more_than_the_limit(monkeypatch):
+def test_of_a_site_users_output_only_the_last_bytes_are_read(monkeypatch):
     monkeypatch.setattr(runner, 'SITE_OUTPUT', 4096)
-    done = runner.run(['sh', '-c', 'head -c 100000 /dev/zero'], user='www-data', check=False)
-    assert done.returncode != 0 and len(done.stdout) <= 4096
+    done = runner.run(['sh', '-c', 'head -c 100000 /dev/zero; echo "{}"'], user='www-data')
+    assert len(done.stdout) == 4096 and done.stdout.endswith('\x00{}\n')
+    assert len(runner.run(['head', '-c', '100000', '/dev/zero']).stdout) == 100000  # root's
 
 
 def test_a_process_the_site_detaches_keeps_nothing_waiting():

@@ -31,7 +31,7 @@ def site(domain):
 def add(db, domain):
     ours, theirs = site(domain)
     db.register_site(ours)
-    db.complete_site(domain, theirs, 1)
+    db.complete_site(domain, theirs, 1, 0)
 
 
 def test_a_site_is_registered_in_ours_then_in_wordops_table(db):
@@ -40,7 +40,7 @@ def test_a_site_is_registered_in_ours_then_in_wordops_table(db):
     assert (db.get_site('a.test')['state'], db.wordops_site('a.test')) == ('provisioning', None)
     db.record_database('a.test', {'db_name': 'a_test_x', 'db_user': 'atest',
                                   'db_grant_host': '10.0.0.%'})
-    db.complete_site('a.test', theirs, 3)
+    db.complete_site('a.test', theirs, 3, 1)
     db.set_state('a.test', 'live')
     assert {k: db.get_site('a.test')[k] for k in ('state', 'baseline_version', 'db_grant_host')} \
         == {'state': 'live', 'baseline_version': 3, 'db_grant_host': '10.0.0.%'}
@@ -54,7 +54,7 @@ def test_completing_is_all_or_nothing(db):
     db.register_site(ours)
     theirs['no_such_column'] = 1
     with pytest.raises(sqlite3.OperationalError):
-        db.complete_site('b.test', theirs, 3)
+        db.complete_site('b.test', theirs, 3, 0)
     assert db.get_site('b.test')['baseline_version'] == 1 and db.wordops_site('b.test') is None
 
 

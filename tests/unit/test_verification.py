@@ -265,6 +265,14 @@ def test_keep_failed_leaves_a_site_failing_verification_unrouted_for_diagnosis(s
     assert mt.site_info(server.ctx, 'a.test')['state'] == 'failed'
     assert server.databases == {'a_test': 'a.test'}
     assert os.path.isdir(os.path.join(server.settings.site_root('a.test'), 'htdocs'))
+    with pytest.raises(PartlyFailed) as unhealthy:  # nginx's default site would answer
+        mt.status(server.ctx)
+    site, = unhealthy.value.result['sites']
+    assert (site['ok'], site['state'], site['problem']) == (
+        False, 'failed', 'not live (failed): wo multitenancy info shows why')
+    with pytest.raises(PartlyFailed) as failed:
+        mt.verify_sites(server.ctx, ['a.test'])
+    assert checks_of(failed.value)['serves']['detail'].startswith('not live (failed)')
     mt.delete_site(server.ctx, 'a.test')
     assert server.databases == {} and server.accounts == {}
     assert not os.path.exists(server.settings.site_root('a.test'))

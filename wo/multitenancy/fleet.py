@@ -50,11 +50,20 @@ def require_every_site(result, failed, what='not on the new release'):
 
 
 def health_of_every_site(ctx):
-    """Each of our sites' answer to an HTTP probe, with the disk its own files use."""
+    """Each of our sites' answer to an HTTP probe, with the disk its own files use; a
+    site that is not live (nginx does not route it: its name reaches the default site)
+    is not healthy, and says its state."""
     found = []
     for site in ctx.db.get_shared_sites():
         ctx.report('Checking {0}'.format(site['domain']))
-        probe = health.probe(site['domain'], bool(site['is_ssl']))
-        found.append(dict(probe, domain=site['domain'],
+        probe = health.probe(site['domain'], bool(site['is_ssl'])) if site['state'] == 'live' \
+            else not_live(site['state'])
+        found.append(dict(probe, domain=site['domain'], state=site['state'],
                           own_disk_bytes=layout.own_disk_usage(ctx.settings, site['domain'])))
     return found
+
+
+def not_live(state):
+    """The probe result of a site nginx does not route."""
+    return {'ok': False, 'status': 0, 'version': None,
+            'problem': 'not live ({0}): wo multitenancy info shows why'.format(state)}

@@ -5,9 +5,10 @@ output, so no caller can ignore a failure. Tests swap `run` at this seam.
 
 A program run as another user runs a site's own code (its wp-config.php, its
 WordPress): it gets a session of its own (no terminal of root's to type into), no
-stdin of root's, an environment of its own, not root's, and no file (its output
-included) larger than SITE_OUTPUT. Output goes to files, not pipes: a process the site
-starts and detaches (setsid) keeps nothing of ours waiting on it.
+stdin of root's and an environment of its own, not root's; of what it prints, the last
+SITE_OUTPUT bytes are read. Output goes to unlinked files, not pipes: a process the
+site starts and detaches (setsid) keeps nothing of ours waiting on it. (What it writes
+there takes disk as its uploads can: no more is read of it.)
 """
 import os
 import signal
@@ -17,22 +18,22 @@ import tempfile
 from wo.multitenancy.errors import CommandFailed
 
 SITE_ENV = {'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8'}
-SITE_OUTPUT = 16 << 20  # bytes: the largest file a program run as a site's user may write
+SITE_OUTPUT = 16 << 20  # bytes of a site's program's stdout and of its stderr read, at most
 
 
 def run(argv, *, user=None, input=None, env=None, timeout=600, check=True, umask=-1):
     """Run argv and return the CompletedProcess (text mode, output captured).
 
     user: run as this system user (through runuser) instead of root, detached from
-    root's session, stdin and environment (`env` adds to SITE_ENV), its files and
-    output at most SITE_OUTPUT bytes each.
+    root's session, stdin and environment (`env` adds to SITE_ENV); the last
+    SITE_OUTPUT bytes of its stdout and of its stderr are read.
     umask: the program's umask (0o077: what it creates is its user's alone).
     Raises CommandFailed on a non-zero exit when check is true, or when the
     program is missing or times out (then its whole process group is killed).
     """
     argv = [str(a) for a in argv]
     if user:
-        argv = ['prlimit', '--fsize={0}'.format(SITE_OUTPUT), 'runuser', '-u', user, '--'] + argv
+        argv = ['runuser', '-u', user, '--'] + argv
         env = dict(SITE_ENV, **(env or {}))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
@@ -49,15 +50,21 @@ def run(argv, *, user=None, input=None, env=None, timeout=600, check=True, umask
             if isinstance(e, subprocess.TimeoutExpired):
                 raise CommandFailed(argv, 124, stderr='timed out after {0}s'.format(timeout))
             raise
-        done = subprocess.CompletedProcess(argv, process.returncode, _text(out), _text(err))
+        limit = SITE_OUTPUT if user else None
+        done = subprocess.CompletedProcess(argv, process.returncode, _text(out, limit),
+                                           _text(err, limit))
     if check and done.returncode != 0:
         raise CommandFailed(argv, done.returncode, done.stdout, done.stderr)
     return done
 
 
-def _text(output):
-    output.seek(0)
-    return output.read().decode('utf-8', 'replace')
+def _text(output, limit):
+    """What was written to `output` (its last `limit` bytes), as text mode reads it:
+    universal newlines (\r\n and \r become \n), UTF-8, undecodable bytes replaced."""
+    size = output.seek(0, os.SEEK_END)
+    output.seek(max(0, size - limit) if limit else 0)
+    text = output.read().decode('utf-8', 'replace')
+    return text.replace('\r\n', '\n').replace('\r', '\n')
 
 
 def _kill(process, own_group):

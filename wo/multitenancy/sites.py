@@ -60,7 +60,11 @@ def check_new_site(ctx, site):
         raise InvalidInput("Let's Encrypt needs sites_root = /var/www: WordOps' SSL helpers"
                            " write to /var/www/<domain>", 'create the site without --le')
     require_initialized(settings)
-    if ctx.db.get_site(site.domain) or ctx.db.wordops_site(site.domain):
+    if ctx.db.get_site(site.domain):
+        raise InvalidInput('{0} already exists on the shared core'.format(site.domain),
+                           'see wo multitenancy info {0}; delete it first (wo multitenancy '
+                           'delete {0}) or pick another name'.format(site.domain))
+    if ctx.db.wordops_site(site.domain):
         raise InvalidInput('{0} already exists'.format(site.domain),
                            'see wo site info {0}; delete it first or pick another name'
                            .format(site.domain))
@@ -111,8 +115,10 @@ def secure(ctx, site, changes):
 def register(ctx, site, changes):
     """The site's entry in the registry, first (provisioning); the undo forgets it, and
     the row WordOps' table gets later."""
+    # is_ssl follows once the certificate is there: a delete of a site that stopped
+    # before must not remove a certificate acme.sh held before the create.
     ctx.db.register_site(our_row(ctx.settings, site.domain, site.cache, site.php_version, 0,
-                                 int(site.letsencrypt), NO_DATABASE, 'provisioning'))
+                                 0, NO_DATABASE, 'provisioning'))
     # Registered once the row exists: a duplicate insert fails and must not remove
     # rows that were there before.
     changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
@@ -147,7 +153,7 @@ def record_site(ctx, site, db, baseline_version):
         'is_ssl': int(site.letsencrypt), 'storage_fs': 'ext4', 'storage_db': 'mysql',
         'db_name': db['db_name'], 'db_user': db['db_user'], 'db_password': db['db_password'],
         'db_host': db['db_host'], 'is_hhvm': 0, 'php_version': site.php_version},
-        baseline_version)
+        baseline_version, int(site.letsencrypt))
 
 
 def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, database, state):

@@ -17,7 +17,7 @@ import os
 import re
 import stat
 
-from wo.multitenancy import health, layout, mariadb, site_files, wordpress
+from wo.multitenancy import fleet, health, layout, mariadb, site_files, wordpress
 from wo.multitenancy.errors import MTError
 
 CRON_SECONDS = 120  # what a site's due WP-Cron events may take in a verification
@@ -52,7 +52,7 @@ def verify(ctx, site, database):
                   for name in ('database_writer', 'host_binding', 'schema_and_users')]
     checks += [
         no_legacy_paths(settings, domain, seen), jobs_drain(settings, domain, php_version),
-        serves(domain, bool(site['is_ssl']))]
+        serves(site)]
     return {'domain': domain, 'ok': all(c['ok'] for c in checks), 'checks': checks}
 
 
@@ -293,8 +293,12 @@ def jobs_drain(settings, domain, php_version):
         done.get('due_before')), 'see the PHP error log of the site for the event that fails')
 
 
-def serves(domain, https):
-    found = health.probe(domain, https)
+def serves(site):
+    """It answers well through nginx; a site that is not live is not routed (its name
+    would reach nginx's default site, which answers too)."""
+    domain = site['domain']
+    found = health.probe(domain, bool(site['is_ssl'])) if site['state'] == 'live' \
+        else fleet.not_live(site['state'])
     return _check('serves', [] if found['ok'] else [found['problem']],
                   'answers HTTP {0} through nginx'.format(found['status']),
                   'see /var/log/nginx/{0}.error.log'.format(domain))

@@ -347,7 +347,8 @@ class InfoController(MTCommand):
         label = 'mt_info'
         aliases = ['info']
         description = ('Show what the registry holds of a site on the shared core: its state '
-                       '(provisioning, verifying, live, deleting), root, PHP, cache, release, '
+                       '(provisioning, verifying, live, failed, deleting), root, PHP, cache, '
+                       'release, '
                        'database, database user and the host it was created at, and its last '
                        'verification. Never a password.')
         arguments = [

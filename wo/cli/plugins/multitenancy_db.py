@@ -142,17 +142,17 @@ class MTDatabase:
                        (database['db_name'], database['db_user'], database['db_grant_host'],
                         domain))
 
-    def complete_site(self, domain, wordops_row, baseline_version):
+    def complete_site(self, domain, wordops_row, baseline_version, is_ssl):
         """Register a created site in WordOps' `sites` table, and its baseline version
-        in ours, atomically."""
+        and SSL in ours, atomically."""
         with self._transaction() as db:
             columns = sorted(wordops_row)
             db.execute('INSERT INTO sites ({0}, created_on) VALUES ({1}, CURRENT_TIMESTAMP)'
                        .format(', '.join(columns), ', '.join('?' * len(columns))),
                        [wordops_row[c] for c in columns])
-            db.execute('UPDATE multitenancy_sites SET baseline_version = ?, '
+            db.execute('UPDATE multitenancy_sites SET baseline_version = ?, is_ssl = ?, '
                        'updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
-                       (baseline_version, domain))
+                       (baseline_version, is_ssl, domain))
 
     def set_state(self, domain, state):
         assert state in STATES, state
