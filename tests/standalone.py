@@ -72,7 +72,9 @@ def create(domain, release_tree, php_version, cache='wpfc'):
     with open(os.path.join(root, 'wp-config.php'), 'w') as f:
         f.write(WP_CONFIG.format(db=db, password=password, salts=salts))
     subprocess.run(['chown', '-R', 'www-data:www-data', root], check=True)
-    subprocess.run(['mariadb', '-e', "CREATE DATABASE `{0}`; CREATE USER `{0}`@`localhost` "
+    # What a run killed part-way left under these names goes first.
+    subprocess.run(['mariadb', '-e', "DROP DATABASE IF EXISTS `{0}`; DROP USER IF EXISTS "
+                    "`{0}`@`localhost`; CREATE DATABASE `{0}`; CREATE USER `{0}`@`localhost` "
                     "IDENTIFIED BY '{1}'; GRANT {2} ON `{0}`.* TO `{0}`@`localhost`"
                     .format(db, password, ', '.join(EXPECTED_PRIVILEGES))], check=True)
     _write_vhost(domain, root, php_version, cache)
