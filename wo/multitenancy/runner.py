@@ -60,7 +60,7 @@ def run(argv, *, user=None, input=None, env=None, timeout=600, check=True, umask
 
 def _text(output, limit):
     """What was written to `output` (its last `limit` bytes), as text mode reads it:
-    universal newlines (\r\n and \r become \n), UTF-8, undecodable bytes replaced."""
+    universal newlines (CRLF and CR become LF), UTF-8, undecodable bytes replaced."""
     size = output.seek(0, os.SEEK_END)
     output.seek(max(0, size - limit) if limit else 0)
     text = output.read().decode('utf-8', 'replace')
