@@ -2,7 +2,7 @@
 result itself). Pure functions: the controller prints what they return."""
 import re
 
-_CONTROL = re.compile('[\x00-\x1f\x7f]')  # in what a site said: no lines or escapes of its own
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')  # in what a site said: no lines or escapes of its own
 
 
 def init_text(result):
