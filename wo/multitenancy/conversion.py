@@ -6,12 +6,12 @@ plan, are conversion_checks'. Also the steps `revert` shares: keeping a site's
 wp-config.php for the undo, swapping back, dropping the old tree's scripts."""
 import os
 
-from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout, mariadb,
+from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout,
                              nginx, phpfpm, releases, site_files, validate, wordpress, wp_config)
 from wo.multitenancy.conversion_checks import conversion_plan
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.rollout import apply_baseline
-from wo.multitenancy.sites import our_row
+from wo.multitenancy.sites import our_row, wordops_database
 
 PLAN_PRIVATE = ('constants', 'table_prefix', 'missing', 'config', 'https')
 
@@ -191,10 +191,9 @@ def record_conversion(ctx, domain, baseline_version):
     """Record a converted site (WordOps' row stays as it is), then settle it. A stop
     after the record is finished by the next convert."""
     settings, row = ctx.settings, ctx.db.wordops_site(domain)
-    database = {'db_name': row['db_name'], 'db_user': row['db_user'],
-                'db_grant_host': mariadb.grant_host_of(ctx.ctl, row['db_user'])}
     ctx.db.register_site(our_row(settings, domain, row['cache_type'], row['php_version'],
-                                 baseline_version, row['is_ssl'], database, 'live'))
+                                 baseline_version, row['is_ssl'], wordops_database(ctx, row),
+                                 'live'))
     settle_converted(ctx, domain)
 
 

@@ -56,14 +56,15 @@ def health_of_every_site(ctx):
     found = []
     for site in ctx.db.get_shared_sites():
         ctx.report('Checking {0}'.format(site['domain']))
-        probe = health.probe(site['domain'], bool(site['is_ssl'])) if site['state'] == 'live' \
-            else not_live(site['state'])
-        found.append(dict(probe, domain=site['domain'], state=site['state'],
+        found.append(dict(probe(site), domain=site['domain'], state=site['state'],
                           own_disk_bytes=layout.own_disk_usage(ctx.settings, site['domain'])))
     return found
 
 
-def not_live(state):
-    """The probe result of a site nginx does not route."""
+def probe(site):
+    """health.probe of our site (our row `site`); one that is not live is not routed,
+    so not probed: nginx's default site would answer its name."""
+    if site['state'] == 'live':
+        return health.probe(site['domain'], bool(site['is_ssl']))
     return {'ok': False, 'status': 0, 'version': None,
-            'problem': 'not live ({0}): wo multitenancy info shows why'.format(state)}
+            'problem': 'not live ({0}): wo multitenancy info shows why'.format(site['state'])}

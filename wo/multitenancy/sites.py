@@ -176,8 +176,14 @@ def database_of(ctx, site):
     row = ctx.db.wordops_site(site['domain'])
     if not (row and row['db_name']):
         return None
-    return {'db_name': row['db_name'], 'db_user': row['db_user'], 'db_grant_host':
-            site['db_grant_host'] or mariadb.grant_host_of(ctx.ctl, row['db_user'])}
+    return wordops_database(ctx, row, site['db_grant_host'])
+
+
+def wordops_database(ctx, row, grant_host=None):
+    """The db_name, db_user and db_grant_host of WordOps' `sites` row `row`; its user's
+    host is `grant_host`, else the host of its one account (mariadb.grant_host_of)."""
+    return {'db_name': row['db_name'], 'db_user': row['db_user'],
+            'db_grant_host': grant_host or mariadb.grant_host_of(ctx.ctl, row['db_user'])}
 
 
 def require_healthy(domain, https):

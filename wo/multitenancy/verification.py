@@ -17,7 +17,7 @@ import os
 import re
 import stat
 
-from wo.multitenancy import fleet, health, layout, mariadb, site_files, wordpress
+from wo.multitenancy import fleet, layout, mariadb, site_files, wordpress
 from wo.multitenancy.errors import MTError
 
 CRON_SECONDS = 120  # what a site's due WP-Cron events may take in a verification
@@ -296,12 +296,10 @@ def jobs_drain(settings, domain, php_version):
 def serves(site):
     """It answers well through nginx; a site that is not live is not routed (its name
     would reach nginx's default site, which answers too)."""
-    domain = site['domain']
-    found = health.probe(domain, bool(site['is_ssl'])) if site['state'] == 'live' \
-        else fleet.not_live(site['state'])
+    found = fleet.probe(site)
     return _check('serves', [] if found['ok'] else [found['problem']],
                   'answers HTTP {0} through nginx'.format(found['status']),
-                  'see /var/log/nginx/{0}.error.log'.format(domain))
+                  'see /var/log/nginx/{0}.error.log'.format(site['domain']))
 
 
 def _shaped(report, shapes):
