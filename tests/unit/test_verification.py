@@ -82,15 +82,20 @@ def test_grants_must_be_wordops_set_on_its_own_database_alone():
         'it may grant privileges on `a_test`.*']
 
 
-def test_create_with_a_failed_grant_is_never_routed_and_leaves_nothing(server, monkeypatch):
-    server.init('6.5.5')
+def grant_fails(server, monkeypatch):
+    """setupdatabase as it is when its GRANT fails: the user is made without it."""
     made = server._create_database
 
-    def grant_failed(ctl, domain, changes):  # what setupdatabase does when GRANT fails
+    def grant_failed(ctl, domain, changes):
         db = made(ctl, domain, changes)
         server.accounts[db['db_user'], 'localhost'].pop()
         return db
     monkeypatch.setattr(mt.mariadb, 'create_site_database', grant_failed)
+
+
+def test_create_with_a_failed_grant_is_never_routed_and_leaves_nothing(server, monkeypatch):
+    server.init('6.5.5')
+    grant_fails(server, monkeypatch)
     with pytest.raises(MTError, match='a.test failed verification: database_writer: '
                                       'no grant on `a_test`.*'):
         server.create('a.test')
@@ -250,13 +255,7 @@ def test_what_a_site_said_cannot_print_lines_of_its_own():
 
 def test_keep_failed_leaves_a_site_failing_verification_unrouted_for_diagnosis(server, monkeypatch):
     server.init('6.5.5')
-    made = server._create_database
-
-    def grant_failed(ctl, domain, changes):
-        db = made(ctl, domain, changes)
-        server.accounts[db['db_user'], 'localhost'].pop()
-        return db
-    monkeypatch.setattr(mt.mariadb, 'create_site_database', grant_failed)
+    grant_fails(server, monkeypatch)
     with pytest.raises(MTError) as failed:
         server.create('a.test', keep_failed=True)
     assert 'database_writer: no grant on `a_test`.*' in failed.value.message

@@ -86,6 +86,14 @@ def admin_user(name):
     return name
 
 
+def domains_or_all(domains, every, verb, example):
+    """Refuse a command given neither domains nor --all (`every`), or both; `example`:
+    the command given domains, for the hint."""
+    if bool(domains) == every:
+        raise InvalidInput('give the domains to {0}, or --all'.format(verb),
+                           '{0}, or wo multitenancy {1} --all'.format(example, verb))
+
+
 def one_domain(domains, example):
     """The one domain of `domains` (a command's positional arguments); refuses none or
     several, with `example` of the command's use as the hint."""

@@ -20,8 +20,7 @@ from wo.multitenancy import (baseline, conversion, fs, lock, mariadb, nginx, rel
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
-from wo.multitenancy.errors import (EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, InvalidInput,
-                                    PartlyFailed)
+from wo.multitenancy.errors import EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, PartlyFailed
 from wo.multitenancy.fleet import health_of_every_site, require_every_site
 from wo.multitenancy.logs import attach_syslog
 from wo.multitenancy.sites import removal_plan, require_removable
@@ -228,9 +227,7 @@ def verify_sites(ctx, domains, every=False):
     site (verification.verify), each kept as its last verification, 'failed': how many
     failed}; when any did, raises PartlyFailed (exit 3) carrying it. Neither domains nor
     `every`, or both: InvalidInput."""
-    if bool(domains) == every:
-        raise InvalidInput('give the domains to verify, or --all',
-                           'wo multitenancy verify example.com, or wo multitenancy verify --all')
+    validate.domains_or_all(domains, every, 'verify', 'wo multitenancy verify example.com')
     found = ctx.db.get_shared_sites() if every else [
         sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy list') for d in domains]
     reports = []
@@ -284,9 +281,8 @@ def convert_sites(ctx, domains, every=False, force=False, dry_run=False):
     planned, refused or failed; 'failed': how many failed or were refused}. When any
     did, raises PartlyFailed carrying it: exit 2 when every one was a refusal, 1
     otherwise. Neither domains nor `every`, or both: InvalidInput."""
-    if bool(domains) == every:
-        raise InvalidInput('give the domains to convert, or --all', 'wo multitenancy convert '
-                           'example.com blog.example.com, or wo multitenancy convert --all')
+    validate.domains_or_all(domains, every, 'convert',
+                            'wo multitenancy convert example.com blog.example.com')
     settings = ctx.settings
     with lock.exclusive(settings.lock_file):
         shared_root.require_initialized(settings)
