@@ -348,9 +348,8 @@ class InfoController(MTCommand):
         aliases = ['info']
         description = ('Show what the registry holds of a site on the shared core: its state '
                        '(provisioning, verifying, live, failed, deleting), root, PHP, cache, '
-                       'release, '
-                       'database, database user and the host it was created at, and its last '
-                       'verification. Never a password.')
+                       'release, database, database user and the host it was created at, and '
+                       'its last verification. Never a password.')
         arguments = [
             (['domain'], dict(nargs='*', help='the site')),
             (['--json'], dict(action='store_true', help='print JSON')),
