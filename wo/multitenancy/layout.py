@@ -11,7 +11,6 @@
     conf/nginx/            the site's extra nginx includes (ssl.conf ...)
 """
 import os
-import stat
 
 from wo.multitenancy import fs, releases, site_files
 from wo.multitenancy.errors import MTError
@@ -69,11 +68,7 @@ def take_site_dirs(settings, domain):
     root = settings.site_root(domain)
     for name, keep_links in (('conf', False), ('logs', True)):
         path = os.path.join(root, name)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            continue
-        if not (stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022):
+        if os.path.lexists(path) and not site_files.roots_alone(path):
             site_files.take_tree(path, keep_links)
     fs.make_dir(os.path.join(root, 'conf', 'nginx'))
 
@@ -88,8 +83,7 @@ def _link_docroot(settings, docroot, release=None):
     """PHP entry points become hard links of one stub that resolves the core per
     request; everything else is a link into wp/. `docroot` must be a directory of root's
     (root writes in it by path)."""
-    st = os.lstat(docroot)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+    if not site_files.roots_alone(docroot):
         raise MTError('{0} is not a directory only root may change: it is not linked to the '
                       'shared core'.format(docroot), 'see wo multitenancy status')
     target = releases.path(settings, release) if release else settings.current_link

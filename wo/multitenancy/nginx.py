@@ -59,7 +59,7 @@ def write_site_include(settings, domain):
     must be root's alone (layout.take_site_dirs): root writes there by path."""
     path = site_include(settings, domain)
     folder = os.path.dirname(path)
-    if not all(_roots_alone(p) for p in (os.path.dirname(folder), folder)):
+    if not all(site_files.roots_alone(p) for p in (os.path.dirname(folder), folder)):
         raise MTError('{0} is not a directory only root may change'.format(folder),
                       'wo multitenancy convert {0} makes it root\'s'.format(domain))
     try:
@@ -88,14 +88,6 @@ def ensure_site_includes(settings, domains):
         check_config('nginx refused the include of {0}'.format(', '.join(changed)))
         reload()
     return changed, skipped
-
-
-def _roots_alone(path):
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and not st.st_mode & 0o022
 
 
 def render_vhost(app, settings, domain, php_version, cache):

@@ -3,11 +3,10 @@ the one way wo multitenancy talks to PHP-FPM itself (FastCGI on its socket)."""
 import json
 import os
 import socket
-import stat
 import struct
 import time
 
-from wo.multitenancy import nginx
+from wo.multitenancy import nginx, site_files
 from wo.multitenancy.errors import InvalidInput, MTError
 
 
@@ -154,11 +153,9 @@ def _read_answer(conn, deadline):
 def _untrusted(directory):
     """Why root must not talk to sockets in `directory`, or None: it must be root's and
     writable by root alone (a site that could write there could plant its own socket)."""
-    try:
-        st = os.lstat(directory)
-    except FileNotFoundError:
+    if not os.path.lexists(directory):
         return directory + ' is missing'
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+    if not site_files.roots_alone(directory):
         return directory + ' is not a directory only root may write'
     return None
 

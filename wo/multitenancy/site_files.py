@@ -32,8 +32,7 @@ def opened_dir(anchor, relative=''):
     Raises MTError when it is not, or when a component is a link or no directory."""
     fd = os.open(anchor, _DIR_FLAGS)
     try:
-        st = os.fstat(fd)
-        if st.st_uid != 0 or st.st_mode & 0o022:
+        if not _only_root_may_change(os.fstat(fd)):
             raise MTError('{0} is not a directory only root may change: root does not work '
                           'in a tree the site could rearrange'.format(anchor))
         for part in [p for p in relative.split('/') if p]:
@@ -49,6 +48,20 @@ def opened_dir(anchor, relative=''):
         yield fd
     finally:
         os.close(fd)
+
+
+def roots_alone(path):
+    """Whether `path` is a directory (not a link) only root may change: root's, and
+    writable by no group or other."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and _only_root_may_change(st)
+
+
+def _only_root_may_change(st):
+    return st.st_uid == 0 and not st.st_mode & 0o022
 
 
 def take_dir(path, owner_ids=(0, 0), mode=0o755):
