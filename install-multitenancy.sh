@@ -21,6 +21,8 @@ readonly PLUGIN_LOADER="/var/lib/wo/plugins/multitenancy.py"
 readonly MYSQL_CNF="/etc/mysql/conf.d/my.cnf"
 readonly MYSQL_SOCK="/run/mysqld/mysqld.sock"
 readonly CONTROL_DIR="/var/lib/wo/multitenancy"   # our PHP-FPM pools' sockets, root's alone
+readonly SOCKET_DIR="/var/lib/wo/multitenancy-sockets"  # sovereign sites' sockets
+readonly SOCKET_GROUP="wo-multitenancy-web"       # the group of those sockets: nginx's alone
 
 WITH_STACK=0
 PHP_VER="${PHP_VERSION:-}"   # X.Y; detected from the distribution when empty
@@ -578,6 +580,125 @@ install_control_pools() {
     ((found)) || warn "no PHP-FPM found: install one (wo stack install --php82), then run this again"
 }
 
+# Sovereign sites (docs/architecture.md, "Sovereign sites") run in a PHP-FPM of our
+# own, next to WordOps' one: adding or removing a site's pool reloads a PHP-FPM, and a
+# reload of WordOps' PHP-FPM gives WordOps' sites thousands of 502s. It has a pool of
+# ours too, and its own pid file and log; its sites' pools are files in
+# wo-multitenancy.d/, written by `wo multitenancy create`. All pools of one PHP-FPM
+# share one OPcache: with opcache.validate_permission a cached script is served only
+# to a pool that may read its file (in both PHP-FPMs: they read the same php.ini).
+sovereign_fpm_conf() {
+    local version=$1 short=${1/./}
+    cat <<EOF
+; wo multitenancy: the PHP-FPM of its sovereign sites (written by install-multitenancy.sh)
+[global]
+pid = $CONTROL_DIR/php$version-fpm.pid
+error_log = /var/log/php$version-fpm-wo-multitenancy.log
+process_control_timeout = 10s
+include = /etc/php/$version/fpm/wo-multitenancy.d/*.conf
+
+EOF
+    control_pool "$version" | sed -e "s|php$short-fpm.sock|php$short-sovereign.sock|" \
+        -e "\$a php_admin_value[opcache.restrict_api] = $PLUGIN_PHP_DIR/"
+}
+
+opcache_ini() {
+    cat <<EOF
+; wo multitenancy (written by install-multitenancy.sh): all pools of a PHP-FPM share one
+; OPcache; a cached script is served only to a pool that may read its file.
+opcache.validate_permission = 1
+EOF
+}
+
+sovereign_unit() {
+    local version=$1
+    cat <<EOF
+[Unit]
+Description=PHP $version FastCGI of wo multitenancy's sovereign sites
+After=network.target
+
+[Service]
+Type=notify
+ExecStart=/usr/sbin/php-fpm$version --nodaemonize --fpm-config /etc/php/$version/fpm/wo-multitenancy-fpm.conf
+ExecReload=/bin/kill -USR2 \$MAINPID
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# Write file $1 from the output of the command that follows, when it differs; true
+# when written.
+write_if_changed() {
+    local file=$1; shift
+    if [[ -f $file ]] && cmp -s "$file" <("$@"); then return 1; fi
+    "$@" >"$file.tmp" && mv -f "$file.tmp" "$file"
+}
+
+start_sovereign_fpm() {
+    local version=$1 changed=$2 short=${1/./}
+    local pidfile=$CONTROL_DIR/php$1-fpm.pid unit=wo-multitenancy-php$1-fpm
+    if has_systemd; then
+        write_if_changed "/etc/systemd/system/$unit.service" sovereign_unit "$version" &&
+            systemctl daemon-reload
+        systemctl enable "$unit"
+        if ((changed)); then systemctl restart "$unit"; else systemctl start "$unit"; fi
+    elif pid_alive "$pidfile" php-fpm; then
+        if ((changed)); then kill -USR2 "$(<"$pidfile")"; sleep 1; fi
+    else
+        "/usr/sbin/php-fpm$version" --daemonize \
+            --fpm-config "/etc/php/$version/fpm/wo-multitenancy-fpm.conf" </dev/null >/dev/null
+    fi
+    wait_until 30 socket_answers "$CONTROL_DIR/php$short-sovereign.sock" ||
+        die "the sovereign PHP-FPM $version does not answer on $CONTROL_DIR/php$short-sovereign.sock"
+}
+
+install_sovereign_fpm() {
+    step "Installing the PHP-FPM of sovereign sites (sockets in $SOCKET_DIR)"
+    getent group "$SOCKET_GROUP" >/dev/null || groupadd --system "$SOCKET_GROUP"
+    install -d -o root -g root -m 755 "$SOCKET_DIR"
+    PLUGIN_PHP_DIR=$(cd / && "$WO_PY" -c 'import os, wo.multitenancy as m; print(os.path.join(os.path.dirname(m.__file__), "php"))')
+    local fpm version conf changed
+    for fpm in /usr/sbin/php-fpm[0-9]*; do
+        version=${fpm#/usr/sbin/php-fpm}
+        [[ -x $fpm && -d /etc/php/$version/fpm/conf.d ]] || continue
+        if write_if_changed "/etc/php/$version/fpm/conf.d/99-wo-multitenancy.ini" opcache_ini; then
+            info "PHP $version: opcache.validate_permission on; reloading PHP-FPM $version"
+            reload_php_fpm "$version"
+        fi
+        install -d -m 755 "/etc/php/$version/fpm/wo-multitenancy.d"
+        conf=/etc/php/$version/fpm/wo-multitenancy-fpm.conf
+        changed=0
+        write_if_changed "$conf" sovereign_fpm_conf "$version" && changed=1
+        "php-fpm$version" -t --fpm-config "$conf" >/dev/null 2>&1 ||
+            { "php-fpm$version" -t --fpm-config "$conf" || true; die "php-fpm$version -t fails with $conf"; }
+        start_sovereign_fpm "$version" "$changed"
+        info "PHP $version: answers on $CONTROL_DIR/php${version/./}-sovereign.sock"
+    done
+}
+
+# nginx alone may connect to a sovereign site's socket (whoever can, runs code as that
+# site, with PHP settings of its choosing): the sockets are $SOCKET_GROUP's, and that
+# group is nginx's workers' (`user www-data $SOCKET_GROUP;`), not WordOps' PHP's, which
+# runs as www-data too. www-data is put in its own group in /etc/group: nginx's workers
+# then keep it. WordOps rewrites nginx.conf (wo stack upgrade): this script sets the
+# line again, and `wo multitenancy verify` fails a sovereign site while it is missing.
+configure_nginx_socket_group() {
+    step "Giving nginx's workers the group of sovereign sites' sockets ($SOCKET_GROUP)"
+    getent group www-data | cut -d: -f4 | tr , '\n' | grep -qx www-data ||
+        gpasswd -a www-data www-data >/dev/null
+    if grep -qE "^user www-data $SOCKET_GROUP;" /etc/nginx/nginx.conf; then
+        info "already set"
+        return 0
+    fi
+    sed -i -E "s/^user[[:space:]]+www-data[[:space:]]*;/user www-data $SOCKET_GROUP;/" /etc/nginx/nginx.conf
+    grep -qE "^user www-data $SOCKET_GROUP;" /etc/nginx/nginx.conf ||
+        die "/etc/nginx/nginx.conf has no 'user www-data;' line to give the group to"
+    nginx_test || die "nginx -t fails with 'user www-data $SOCKET_GROUP;'"
+    if has_systemd; then systemctl reload nginx; elif pid_alive /run/nginx.pid nginx; then nginx -s reload; fi
+    info "user www-data $SOCKET_GROUP;"
+}
+
 # WordOps' database holds every site's database password (sites.db_password) and is
 # 0644 as WordOps makes it: root's alone (every wo multitenancy command checks it too).
 restrict_wordops_database() {
@@ -634,6 +755,8 @@ main() {
     install_plugin_config
     install_plugin_loader
     install_control_pools
+    install_sovereign_fpm
+    configure_nginx_socket_group
     restrict_wordops_database
     verify_plugin
     step "Done"

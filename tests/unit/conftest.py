@@ -71,8 +71,9 @@ class Server:
         for name in ('sites-available', 'sites-enabled'):
             os.makedirs(os.path.join(settings.nginx_root, name))
         os.makedirs(settings.control_dir, mode=0o700)
-        for php in ('8.2', '8.3'):  # our pool's sockets, as install-multitenancy.sh makes them
-            self._write(phpfpm.control_socket(settings, php))
+        for php in ('8.2', '8.3'):  # our pools' sockets, as install-multitenancy.sh makes them
+            for socket_file in phpfpm.control_sockets(settings, php):
+                self._write(socket_file)
 
     @property
     def settings(self):

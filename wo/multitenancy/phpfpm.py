@@ -47,27 +47,33 @@ def require(settings, php_version, cache):
 # Our requests never go to the sites' pools: under load a new connection to a site pool
 # can wait in its listen queue for as long as nginx keeps its kept-alive connections busy
 # (docs/architecture.md, "Under load"). install-multitenancy.sh gives every
-# PHP-FPM a pool of ours whose socket only root can reach: <control_dir>/phpXY-fpm.sock.
+# PHP-FPM a pool of ours whose socket only root can reach: <control_dir>/phpXY-fpm.sock
+# in WordOps' PHP-FPM, <control_dir>/phpXY-sovereign.sock in that of sovereign sites.
 OPCACHE_SCRIPT = os.path.join(os.path.dirname(__file__), 'php', 'opcache.php')
 POOL = 'wo-multitenancy'
 ANSWER_TIMEOUT = 15  # seconds for a whole request: connect, send, answer
 MAX_ANSWER = 1 << 20  # bytes: more is not an answer of ours
 
 
-def control_socket(settings, php_version):
-    """The socket of our own pool in the PHP-FPM of `php_version`."""
-    return os.path.join(settings.control_dir, '{0}-fpm.sock'.format(nginx.upstream(php_version)))
+MASTERS = ('fpm', 'sovereign')  # WordOps' PHP-FPM, and that of sovereign sites
+
+
+def control_sockets(settings, php_version):
+    """The sockets of our own pools in the two PHP-FPMs of `php_version`."""
+    return [os.path.join(settings.control_dir, '{0}-{1}.sock'.format(
+        nginx.upstream(php_version), master)) for master in MASTERS]
 
 
 def require_control_pool(settings, php_version):
-    """Refuse a PHP version whose PHP-FPM lacks our pool, or whose socket is not root's."""
-    socket_file = control_socket(settings, php_version)
+    """Refuse a PHP version whose PHP-FPMs lack our pool, or whose socket is not root's."""
+    missing = [s for s in control_sockets(settings, php_version) if not os.path.exists(s)]
     problem = _untrusted(settings.control_dir) or (
-        None if os.path.exists(socket_file) else 'no socket ' + socket_file)
+        'no socket ' + ', '.join(missing) if missing else None)
     if problem:
         raise InvalidInput('PHP-FPM {0} has no usable {1} pool: {2}'.format(
             php_version, POOL, problem),
-            'run install-multitenancy.sh again: it adds the pool to every PHP-FPM')
+            'run install-multitenancy.sh again: it adds the pool to every PHP-FPM, and starts '
+            'the PHP-FPM of sovereign sites')
 
 
 def forget_scripts(settings, php_versions, directory):
@@ -79,7 +85,7 @@ def forget_scripts(settings, php_versions, directory):
     path a while. Invalidating those scripts (no restart, no reload: those reset
     connections and nginx answers 502) makes the next request compile the file now
     there. Every pool of one PHP-FPM shares its OPcache, so our own pool does it for
-    all. Returns how many scripts were dropped; raises MTError when PHP-FPM does not
+    all, in both PHP-FPMs. Returns how many scripts were dropped; raises MTError when PHP-FPM does not
     answer in time."""
     return sum(_opcache(settings, version, 'drop {0} from the OPcache of PHP {1}'.format(
         directory, version), WO_MT_ACTION='forget', WO_MT_PREFIX=_prefix(directory))
@@ -97,9 +103,14 @@ def warm_scripts(settings, php_versions, running, coming):
 
 
 def _opcache(settings, version, purpose, **params):
-    """Run php/opcache.php in our pool of PHP `version`; the number of scripts it did."""
+    """Run php/opcache.php in our pools of PHP `version` (one in each PHP-FPM); the
+    number of scripts they did."""
     require_control_pool(settings, version)
-    answer = fastcgi(control_socket(settings, version), OPCACHE_SCRIPT, purpose, params)
+    return sum(_scripts(fastcgi(socket_file, OPCACHE_SCRIPT, purpose, params), purpose)
+               for socket_file in control_sockets(settings, version))
+
+
+def _scripts(answer, purpose):
     try:
         return int(json.loads(answer.split('\r\n\r\n', 1)[-1])['scripts'])
     except (ValueError, KeyError, TypeError):

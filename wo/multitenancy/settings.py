@@ -12,6 +12,7 @@ from wo.multitenancy.nginx import FASTCGI_CACHE
 
 SECTION = 'multitenancy'
 CACHE_TYPES = ('wpfc', 'wpredis', 'wprocket', 'wpce', 'wpsc', 'basic')
+ISOLATIONS = ('sovereign', 'shared')
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,20 @@ class Settings:
     db_connect_retries: int = 3
     enable_syslog: bool = True
     syslog_tag: str = 'wo-multitenancy'
+    isolation: str = 'shared'
+    pool_max_children: int = 4
+    disable_functions: tuple = ('exec', 'passthru', 'shell_exec', 'system', 'proc_open',
+                                'popen', 'pcntl_exec', 'pcntl_fork', 'dl')
     # Not options: where the rest of the server lives (tests point these into a sandbox).
     nginx_root: str = field(default='/etc/nginx', metadata={'option': False})
     wo_database: str = field(default='/var/lib/wo/dbase.db', metadata={'option': False})
     web_user: str = field(default='www-data', metadata={'option': False})
     control_dir: str = field(default='/var/lib/wo/multitenancy', metadata={'option': False})
     page_cache: str = field(default=FASTCGI_CACHE, metadata={'option': False})
+    php_root: str = field(default='/etc/php', metadata={'option': False})
+    socket_dir: str = field(default='/var/lib/wo/multitenancy-sockets',
+                            metadata={'option': False})
+    socket_group: str = field(default='wo-multitenancy-web', metadata={'option': False})
 
     @property
     def releases_dir(self):
@@ -121,6 +130,7 @@ def from_app(app):
 _SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*\Z')
 _MEMORY = re.compile(r'^\d+[KMG]?$')
 _LOCALE = re.compile(r'^[a-z]{2,3}(_[A-Z]{2})?$')
+_FUNCTION = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
 
 
 def _check(settings):
@@ -128,6 +138,16 @@ def _check(settings):
         raise InvalidInput('keep_releases = {0}: at least 2 are needed to roll back'
                            .format(settings.keep_releases),
                            'set keep_releases to 2 or more')
+    if settings.isolation not in ISOLATIONS:
+        raise InvalidInput('isolation = {0!r} is not one of {1}'.format(
+            settings.isolation, ', '.join(ISOLATIONS)))
+    if settings.pool_max_children < 1:
+        raise InvalidInput('pool_max_children = {0}: a pool needs at least 1'.format(
+            settings.pool_max_children))
+    odd = [n for n in settings.disable_functions if not _FUNCTION.match(n)]
+    if odd:
+        raise InvalidInput('disable_functions: {0} are not PHP function names'.format(
+            ', '.join(repr(n) for n in odd)), 'list names such as exec, separated by commas')
     if settings.default_cache not in CACHE_TYPES:
         raise InvalidInput('default_cache = {0!r} is not one of {1}'
                            .format(settings.default_cache, ', '.join(CACHE_TYPES)))

@@ -1,0 +1,205 @@
+"""Sovereign sites' PHP: each site its own system user and group, and its own pool in
+wo multitenancy's PHP-FPM (install-multitenancy.sh starts one per PHP version, next to
+WordOps' own: a reload, which adding or removing a pool needs, then never touches
+WordOps' sites).
+
+A sovereign site's PHP runs as its user, with open_basedir limited to its root, the
+shared core and shared wp-content, and with the same hardened php_admin settings as
+every other sovereign pool: PHP folds ini_get() of admin settings into the code it
+compiles, and every pool of a PHP-FPM shares one OPcache (docs/design-sovereign.md).
+Its socket is root:<socket_group> 0660, and only nginx's workers are in that group:
+whoever can connect to it runs code as the site, with PHP settings of its choosing.
+
+A site is sovereign when its system user exists: that is what runs its PHP.
+"""
+import hashlib
+import os
+import pwd
+import re
+import signal
+import socket
+import time
+
+from wo.multitenancy import fs, phpfpm, runner
+from wo.multitenancy.errors import CommandFailed, MTError
+
+PHP_DIR = os.path.join(os.path.dirname(__file__), 'php')
+RELOAD_WAIT = 30  # seconds: PHP-FPM lets running requests finish (process_control_timeout)
+TEMP_DIRS = ('tmp', 'tmp/uploads', 'tmp/sessions')
+
+
+def system_user(domain):
+    """The system user (and group) of a sovereign site: readable, unique per domain,
+    at most 30 characters."""
+    slug = re.sub('[^a-z0-9]+', '-', domain.lower()).strip('-')[:20].strip('-')
+    return 'wo-{0}-{1}'.format(slug, hashlib.sha256(domain.encode()).hexdigest()[:6])
+
+
+def sovereign(domain):
+    try:
+        pwd.getpwnam(system_user(domain))
+        return True
+    except KeyError:
+        return False
+
+
+def php_user(settings, domain):
+    """The user that runs the site's PHP: its own, or (a shared site) the web user."""
+    return system_user(domain) if sovereign(domain) else settings.web_user
+
+
+def fpm_socket(settings, domain):
+    """The socket of a sovereign site's pool; None for a shared site."""
+    return _socket(settings, domain) if sovereign(domain) else None
+
+
+def pool_file(settings, php_version, domain):
+    return os.path.join(settings.php_root, php_version, 'fpm', 'wo-multitenancy.d',
+                        domain + '.conf')
+
+
+def temp_dir(settings, domain):
+    return os.path.join(settings.site_root(domain), 'tmp')
+
+
+def open_basedir(settings, domain):
+    """Where the site's PHP may open files: its root, the core, the shared wp-content,
+    and our own scripts (the runner, the probe). Each ends in / : /var/www/a.com must not
+    admit /var/www/a.com.evil."""
+    return ':'.join(d.rstrip('/') + '/' for d in (
+        settings.site_root(domain), settings.releases_dir, settings.shared_content, PHP_DIR))
+
+
+def admin_values(settings, domain):
+    """{setting: value} a site may not change; identical across sites but for its paths."""
+    tmp = temp_dir(settings, domain)
+    return {'open_basedir': open_basedir(settings, domain),
+            'disable_functions': ','.join(settings.disable_functions),
+            'sys_temp_dir': tmp, 'upload_tmp_dir': tmp + '/uploads',
+            'session.save_path': tmp + '/sessions', 'allow_url_include': 'Off',
+            'opcache.restrict_api': PHP_DIR + '/'}
+
+
+def cli_options(settings, domain):
+    """The php CLI options that give a sovereign site's tasks its pool's settings."""
+    if not sovereign(domain):
+        return []
+    return [a for name, value in admin_values(settings, domain).items()
+            for a in ('-d', '{0}={1}'.format(name, value))]
+
+
+def pool_text(settings, domain, php_version):
+    user = system_user(domain)
+    lines = ['; The pool of {0}, written by wo multitenancy; changes are overwritten.'
+             .format(domain), '[{0}]'.format(domain), 'user = ' + user, 'group = ' + user,
+             'listen = ' + _socket(settings, domain),
+             'listen.owner = root', 'listen.group = ' + settings.socket_group,
+             'listen.mode = 0660', 'pm = ondemand',
+             'pm.max_children = {0}'.format(settings.pool_max_children),
+             'pm.process_idle_timeout = 10s', 'pm.max_requests = 500',
+             'request_terminate_timeout = 300s', 'chdir = /',
+             'security.limit_extensions = .php', 'env[TMPDIR] = ' + temp_dir(settings, domain)]
+    lines += ['php_admin_value[{0}] = {1}'.format(k, v)
+              for k, v in admin_values(settings, domain).items()]
+    return '\n'.join(lines) + '\n'
+
+
+# -- the system user ------------------------------------------------------------------------
+def create_user(domain, home, changes):
+    """The site's system user and group (no login, no home made); the undo removes them."""
+    user = system_user(domain)
+    runner.run(['useradd', '--system', '--user-group', '--no-create-home', '--home-dir', home,
+                '--shell', '/usr/sbin/nologin', '--comment', 'wo multitenancy: ' + domain, user])
+    changes.on_failure('remove the user ' + user, lambda: remove_user(domain))
+
+
+def remove_user(domain):
+    """Stop every process of the site's user, then remove the user and its group."""
+    if not sovereign(domain):
+        return
+    user = system_user(domain)
+    for _ in range(50):
+        runner.run(['pkill', '-KILL', '-u', user], check=False)
+        try:
+            runner.run(['userdel', user])
+            return
+        except CommandFailed as e:
+            if e.returncode != 8:  # 8: the user still has a process (being killed)
+                raise
+            time.sleep(0.1)
+    raise MTError('the user {0} of {1} still runs processes'.format(user, domain),
+                  'pkill -KILL -u {0}; then run the same command again'.format(user))
+
+
+# -- the pool --------------------------------------------------------------------------------
+def add_pool(settings, domain, php_version, changes):
+    """Write the site's pool, prove it with php-fpm -t, reload PHP-FPM and wait for the
+    pool's socket; the undo removes it again."""
+    path = pool_file(settings, php_version, domain)
+    fs.write_file(path, pool_text(settings, domain, php_version), exclusive=True)
+    changes.on_failure('remove the pool of ' + domain,
+                       lambda: remove_pool(settings, domain, php_version))
+    check_config(settings, php_version)
+    reload(settings, php_version)
+    _wait_until(lambda: _listening(_socket(settings, domain)),
+                'the pool of {0} does not listen on {1}'.format(domain, _socket(settings, domain)))
+
+
+def remove_pool(settings, domain, php_version):
+    """Remove the site's pool and its socket; PHP-FPM is reloaded when it had one, and
+    this returns once the pool has stopped taking requests."""
+    path, socket_file = pool_file(settings, php_version, domain), _socket(settings, domain)
+    if os.path.lexists(path):
+        fs.remove(path)
+        reload(settings, php_version)
+        _wait_until(lambda: not _listening(socket_file),
+                    'the pool of {0} still listens on {1}'.format(domain, socket_file))
+    fs.remove(socket_file)
+
+
+def check_config(settings, php_version):
+    done = runner.run([phpfpm.fpm(php_version), '-t', '--fpm-config',
+                       master_config(settings, php_version)], check=False)
+    if done.returncode != 0:
+        errors = [l for l in done.stderr.splitlines() if 'ERROR' in l] or ['php-fpm -t failed']
+        raise MTError('PHP-FPM {0} refused the pools: {1}'.format(php_version, errors[0]),
+                      'run `{0} -t --fpm-config {1}`'.format(
+                          phpfpm.fpm(php_version), master_config(settings, php_version)))
+
+
+def master_config(settings, php_version):
+    return os.path.join(settings.php_root, php_version, 'fpm', 'wo-multitenancy-fpm.conf')
+
+
+def reload(settings, php_version):
+    """Tell our PHP-FPM to reload: it lets running requests finish, then starts again
+    with the pools it now has, on the sockets it had."""
+    pid_file = os.path.join(settings.control_dir, 'php{0}-fpm.pid'.format(php_version))
+    try:
+        with open(pid_file, encoding='ascii') as f:
+            os.kill(int(f.read().strip()), signal.SIGUSR2)
+    except (OSError, ValueError) as e:
+        raise MTError('the PHP-FPM {0} of sovereign sites is not running ({1}: {2})'.format(
+            php_version, pid_file, getattr(e, 'strerror', None) or e),
+            'run install-multitenancy.sh: it starts it')
+
+
+def _socket(settings, domain):
+    return os.path.join(settings.socket_dir, domain + '.sock')
+
+
+def _listening(path):
+    try:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.connect(path)
+        return True
+    except OSError:
+        return False
+
+
+def _wait_until(done, failure):
+    deadline = time.monotonic() + RELOAD_WAIT
+    while not done():
+        if time.monotonic() > deadline:
+            raise MTError(failure, 'see /var/log/php*-fpm-wo-multitenancy.log')
+        time.sleep(0.05)
