@@ -599,7 +599,7 @@ include = /etc/php/$version/fpm/wo-multitenancy.d/*.conf
 
 EOF
     control_pool "$version" | sed -e "s|php$short-fpm.sock|php$short-sovereign.sock|" \
-        -e "\$a php_admin_value[opcache.restrict_api] = $PLUGIN_PHP_DIR/"
+        -e "\$a php_admin_value[opcache.restrict_api] = $PLUGIN_PHP_DIR/opcache.php"
 }
 
 opcache_ini() {

@@ -14,7 +14,7 @@ from wo.multitenancy import nginx
 from wo.multitenancy.errors import Interrupted, InvalidInput, MTError
 
 CREATE = dict(domain=['a.test'], letsencrypt=False, hsts=False, dns=None, admin_email=None,
-              admin_user='admin', keep_failed=False, json=False)
+              admin_user='admin', isolation=None, keep_failed=False, json=False)
 
 
 @pytest.fixture

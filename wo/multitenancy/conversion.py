@@ -6,8 +6,9 @@ plan, are conversion_checks'. Also the steps `revert` shares: keeping a site's
 wp-config.php for the undo, swapping back, dropping the old tree's scripts."""
 import os
 
-from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout,
-                             nginx, phpfpm, releases, site_files, validate, wordpress, wp_config)
+from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout, nginx,
+                             phpfpm, pools, releases, site_files, validate, wordpress,
+                             wp_config)
 from wo.multitenancy.conversion_checks import conversion_plan
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.rollout import apply_baseline
@@ -202,5 +203,5 @@ def settle_converted(ctx, domain):
     alone, as a created site's are, with our nginx include; its old tree, which is in
     the backup, goes. Idempotent."""
     layout.take_site_dirs(ctx.settings, domain)
-    nginx.ensure_site_includes(ctx.settings, [domain])
+    nginx.ensure_site_includes(ctx.settings, {domain: pools.fpm_socket(ctx.settings, domain)})
     docroot_swap.remove_old(ctx.settings, domain)

@@ -5,14 +5,17 @@
     htdocs/.wo-mt-entry.php  the one entry stub (php/site-entry.php), hard-linked as
                            index.php, wp-*.php, xmlrpc.php and wp-admin/**/*.php
     htdocs/wp-includes, wp-admin/{css,js,images,includes}  -> wp/...
-    htdocs/wp-content/     root's; uploads/ and cache/ in it are the web user's,
+    htdocs/wp-content/     root's; uploads/ and cache/ in it are the site PHP's,
                            plugins, themes, mu-plugins, languages -> shared
     logs/                  links to /var/log/nginx/<domain>.*.log, as WordOps does
     conf/nginx/            the site's extra nginx includes (ssl.conf ...)
+    tmp/{uploads,sessions}/  a sovereign site's PHP's temporary files, its alone
+
+The site's PHP is the web user's, or a sovereign site's own user's (pools.php_user).
 """
 import os
 
-from wo.multitenancy import fs, releases, site_files
+from wo.multitenancy import fs, pools, releases, site_files
 from wo.multitenancy.errors import MTError
 
 HERE = os.path.dirname(__file__)
@@ -40,23 +43,28 @@ def build(settings, domain, changes):
     for kind in ('access', 'error'):
         fs.symlink('/var/log/nginx/{0}.{1}.log'.format(domain, kind),
                    os.path.join(root, 'logs', kind + '.log'))
-    fill_docroot(settings, htdocs(settings, domain))
+    user = pools.php_user(settings, domain)
+    fill_docroot(settings, htdocs(settings, domain), user)
+    if pools.sovereign(domain):
+        for name in pools.TEMP_DIRS:
+            fs.make_dir(os.path.join(root, name), mode=0o700, owner=(user, user))
 
 
-def fill_docroot(settings, docroot):
+def fill_docroot(settings, docroot, php_user=None):
     """Make `docroot` a document root on the shared core: the core linked, wp-content
     root's with the shared plugins, themes, mu-plugins and languages linked in, and
-    empty uploads/ and cache/ of the web user's."""
+    empty uploads/ and cache/ of `php_user`'s (default: the web user)."""
+    php_user = php_user or settings.web_user
     fs.make_dir(docroot)
     _link_docroot(settings, docroot)
-    # wp-content stays root's: a drop-in (db.php, object-cache.php) is code, and every
-    # site runs as the same web user.
+    # wp-content stays root's: a drop-in (db.php, object-cache.php) is code, and a
+    # shared site runs as the same web user as every other.
     content = os.path.join(docroot, 'wp-content')
     fs.make_dir(content)
     for name in SHARED_DIRS:
         fs.symlink(os.path.join(settings.shared_content, name), os.path.join(content, name))
     for name in OWN_DIRS:
-        fs.make_dir(os.path.join(content, name), owner=(settings.web_user, settings.web_user))
+        fs.make_dir(os.path.join(content, name), owner=(php_user, php_user))
 
 
 def take_site_dirs(settings, domain):

@@ -54,33 +54,43 @@ def site_include(settings, domain):
     return os.path.join(settings.site_root(domain), 'conf', 'nginx', SITE_INCLUDE)
 
 
-def write_site_include(settings, domain):
-    """Write our include of the site's vhost; returns whether it changed. Its conf/nginx
-    must be root's alone (layout.take_site_dirs): root writes there by path."""
+def site_include_text(fpm_socket=None):
+    """Our include of a site's vhost; a sovereign site's names its pool's `fpm_socket`
+    (routing.pass_line)."""
+    return SITE_INCLUDE_TEXT + ('set $wo_mt_fpm unix:{0};\n'.format(fpm_socket)
+                                if fpm_socket else '')
+
+
+def write_site_include(settings, domain, fpm_socket=None):
+    """Write our include of the site's vhost (`fpm_socket`: a sovereign site's); returns
+    whether it changed. Its conf/nginx must be root's alone (layout.take_site_dirs):
+    root writes there by path."""
     path = site_include(settings, domain)
     folder = os.path.dirname(path)
     if not all(site_files.roots_alone(p) for p in (os.path.dirname(folder), folder)):
         raise MTError('{0} is not a directory only root may change'.format(folder),
                       'wo multitenancy convert {0} makes it root\'s'.format(domain))
+    text = site_include_text(fpm_socket)
     try:
         with open(path, encoding='utf-8') as f:
-            if f.read() == SITE_INCLUDE_TEXT:
+            if f.read() == text:
                 return False
     except FileNotFoundError:
         pass
-    fs.write_file(path, SITE_INCLUDE_TEXT)
+    fs.write_file(path, text)
     return True
 
 
-def ensure_site_includes(settings, domains):
-    """Our include in the vhost of every site in `domains` whose conf/nginx is root's
-    alone; when one changed, nginx is tested and reloaded. Returns (the sites changed,
-    the sites skipped: converted by an earlier version, their conf/ still the site's).
-    Raises MTError with nginx's complaint."""
+def ensure_site_includes(settings, sockets):
+    """Our include in the vhost of every site in `sockets` ({domain: its pool's socket,
+    None for a shared site}) whose conf/nginx is root's alone; when one changed, nginx
+    is tested and reloaded. Returns (the sites changed, the sites skipped: converted by
+    an earlier version, their conf/ still the site's). Raises MTError with nginx's
+    complaint."""
     changed, skipped = [], []
-    for domain in domains:
+    for domain, fpm_socket in sockets.items():
         try:
-            if write_site_include(settings, domain):
+            if write_site_include(settings, domain, fpm_socket):
                 changed.append(domain)
         except MTError:
             skipped.append(domain)

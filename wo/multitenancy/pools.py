@@ -77,7 +77,7 @@ def admin_values(settings, domain):
             'disable_functions': ','.join(settings.disable_functions),
             'sys_temp_dir': tmp, 'upload_tmp_dir': tmp + '/uploads',
             'session.save_path': tmp + '/sessions', 'allow_url_include': 'Off',
-            'opcache.restrict_api': PHP_DIR + '/'}
+            'opcache.restrict_api': phpfpm.OPCACHE_SCRIPT}
 
 
 def cli_options(settings, domain):

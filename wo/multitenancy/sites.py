@@ -5,7 +5,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from wo.multitenancy import (health, layout, mariadb, nginx, phpfpm, releases,
+from wo.multitenancy import (health, layout, mariadb, nginx, phpfpm, pools, releases, routing,
                              site_files, ssl, validate, verification, wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.shared_root import require_free_space, require_initialized
@@ -25,16 +25,21 @@ class NewSite:
     dns: str
     admin_email: str
     admin_user: str
+    isolation: str = 'shared'
     keep_failed: bool = False  # a site failing verification stays, unrouted
+
+    @property
+    def sovereign(self):
+        return self.isolation == 'sovereign'
 
 
 def new_site(settings, domains, flags=(), letsencrypt=False, hsts=False, dns=None,
-             admin_email=None, admin_user='admin', keep_failed=False):
+             admin_email=None, admin_user='admin', isolation=None, keep_failed=False):
     """The NewSite that create's arguments ask for (`flags`: the names of the flags
     given, such as php82 or wpfc), the settings filling in what they leave out:
-    php_version, default_cache, admin_email, Let's Encrypt with --dns or auto_ssl, HSTS
-    with Let's Encrypt and enable_hsts. Raises InvalidInput unless exactly one domain,
-    at most one PHP version and at most one cache type are given."""
+    php_version, default_cache, admin_email, isolation, Let's Encrypt with --dns or
+    auto_ssl, HSTS with Let's Encrypt and enable_hsts. Raises InvalidInput unless
+    exactly one domain, at most one PHP version and at most one cache type are given."""
     letsencrypt = letsencrypt or bool(dns) or settings.auto_ssl
     return NewSite(
         domain=validate.one_domain(domains, 'create example.com --wpfc'),
@@ -42,7 +47,7 @@ def new_site(settings, domains, flags=(), letsencrypt=False, hsts=False, dns=Non
         cache=validate.one_cache(flags, settings.default_cache), letsencrypt=letsencrypt,
         hsts=hsts or (letsencrypt and settings.enable_hsts), dns=dns,
         admin_email=admin_email or settings.admin_email, admin_user=admin_user,
-        keep_failed=keep_failed)
+        isolation=validate.isolation(isolation or settings.isolation), keep_failed=keep_failed)
 
 
 def check_new_site(ctx, site):
@@ -73,9 +78,40 @@ def check_new_site(ctx, site):
             raise InvalidInput('{0} already exists on disk but WordOps does not know the site'
                                .format(path), 'remove it, or convert that site instead')
     phpfpm.require(settings, site.php_version, site.cache)
+    if site.sovereign:
+        check_sovereign(settings, site)
     require_free_space(settings, settings.sites_root)
     nginx.check_config('nginx is already failing `nginx -t` before this site was added')
     mariadb.ping(ctx.ctl, settings)
+
+
+def check_sovereign(settings, site):
+    """Refuse a sovereign site whose user or pool exists already, or whose WordOps
+    includes cannot be routed to a pool (routing.derive)."""
+    if pools.sovereign(site.domain):
+        raise InvalidInput('the system user {0} exists already'.format(
+            pools.system_user(site.domain)), 'a delete of {0} that stopped part-way left '
+            'it: userdel {1}'.format(site.domain, pools.system_user(site.domain)))
+    pool = pools.pool_file(settings, site.php_version, site.domain)
+    if os.path.lexists(pool):
+        raise InvalidInput('{0} already exists'.format(pool), 'remove it first')
+    routing.stale_includes(settings, site.php_version, site.cache)
+
+
+def create_user(ctx, site, changes):
+    """A sovereign site's system user, before any of its files; the undo removes it."""
+    if site.sovereign:
+        ctx.report('Creating its system user ' + pools.system_user(site.domain))
+        pools.create_user(site.domain, ctx.settings.site_root(site.domain), changes)
+
+
+def start_pool(ctx, site, changes):
+    """A sovereign site's PHP-FPM pool, and the WordOps includes its vhost will use,
+    derived again from WordOps' current ones; the undo removes the pool."""
+    if site.sovereign:
+        ctx.report('Starting its PHP-FPM pool')
+        routing.derive_includes(ctx.settings, site.php_version, site.cache)
+        pools.add_pool(ctx.settings, site.domain, site.php_version, changes)
 
 
 def lay_out(ctx, site, db, changes):
@@ -94,10 +130,12 @@ def lay_out(ctx, site, db, changes):
 def configure_nginx(ctx, site, changes):
     """The site's vhost from WordOps' template, with our include, proven by nginx and
     loaded."""
-    nginx.write_site_include(ctx.settings, site.domain)
-    vhost = nginx.render_vhost(ctx.ctl.app, ctx.settings, site.domain, site.php_version,
-                               site.cache)
-    nginx.install_vhost(ctx.settings, site.domain, vhost, changes)
+    settings = ctx.settings
+    nginx.write_site_include(settings, site.domain, pools.fpm_socket(settings, site.domain))
+    vhost = nginx.render_vhost(ctx.ctl.app, settings, site.domain, site.php_version, site.cache)
+    if site.sovereign:
+        vhost = routing.route_vhost(settings, vhost, site.php_version, site.cache)
+    nginx.install_vhost(settings, site.domain, vhost, changes)
 
 
 def install_wordpress(ctx, site, password):
@@ -118,7 +156,7 @@ def register(ctx, site, changes):
     # is_ssl follows once the certificate is there: a delete of a site that stopped
     # before must not remove a certificate acme.sh held before the create.
     ctx.db.register_site(our_row(ctx.settings, site.domain, site.cache, site.php_version, 0,
-                                 0, NO_DATABASE, 'provisioning'))
+                                 0, NO_DATABASE, 'provisioning', site.isolation))
     # Registered once the row exists: a duplicate insert fails and must not remove
     # rows that were there before.
     changes.on_failure('forget ' + site.domain, lambda: ctx.db.remove_site(site.domain))
@@ -133,7 +171,7 @@ def verify_before_routing(ctx, site, db, changes, installed):
     if installed:
         ctx.db.set_state(site.domain, 'verifying')
     try:
-        verification.require_database(ctx, site.domain, site.php_version, db, installed)
+        verification.require_before_routing(ctx, site.domain, site.php_version, db, installed)
     except MTError as e:
         if not site.keep_failed:
             raise
@@ -156,11 +194,13 @@ def record_site(ctx, site, db, baseline_version):
         baseline_version, int(site.letsencrypt))
 
 
-def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, database, state):
+def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, database, state,
+            isolation='shared'):
     """A site's row in our table, on the current release; `database`: its db_name,
     db_user and db_grant_host (the host the user was created at); `state`: one of
-    multitenancy_db.STATES."""
-    return dict({k: database[k] for k in DATABASE_KEYS},
+    multitenancy_db.STATES; `isolation`: sovereign or shared."""
+    return dict({k: database[k] for k in DATABASE_KEYS}, isolation=isolation,
+                system_user=pools.system_user(domain) if isolation == 'sovereign' else None,
                 domain=domain, site_type='wp', cache_type=cache,
                 site_path=settings.site_root(domain), php_version=php_version,
                 shared_release=releases.current(settings), baseline_version=baseline_version,
@@ -223,6 +263,8 @@ def record_of(ctx, domain):
                 cache=site['cache_type'], ssl=bool(site['is_ssl']),
                 release=site['shared_release'], baseline_version=site['baseline_version'],
                 db_host=row.get('db_host'), state=site['state'], state_at=site['state_at'],
+                isolation=site['isolation'], system_user=site['system_user'],
+                socket=pools.fpm_socket(ctx.settings, domain),
                 created_at=site['created_at'], verified_at=site['verified_at'],
                 last_verification=json.loads(last) if last else None)
 
@@ -248,6 +290,20 @@ def remove_files(ctx, domain):
     ctx.report('Removing ' + ctx.settings.site_root(domain))
     site_files.remove_tree(ctx.settings.site_root(domain))
     nginx.purge_page_cache([domain], ctx.settings.page_cache)
+
+
+def stop_pool(ctx, site):
+    """A sovereign site's pool (our row `site`): once it is gone, no PHP runs as it."""
+    if os.path.lexists(pools.pool_file(ctx.settings, site['php_version'], site['domain'])):
+        ctx.report('Removing the PHP-FPM pool of ' + site['domain'])
+        pools.remove_pool(ctx.settings, site['domain'], site['php_version'])
+
+
+def remove_user(ctx, domain):
+    """A sovereign site's system user and group, once nothing of it is left."""
+    if pools.sovereign(domain):
+        ctx.report('Removing the system user ' + pools.system_user(domain))
+        pools.remove_user(domain)
 
 
 def removal_plan(ctx):

@@ -5,7 +5,7 @@ checks, pruning)."""
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from wo.multitenancy import fs, health, layout, nginx, phpfpm, releases, wordpress
+from wo.multitenancy import fs, health, layout, nginx, phpfpm, pools, releases, wordpress
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.fleet import for_each_site, live_sites
 
@@ -56,7 +56,8 @@ def switch_every_site(ctx, name, force, changes):
     settings = ctx.settings
     previous = releases.current(settings)
     sites = live_sites(ctx)
-    for domain in nginx.ensure_site_includes(settings, [s['domain'] for s in sites])[1]:
+    sockets = {s['domain']: pools.fpm_socket(settings, s['domain']) for s in sites}
+    for domain in nginx.ensure_site_includes(settings, sockets)[1]:
         ctx.report('{0}: its conf/nginx is not root\'s alone, so it gets no include of ours; '
                    'wo multitenancy convert {0} settles it'.format(domain))
     if previous and sites:

@@ -113,8 +113,9 @@ def verification_text(reports):
 def info_text(record):
     """The registry's record of a site, then its last verification."""
     lines = ['{0:17} {1}'.format(name, record[name]) for name in (
-        'domain', 'state', 'state_at', 'site_root', 'php', 'cache', 'ssl', 'release',
-        'baseline_version', 'db_name', 'db_user', 'db_host', 'db_grant_host', 'created_at')]
+        'domain', 'state', 'state_at', 'isolation', 'system_user', 'socket', 'site_root', 'php',
+        'cache', 'ssl', 'release', 'baseline_version', 'db_name', 'db_user', 'db_host',
+        'db_grant_host', 'created_at')]
     last = record['last_verification']
     lines.append('{0:17} {1}'.format('verified', 'never (wo multitenancy verify {0})'.format(
         record['domain']) if not last else '{0} at {1}'.format(

@@ -2,7 +2,7 @@
 import re
 
 from wo.multitenancy.errors import InvalidInput
-from wo.multitenancy.settings import CACHE_TYPES
+from wo.multitenancy.settings import CACHE_TYPES, ISOLATIONS
 
 # A lookalike of "-" that keyboards and word processors produce: each one is the
 # reason a flag or domain that "looks right" is refused.
@@ -122,3 +122,11 @@ def one_php(flags, default):
         return default
     digits = chosen[0][3:]
     return '{0}.{1}'.format(digits[0], digits[1])
+
+
+def isolation(model):
+    """`model` if it is an isolation model (settings.ISOLATIONS), else InvalidInput."""
+    if model not in ISOLATIONS:
+        raise InvalidInput('--isolation {0!r} is not one of {1}'.format(
+            model, ', '.join(ISOLATIONS)))
+    return model

@@ -17,7 +17,7 @@ import os
 import re
 import stat
 
-from wo.multitenancy import fleet, layout, mariadb, site_files, wordpress
+from wo.multitenancy import fleet, isolation, layout, mariadb, pools, site_files, wordpress
 from wo.multitenancy.errors import MTError
 
 CRON_SECONDS = 120  # what a site's due WP-Cron events may take in a verification
@@ -50,21 +50,32 @@ def verify(ctx, site, database):
         checks = [_check(name, ['its database is not known'], '',
                          'wo multitenancy delete {0} removes what is left'.format(domain))
                   for name in ('database_writer', 'host_binding', 'schema_and_users')]
-    checks += [
-        no_legacy_paths(settings, domain, seen), jobs_drain(settings, domain, php_version),
-        serves(site)]
+    checks.append(no_legacy_paths(settings, domain, seen))
+    checks += isolation_checks(ctx, site)
+    checks += [jobs_drain(settings, domain, php_version), serves(site)]
     return {'domain': domain, 'ok': all(c['ok'] for c in checks), 'checks': checks}
 
 
-def require_database(ctx, domain, php_version, db, installed):
-    """Raise MTError naming each database check of a new site that failed; before
-    WordPress is `installed`, its schema is not judged."""
+def require_before_routing(ctx, domain, php_version, db, installed):
+    """Raise MTError naming each check of a new site that failed: its database
+    account and connection; once WordPress is `installed`, its schema too, and a
+    sovereign site's isolation."""
     seen = site_side(ctx.settings, domain, php_version)
     checks = database_checks(ctx.ctl, db, seen)
-    failed = [c for c in (checks if installed else checks[:2]) if not c['ok']]
+    checks = checks + isolation_checks(ctx, ctx.db.get_site(domain)) if installed else \
+        checks[:2]
+    failed = [c for c in checks if not c['ok']]
     if failed:
         raise MTError('{0} failed verification: {1}'.format(domain, '; '.join(
             '{check}: {detail}'.format(**c) for c in failed)), failed[0]['hint'])
+
+
+def isolation_checks(ctx, site):
+    """[check 5] of a sovereign site (our row `site`), [] for a shared one."""
+    if not pools.sovereign(site['domain']):
+        return []
+    others = [s['domain'] for s in ctx.db.get_shared_sites() if s['domain'] != site['domain']]
+    return [isolation.check(ctx.settings, site, others)]
 
 
 def site_side(settings, domain, php_version):

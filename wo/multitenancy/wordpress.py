@@ -1,5 +1,5 @@
 """Runs WordPress tasks (install, baseline, upgrade, set_url) through PHP itself, as the
-web user.
+site's PHP user (pools.php_user), with a sovereign site's pool settings.
 
 No WP-CLI: php/wp-runner.php loads the site's WordPress the way a request does and
 prints one JSON object. Secrets travel on stdin, never in argv or the logs.
@@ -7,7 +7,7 @@ prints one JSON object. Secrets travel on stdin, never in argv or the logs.
 import json
 import os
 
-from wo.multitenancy import layout, phpfpm, runner
+from wo.multitenancy import layout, phpfpm, pools, runner
 from wo.multitenancy.errors import CommandFailed, MTError
 
 RUNNER = os.path.join(os.path.dirname(__file__), 'php', 'wp-runner.php')
@@ -24,7 +24,8 @@ def task(settings, domain, php_version, action, core=None, timeout=600, **fields
     if core:
         job['core'] = core
     try:
-        done = runner.run([phpfpm.cli(php_version), RUNNER], user=settings.web_user,
+        done = runner.run([phpfpm.cli(php_version)] + pools.cli_options(settings, domain) +
+                          [RUNNER], user=pools.php_user(settings, domain),
                           input=json.dumps(job), timeout=timeout)
     except CommandFailed as e:
         raise MTError('WordPress {0} failed for {1}: {2}'.format(action, domain, _php_message(e)))

@@ -13,7 +13,7 @@ import string
 
 import pystache
 
-from wo.multitenancy import fs, phpfpm, runner
+from wo.multitenancy import fs, phpfpm, pools, runner
 from wo.multitenancy.errors import CommandFailed, InvalidInput, MTError
 
 HERE = os.path.dirname(__file__)
@@ -70,11 +70,16 @@ def defaults(settings, domain, db=None):
 
 def shared_layout(settings, domain, docroot):
     """{constant: PHP literal} that put a site on the shared core: its content in
-    `docroot`/wp-content, plugins from the shared set, core updates left to wo."""
-    return {'WP_CONTENT_DIR': php_literal(docroot + '/wp-content'),
-            'WP_PLUGIN_DIR': php_literal(settings.shared_content + '/plugins'),
-            'WPMU_PLUGIN_DIR': php_literal(settings.shared_content + '/mu-plugins'),
-            'WP_AUTO_UPDATE_CORE': 'false'}
+    `docroot`/wp-content, plugins from the shared set, core updates left to wo; a
+    sovereign site's temporary files in its own tmp/ (WordPress would otherwise judge
+    by open_basedir, which OPcache may have folded from another site's)."""
+    values = {'WP_CONTENT_DIR': php_literal(docroot + '/wp-content'),
+              'WP_PLUGIN_DIR': php_literal(settings.shared_content + '/plugins'),
+              'WPMU_PLUGIN_DIR': php_literal(settings.shared_content + '/mu-plugins'),
+              'WP_AUTO_UPDATE_CORE': 'false'}
+    if pools.sovereign(domain):
+        values['WP_TEMP_DIR'] = php_literal(pools.temp_dir(settings, domain) + '/')
+    return values
 
 
 def read(settings, config_file, domain, php_version):
@@ -131,7 +136,8 @@ def check_convertible(settings, domain, constants):
 def write(settings, domain, constants, table_prefix, docroot, shared=True):
     """Write the site's wp-config.php: `constants` ({name: PHP literal}), then for a
     site on the shared core the shared layout's, ABSPATH and WordPress' start.
-    A shared-core site's file is root:www-data 0640, a standalone one the web user's."""
+    A shared-core site's file is root's, readable by its PHP's group (www-data, or a
+    sovereign site's own), 0640; a standalone one the web user's."""
     values = dict(constants)
     if shared:
         values.update(shared_layout(settings, domain, docroot))
@@ -139,7 +145,8 @@ def write(settings, domain, constants, table_prefix, docroot, shared=True):
                 constants=[{'name': n, 'value': v} for n, v in values.items()],
                 abspath=php_literal(docroot + ('/wp/' if shared else '/')))
     text = pystache.Renderer(escape=lambda s: s).render(_template(), data)
-    owner = ('root', settings.web_user) if shared else (settings.web_user, settings.web_user)
+    owner = ('root', pools.php_user(settings, domain)) if shared else \
+        (settings.web_user, settings.web_user)
     fs.write_file(path(settings, domain), text, mode=0o640, owner=owner)
 
 

@@ -166,8 +166,10 @@ class CreateController(MTCommand):
         aliases = ['create']
         description = ('Create a WordPress site on the shared core: its own database (WordOps '
                        'setupdatabase), wp-config.php, uploads and nginx vhost (WordOps '
-                       'includes), WordPress installed and the baseline applied. Its database '
-                       'is verified (see verify) before nginx routes a request to it.')
+                       'includes), WordPress installed and the baseline applied. A sovereign '
+                       'site also gets its own system user and PHP-FPM pool. Its database and '
+                       'isolation are verified (see verify) before nginx routes a request to '
+                       'it.')
         arguments = [
             (['domain'], dict(nargs='*', help='the domain of the new site, e.g. example.com')),
             (['--letsencrypt', '--le'], dict(action='store_true', dest='letsencrypt',
@@ -179,6 +181,10 @@ class CreateController(MTCommand):
                                      help='admin e-mail (default: admin_email setting)')),
             (['--admin-user'], dict(dest='admin_user', default='admin', metavar='NAME',
                                     help='admin user name (default: admin)')),
+            (['--isolation'], dict(choices=('sovereign', 'shared'), metavar='MODEL',
+                                   help='sovereign (its own user and pool) or shared '
+                                        "(WordOps' www-data pools); default: the isolation "
+                                        'setting')),
             (['--keep-failed'], dict(action='store_true', dest='keep_failed',
                                      help='a site failing verification is kept, unrouted, '
                                           'for diagnosis (wo multitenancy info)')),
@@ -194,7 +200,7 @@ class CreateController(MTCommand):
         self._run(lambda ctx: mt.create_site(
             ctx, pargs.domain, flags, letsencrypt=pargs.letsencrypt, hsts=pargs.hsts,
             dns=pargs.dns, admin_email=pargs.admin_email, admin_user=pargs.admin_user,
-            keep_failed=pargs.keep_failed),
+            isolation=pargs.isolation, keep_failed=pargs.keep_failed),
             lambda result: self._emit(result, texts.login_text(result)))
 
 

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
     state_at DATETIME,
     last_verification TEXT,
     verified_at DATETIME,
+    isolation VARCHAR(20) DEFAULT 'shared',
+    system_user VARCHAR(64),
     created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
     updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
 );
@@ -54,10 +56,12 @@ ADDED_COLUMNS = (('multitenancy_sites', 'db_name', 'VARCHAR(255)'),
                  ('multitenancy_sites', 'state', "VARCHAR(20) DEFAULT 'live'"),
                  ('multitenancy_sites', 'state_at', 'DATETIME'),
                  ('multitenancy_sites', 'last_verification', 'TEXT'),
-                 ('multitenancy_sites', 'verified_at', 'DATETIME'))
+                 ('multitenancy_sites', 'verified_at', 'DATETIME'),
+                 ('multitenancy_sites', 'isolation', "VARCHAR(20) DEFAULT 'shared'"),
+                 ('multitenancy_sites', 'system_user', 'VARCHAR(64)'))
 SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
                 'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_name',
-                'db_user', 'db_grant_host', 'state')
+                'db_user', 'db_grant_host', 'state', 'isolation', 'system_user')
 # A site's life in our table: registered first (provisioning), its database checked
 # (verifying), serving (live), being deleted (deleting). A create that fails removes
 # its row, unless --keep-failed kept a site that failed verification (failed); one

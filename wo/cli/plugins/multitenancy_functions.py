@@ -136,8 +136,10 @@ def create_site(ctx, domains, flags=(), **options):
         ctx.report('Creating the database')
         db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
         ctx.db.record_database(site.domain, db)
+        sites.create_user(ctx, site, changes)
         ctx.report('Linking the site to the shared core')
         sites.lay_out(ctx, site, db, changes)
+        sites.start_pool(ctx, site, changes)
         ctx.report('Verifying its database account')
         sites.verify_before_routing(ctx, site, db, changes, installed=False)
         ctx.report('Installing WordPress')
@@ -161,8 +163,9 @@ def create_site(ctx, domains, flags=(), **options):
 
 
 def delete_site(ctx, domain):
-    """Remove a site: vhost, certificate, database and user, files, rows. Each step skips
-    what is already gone, so a delete that stopped part-way finishes when run again."""
+    """Remove a site: vhost, certificate, PHP-FPM pool, database and user, files, system
+    user, rows. Each step skips what is already gone, so a delete that stopped part-way
+    finishes when run again."""
     settings = ctx.settings
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
@@ -173,8 +176,10 @@ def delete_site(ctx, domain):
         nginx.remove_vhost(settings, domain)
         if site['is_ssl']:
             ssl.remove(ctx.ctl, settings, domain)
+        sites.stop_pool(ctx, site)
         sites.drop_database(ctx, database)
         sites.remove_files(ctx, domain)
+        sites.remove_user(ctx, domain)
         ctx.db.remove_site(domain)
     return {'domain': domain, 'database': database['db_name'] if database else None}
 
