@@ -2,7 +2,10 @@
 sites through nginx, and a snapshot of everything a command could leave behind.
 Shared by the end-to-end tests and the benchmark; run as root with WordOps' Python.
 """
+import glob
+import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -12,7 +15,7 @@ import time
 
 import requests
 
-from wo.multitenancy import nginx
+from wo.multitenancy import nginx, pools
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -77,6 +80,9 @@ def server_state():
         'db users': mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user'),
         'wordops sites': rows('sites', 'sitename'),
         'our sites': rows('multitenancy_sites', 'domain'),
+        'system users': sorted(u.pw_name for u in pwd.getpwall() if u.pw_name.startswith('wo-')),
+        'sovereign pools': sorted(glob.glob('/etc/php/*/fpm/wo-multitenancy.d/*')),
+        'sovereign sockets': sorted(os.listdir('/var/lib/wo/multitenancy-sockets')),
     }
 
 
@@ -100,8 +106,28 @@ def purge_site(domain):
         if os.path.lexists(path):
             os.unlink(path)
     shutil.rmtree(os.path.join(SITES, domain), ignore_errors=True)
+    purge_sovereign(domain)
     subprocess.run(['nginx', '-s', 'reload'], check=True, stderr=subprocess.DEVNULL)
     nginx.purge_page_cache([domain])  # a later site of the same name must not get its pages
+
+
+def purge_sovereign(domain):
+    """A sovereign site's pool (our PHP-FPM reloaded), socket and system user."""
+    pool = '/etc/php/{0}/fpm/wo-multitenancy.d/{1}.conf'.format(installed_php(), domain)
+    if os.path.exists(pool):
+        os.unlink(pool)
+        with open('/var/lib/wo/multitenancy/php{0}-fpm.pid'.format(installed_php())) as f:
+            os.kill(int(f.read().strip()), signal.SIGUSR2)
+        time.sleep(1)
+    socket_file = '/var/lib/wo/multitenancy-sockets/{0}.sock'.format(domain)
+    if os.path.lexists(socket_file):
+        os.unlink(socket_file)
+    user = pools.system_user(domain)
+    for _ in range(50):
+        subprocess.run(['pkill', '-KILL', '-u', user], stderr=subprocess.DEVNULL)
+        if subprocess.run(['userdel', user], stderr=subprocess.DEVNULL).returncode in (0, 6):
+            return
+        time.sleep(0.1)
 
 
 def write_conf(**overrides):
@@ -117,6 +143,43 @@ def write_conf(**overrides):
             lines.append('{0} = {1}\n'.format(key, values[key]) if key in values else line)
     with open(CONF, 'w') as f:
         f.writelines(lines)
+
+
+def run_in_docroot(domain, php):
+    """Put `php` in the site's document root as root, request it through nginx."""
+    name = 'mt-test-{0}.php'.format(os.getpid())
+    path = '/var/www/{0}/htdocs/{1}'.format(domain, name)
+    with open(path, 'w') as f:
+        f.write(php)
+    try:
+        return get(domain, '/' + name + '?t={0}'.format(time.time()))
+    finally:
+        os.unlink(path)
+
+
+def probe(domain, targets):
+    """What the plugin's php/isolation-probe.php reaches of `targets` from the site's PHP,
+    required by a file root puts in its document root and requested through nginx."""
+    answer = run_in_docroot(domain, "<?php $_SERVER['WO_MT_TARGETS'] = {0!r};\nrequire {1!r};\n"
+                            .format(json.dumps(targets), pools.PHP_DIR + '/isolation-probe.php'))
+    assert answer.status_code == 200, answer.text[-500:]
+    return answer.json()
+
+
+def isolation_targets(own, other):
+    """What a site `own` must not reach of site `other` and the server, and its own
+    uploads, which it must be able to write."""
+    root = '/var/www/' + other
+    return {'read_other_config': ['read', root + '/wp-config.php'],
+            'list_other_uploads': ['list', root + '/htdocs/wp-content/uploads'],
+            'write_other_uploads': ['write', root + '/htdocs/wp-content/uploads'],
+            'read_etc_passwd': ['read', '/etc/passwd'],
+            'read_wordops_db': ['read', WO_DB],
+            'write_shared_core': ['write', os.path.realpath(SHARED + '/current') + '/wp-includes'],
+            'write_shared_plugins': ['write', SHARED + '/wp-content/plugins'],
+            'write_shared_themes': ['write', SHARED + '/wp-content/themes'],
+            'write_shared_mu_plugins': ['write', SHARED + '/wp-content/mu-plugins'],
+            'write_own_uploads': ['write', '/var/www/{0}/htdocs/wp-content/uploads'.format(own)]}
 
 
 def wait_for_log(text, offset, run, timeout=60):

@@ -16,9 +16,9 @@ TEMPLATE_OVERRIDE = '/var/lib/wo/templates/virtualconf.mustache'
 WO_CONF = '/etc/wo/wo.conf'
 
 
-def fails_and_leaves_nothing(domain):
+def fails_and_leaves_nothing(domain, *flags):
     before = server_state()
-    done = wo('create', domain, check=False)
+    done = wo('create', domain, *flags, check=False)
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert [l for l in done.stderr.splitlines() if l.startswith('Error: ')], done.stderr
     assert server_state() == before
@@ -60,6 +60,14 @@ def test_nginx_refusing_the_vhost(shared_core):
     assert 'refused by nginx' in message and 'no_such_directive' in message
     subprocess.run(['nginx', '-t'], check=True)
     succeeds_after_the_fix('nginx-fail-mt.test')
+
+
+def test_a_sovereign_site_failing_late_leaves_no_user_pool_or_socket(shared_core):
+    # A template override without WordOps' includes: its vhost cannot be routed to its
+    # pool, which exists by then (as its user, files and database do).
+    with replaced(TEMPLATE_OVERRIDE, 'server { server_name {{site_name}}; }\n'):
+        message = fails_and_leaves_nothing('sov-fail-mt.test', '--isolation', 'sovereign')
+    assert 'the vhost template includes common/wpfc-php' in message
 
 
 def test_php_failing_before_the_install(shared_core):

@@ -2,13 +2,12 @@
 import json
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
 import requests
 
-from stack import SHARED, get, pace, purge_site, wo
+from stack import SHARED, get, isolation_targets, pace, probe, purge_site, wo
 
 WEB_USER = 'www-data'
 
@@ -175,18 +174,12 @@ def test_wordops_knows_the_sites(two_sites):
 def test_what_a_sites_php_reaches_under_wordops_shared_model(two_sites):
     """WordOps runs every site's PHP as www-data with open_basedir=/var/www/: one site
     reads another's wp-config.php (its database password) and writes its uploads. This
-    is what the shared model allows today; issue 9's sovereign sites must answer False
-    to every attempt but writing their own uploads."""
+    is what the shared model allows (a sovereign site reaches none of it:
+    test_sovereign.py)."""
     site, other = sorted(two_sites)
-    probe = '/var/www/{0}/htdocs/mt-isolation-probe.php'.format(site)
-    shutil.copy(os.path.join(os.path.dirname(__file__), '..', 'isolation-probe.php'), probe)
-    try:
-        reached = get(site, '/mt-isolation-probe.php?other=' + other).json()
-    finally:
-        os.unlink(probe)
-    assert reached == {
+    assert probe(site, isolation_targets(site, other)) == {
         'read_other_config': True, 'list_other_uploads': True, 'write_other_uploads': True,
-        'reset_opcache': True, 'write_own_uploads': True,
+        'reset_opcache': True, 'run_exec': True, 'write_own_uploads': True,
         'read_etc_passwd': False, 'read_wordops_db': False, 'write_shared_core': False,
         'write_shared_plugins': False, 'write_shared_themes': False,
         'write_shared_mu_plugins': False}

@@ -15,6 +15,7 @@ from load import Saturated
 from stack import SHARED, WO_LOG, fresh_php_fpm, get, purge_site, wait_for_log, wo
 
 SITES = ('upd-a.test', 'upd-b.test', 'upd-c.test')  # upd-a is the canary (first by name)
+SOVEREIGN = 'upd-b.test'  # in its own pool: every test here holds for both models
 OLD, NEW = '6.4.5', '6.5.5'
 
 
@@ -24,7 +25,8 @@ def sites_on_old(shared_core, older_tarball):
         purge_site(domain)
     wo('init', '--force', '--source', older_tarball)
     for domain in SITES:
-        wo('create', domain, '--wpfc')
+        wo('create', domain, '--wpfc', '--isolation',
+           'sovereign' if domain == SOVEREIGN else 'shared')
     yield SITES
     for domain in SITES:
         purge_site(domain)
@@ -59,9 +61,9 @@ def current():
 
 
 def test_update_and_rollback_with_php_saturated_fail_no_request(on_old, release_tarball):
-    """Two sites (the canary one of them) under wrk -c8 each, PHP's workers all busy:
-    the update and the rollback succeed, and no request of the load fails or takes
-    longer than wrk's 10 s timeout."""
+    """Two sites (the canary, shared, and a sovereign one) under wrk -c8 each, PHP's
+    workers all busy: the update and the rollback succeed, and no request of the load
+    fails or takes longer than wrk's 10 s timeout."""
     fresh_php_fpm()
     with Saturated(SITES[:2]) as load:
         time.sleep(3)

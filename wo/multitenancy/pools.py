@@ -109,7 +109,8 @@ def create_user(domain, home, changes):
     """The site's system user and group (no login, no home made); the undo removes them."""
     user = system_user(domain)
     runner.run(['useradd', '--system', '--user-group', '--no-create-home', '--home-dir', home,
-                '--shell', '/usr/sbin/nologin', '--comment', 'wo multitenancy: ' + domain, user])
+                '--shell', '/usr/sbin/nologin', '--comment', 'wo multitenancy site ' + domain,
+                user])
     changes.on_failure('remove the user ' + user, lambda: remove_user(domain))
 
 

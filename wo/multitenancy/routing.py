@@ -72,6 +72,8 @@ def derive_includes(settings, php_version, cache):
     """(Re)write the derived includes of (php_version, cache) that are stale; returns
     their names. The caller tests and reloads nginx."""
     stale = stale_includes(settings, php_version, cache)
+    if stale:
+        fs.make_dir(derived_dir(settings))
     for name in stale:
         fs.write_file(os.path.join(derived_dir(settings), name),
                       _derived(settings, name, php_version))

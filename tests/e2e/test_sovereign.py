@@ -1,0 +1,117 @@
+"""Sovereign sites on the real stack: each site's PHP runs as its own user in its own
+pool of our PHP-FPM, shut in by open_basedir and file modes, reached only by nginx,
+verified before it is routed, and gone without a trace when deleted."""
+import json
+import os
+import pwd
+import subprocess
+import time
+
+import pytest
+from load import Saturated
+from stack import (get, installed_php, isolation_targets, probe, purge_site, run_in_docroot,
+                   server_state, wo)
+
+from wo.multitenancy import pools
+
+SOVEREIGN = ('sov-a.test', 'sov-b.test')
+SHARED_SITE = 'shr-c.test'
+SOCKETS = '/var/lib/wo/multitenancy-sockets'
+
+
+@pytest.fixture(scope='module')
+def tenants(shared_core):
+    for domain in SOVEREIGN + (SHARED_SITE,):
+        purge_site(domain)
+    for domain in SOVEREIGN:
+        wo('create', domain, '--wpfc', '--isolation', 'sovereign')
+    wo('create', SHARED_SITE, '--wpfc', '--isolation', 'shared')
+    yield SOVEREIGN
+    for domain in SOVEREIGN + (SHARED_SITE,):
+        purge_site(domain)
+
+
+def test_a_sovereign_site_reaches_nothing_of_another_site_or_the_server(tenants):
+    a, b = tenants
+    reached = probe(a, isolation_targets(a, b))
+    assert reached == dict({name: False for name in isolation_targets(a, b)},
+                           write_own_uploads=True, reset_opcache=False, run_exec=False)
+
+
+def test_the_same_probe_on_a_shared_site_shows_what_wordops_model_allows(tenants):
+    reached = probe(SHARED_SITE, isolation_targets(SHARED_SITE, tenants[0]))
+    # www-data with open_basedir=/var/www/: another shared site's secrets would be open;
+    # a sovereign site's wp-config.php is root:<its user> 0640, its uploads are public.
+    assert reached['read_other_config'] is False and reached['list_other_uploads'] is True
+    assert reached['write_other_uploads'] is False  # the sovereign site's user owns them
+    assert reached['reset_opcache'] is True and reached['run_exec'] is True
+    assert reached['write_own_uploads'] is True
+
+
+def test_its_php_runs_as_its_own_user_and_wordops_rules_still_apply(tenants):
+    a = tenants[0]
+    who = run_in_docroot(a, '<?php echo posix_getpwuid(posix_geteuid())["name"];')
+    assert who.text == pools.system_user(a)
+    assert get(a, '/readme.html').status_code == 403  # common/locations-wo.conf
+    first, second = get(a, '/'), get(a, '/')  # common/wpfc-php82.conf, derived
+    assert (first.status_code, second.headers['X-FastCGI-Cache']) == (200, 'HIT')
+
+
+def test_only_nginx_can_reach_a_sovereign_sites_socket(tenants):
+    socket_file = '{0}/{1}.sock'.format(SOCKETS, tenants[0])
+    from_shared_php = run_in_docroot(SHARED_SITE, "<?php var_export((bool) @stream_socket_client("
+                                     "'unix://{0}'));".format(socket_file))
+    assert from_shared_php.text == 'false'
+    other_user = subprocess.run(['runuser', '-u', pools.system_user(tenants[1]), '--',
+                                 'php' + installed_php(), '-r', "var_export((bool) @stream_"
+                                 "socket_client('unix://{0}'));".format(socket_file)],
+                                capture_output=True, text=True)
+    assert other_user.stdout == 'false'
+
+
+def test_verify_passes_with_its_isolation_and_fails_it_when_the_socket_is_opened(tenants):
+    a = tenants[0]
+    checks = {c['check']: c['ok'] for c in json.loads(wo('verify', a, '--json').stdout)
+              ['sites'][0]['checks']}
+    assert checks['isolation'] is True and all(checks.values()), checks
+    socket_file = '{0}/{1}.sock'.format(SOCKETS, a)
+    os.chmod(socket_file, 0o666)
+    try:
+        done = wo('verify', a, '--json', check=False)
+    finally:
+        os.chmod(socket_file, 0o660)
+    assert done.returncode == 3
+    failed = [c for c in json.loads(done.stdout)['sites'][0]['checks'] if not c['ok']]
+    assert [c['check'] for c in failed] == ['isolation']
+    assert 'its socket is root:wo-multitenancy-web 0666' in failed[0]['detail']
+
+
+def test_creating_and_deleting_a_sovereign_site_under_load_fails_no_request(tenants):
+    """Adding and removing a pool reloads our PHP-FPM: the sovereign site and the
+    shared one under load (wrk -c8 each, PHP saturated) lose no request."""
+    domain = 'sov-load.test'
+    purge_site(domain)
+    try:
+        with Saturated([tenants[0], SHARED_SITE]) as load:
+            time.sleep(3)
+            wo('create', domain, '--isolation', 'sovereign')
+            assert get(domain, '/').status_code == 200
+            wo('delete', domain, '--force')
+    finally:
+        purge_site(domain)
+    assert load.failures() == {}
+    assert all(r['requests'] > 100 for r in load.results.values()), load.results
+
+
+def test_delete_leaves_no_user_pool_socket_account_or_directory(shared_core):
+    domain = 'sov-del.test'
+    purge_site(domain)
+    before = server_state()
+    wo('create', domain, '--isolation', 'sovereign')
+    user = pools.system_user(domain)
+    assert pwd.getpwnam(user) and os.path.exists('{0}/{1}.sock'.format(SOCKETS, domain))
+    info = json.loads(wo('info', domain, '--json').stdout)
+    assert (info['isolation'], info['system_user']) == ('sovereign', user)
+    wo('delete', domain, '--force')
+    assert server_state() == before
+    assert subprocess.run(['getent', 'group', user], capture_output=True).returncode == 2
