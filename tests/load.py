@@ -26,11 +26,17 @@ _REQUESTS = re.compile(r'(\d+) requests in')
 class Saturated:
     """`with Saturated(['a.test', 'b.test']) as load:` keeps wrk running on each site's
     front page past the page cache (a query string) until the block ends; then
-    `load.results` holds wrk's counts per site and `load.requests()` nginx's log."""
+    `load.results` holds wrk's counts per site and `load.requests()` nginx's log.
 
-    def __init__(self, domains, paths=('/?load=1', '/?p=1&load=1')):
+    keepalive=False: a connection per request. nginx closes idle kept-alive connections
+    at every reload (a create or delete reloads it), which HTTP lets a server do and
+    clients answer by sending again on a new connection; wrk counts a request it sent
+    at that moment as a read error instead."""
+
+    def __init__(self, domains, paths=('/?load=1', '/?p=1&load=1'), keepalive=True):
         self.targets = [(d, paths[i % len(paths)]) for i, d in enumerate(domains)]
         self.results, self._runs = {}, []
+        self.headers = [] if keepalive else ['-H', 'Connection: close']
 
     def __enter__(self):
         _log_requests([d for d, _ in self.targets])
@@ -38,8 +44,8 @@ class Saturated:
         for domain, path in self.targets:
             self._runs.append((domain, subprocess.Popen(
                 ['wrk', '-t1', '-c{0}'.format(CONNECTIONS), '-d3600s',
-                 '--timeout', '{0}s'.format(TIMEOUT), '-H', 'Host: ' + domain,
-                 'http://{0}{1}'.format(PROBE, path)],
+                 '--timeout', '{0}s'.format(TIMEOUT), '-H', 'Host: ' + domain] + self.headers +
+                ['http://{0}{1}'.format(PROBE, path)],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
         return self
 

@@ -158,10 +158,13 @@ def run_in_docroot(domain, php):
 
 
 def probe(domain, targets):
-    """What the plugin's php/isolation-probe.php reaches of `targets` from the site's PHP,
-    required by a file root puts in its document root and requested through nginx."""
-    answer = run_in_docroot(domain, "<?php $_SERVER['WO_MT_TARGETS'] = {0!r};\nrequire {1!r};\n"
-                            .format(json.dumps(targets), pools.PHP_DIR + '/isolation-probe.php'))
+    """What the plugin's php/isolation-probe.php reaches of `targets` from the site's PHP:
+    root puts a copy of it in the site's document root (a shared site's open_basedir
+    would not let it load ours), `targets` set first, and requests it through nginx."""
+    with open(os.path.join(pools.PHP_DIR, 'isolation-probe.php')) as f:
+        script = f.read()
+    answer = run_in_docroot(domain, "<?php $_SERVER['WO_MT_TARGETS'] = {0!r}; ?>{1}".format(
+        json.dumps(targets), script))
     assert answer.status_code == 200, answer.text[-500:]
     return answer.json()
 
