@@ -6,8 +6,8 @@ it) with the registry -- the host its user was created at -- and then use the si
 own connection (its DB_HOST, user and password, through WordPress) for the rest: who
 MariaDB takes it for, a write/read/drop round trip, its tables and administrators.
 WordOps' setupdatabase ignores a failed GRANT; these checks are what catch it. Then
-its files and options (nothing outside its root and the shared core), its WP-Cron
-queue (run and emptied), and an HTTP probe.
+its files and options (nothing outside its root and the shared core), a sovereign
+site's isolation (isolation.py), its WP-Cron queue (run and emptied), and an HTTP probe.
 
 What the site's PHP reports is the site's own word: a compromised site can make its
 own checks pass, never another site's, and never the ones root reads itself (its
@@ -289,7 +289,7 @@ def _in(place, top):
 
 
 def jobs_drain(settings, domain, php_version):
-    """The site's due WP-Cron events run, as the web user through its own PHP, and
+    """The site's due WP-Cron events run, as its PHP user through its own PHP, and
     none is due after."""
     try:
         done = _shaped(wordpress.task(settings, domain, php_version, 'cron',

@@ -312,6 +312,7 @@ def revert_site(ctx, domain):
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
+        sites.require_shared(site, 'revert')
         current = shared_root.require_initialized(settings)
         release_dir = releases.path(settings, current)
         with ctx.changes() as changes:
