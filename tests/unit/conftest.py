@@ -23,6 +23,8 @@ def sandbox(tmp_path):
                                     nginx_root=str(tmp_path / 'nginx'),
                                     page_cache=str(tmp_path / 'nginx-cache'),
                                     control_dir=str(tmp_path / 'control'),
+                                    php_root=str(tmp_path / 'php'),
+                                    socket_dir=str(tmp_path / 'sockets'),
                                     wo_database=str(tmp_path / 'wo' / 'dbase.db'))
 
 
@@ -54,7 +56,7 @@ class Server:
         monkeypatch.setattr(sources.requests, 'get', self.web.get)
         monkeypatch.setattr(phpfpm, 'fastcgi', self._fastcgi)
         monkeypatch.setattr(phpfpm, 'installed_versions', lambda: ['8.2', '8.3'])
-        monkeypatch.setattr(nginx, '_taking_workers', set)  # no nginx of the server's
+        monkeypatch.setattr(nginx, '_workers', lambda title=None: set())  # no nginx of ours
         monkeypatch.setattr(mariadb, 'ping', lambda ctl, settings: None)
         monkeypatch.setattr(mariadb, 'create_site_database', self._create_database)
         monkeypatch.setattr(mariadb, 'drop_site_database', self._drop_database)

@@ -45,7 +45,7 @@ def build(settings, domain, changes):
                    os.path.join(root, 'logs', kind + '.log'))
     user = pools.php_user(settings, domain)
     fill_docroot(settings, htdocs(settings, domain), user)
-    if pools.sovereign(domain):
+    if pools.sovereign(settings, domain):
         for name in pools.TEMP_DIRS:
             fs.make_dir(os.path.join(root, name), mode=0o700, owner=(user, user))
 

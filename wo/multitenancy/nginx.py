@@ -154,30 +154,44 @@ def check_config(failure='the nginx configuration is broken'):
 
 
 RELOAD_WAIT = 10  # seconds for the old workers to stop taking connections
+DRAIN_WAIT = 60  # seconds for them to finish the requests they have
 
 
-def reload():
+def reload(drain=False):
     """Reload nginx gracefully (running requests finish on the old workers), and return
     once the old workers have stopped taking connections: a connection one of them took
     as it was told to stop is closed unanswered, so a request sent right after a command
-    that reloads (`convert ... && curl ...`) could fail."""
+    that reloads (`convert ... && curl ...`) could fail. `drain`: once they have
+    finished every request they have (at most DRAIN_WAIT seconds): none of them still
+    waits on where the old configuration sent it. Returns whether they did."""
     old = _taking_workers()
     runner.run(['nginx', '-s', 'reload'])
     deadline = time.monotonic() + RELOAD_WAIT
     while old & _taking_workers() and time.monotonic() < deadline:
         time.sleep(0.05)
+    deadline = time.monotonic() + DRAIN_WAIT
+    while drain and old & _workers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not (drain and old & _workers())
 
 
 def _taking_workers():
     """The pids of nginx workers taking connections (not shutting down)."""
+    return _workers(b'nginx: worker process\x00')
+
+
+def _workers(title=None):
+    """The pids of nginx workers whose command line is `title`, or (None) of every
+    worker, shutting down ones included."""
     found = set()
     for pid in filter(str.isdigit, os.listdir('/proc')):
         try:
             with open('/proc/{0}/cmdline'.format(pid), 'rb') as f:
-                if f.read() == b'nginx: worker process\x00':
-                    found.add(int(pid))
+                line = f.read()
         except OSError:  # gone meanwhile
             continue
+        if line == title or title is None and line.startswith(b'nginx: worker process'):
+            found.add(int(pid))
     return found
 
 

@@ -10,8 +10,10 @@ compiles, and every pool of a PHP-FPM shares one OPcache (docs/design-sovereign.
 Its socket is root:<socket_group> 0660, and only nginx's workers are in that group:
 whoever can connect to it runs code as the site, with PHP settings of its choosing.
 
-A site is sovereign when its system user exists: that is what runs its PHP.
+A site is sovereign while it has a pool of ours: then its PHP, WordPress tasks
+included, runs as its user. (The user is made before the pool and removed after it.)
 """
+import glob
 import hashlib
 import os
 import pwd
@@ -35,7 +37,7 @@ def system_user(domain):
     return 'wo-{0}-{1}'.format(slug, hashlib.sha256(domain.encode()).hexdigest()[:6])
 
 
-def sovereign(domain):
+def user_exists(domain):
     try:
         pwd.getpwnam(system_user(domain))
         return True
@@ -43,14 +45,20 @@ def sovereign(domain):
         return False
 
 
+def sovereign(settings, domain):
+    """Whether the site has a pool of ours (in any PHP version's PHP-FPM)."""
+    return bool(glob.glob(os.path.join(glob.escape(settings.php_root), '*', 'fpm',
+                                       'wo-multitenancy.d', glob.escape(domain) + '.conf')))
+
+
 def php_user(settings, domain):
     """The user that runs the site's PHP: its own, or (a shared site) the web user."""
-    return system_user(domain) if sovereign(domain) else settings.web_user
+    return system_user(domain) if sovereign(settings, domain) else settings.web_user
 
 
 def fpm_socket(settings, domain):
     """The socket of a sovereign site's pool; None for a shared site."""
-    return _socket(settings, domain) if sovereign(domain) else None
+    return _socket(settings, domain) if sovereign(settings, domain) else None
 
 
 def pool_file(settings, php_version, domain):
@@ -82,7 +90,7 @@ def admin_values(settings, domain):
 
 def cli_options(settings, domain):
     """The php CLI options that give a sovereign site's tasks its pool's settings."""
-    if not sovereign(domain):
+    if not sovereign(settings, domain):
         return []
     return [a for name, value in admin_values(settings, domain).items()
             for a in ('-d', '{0}={1}'.format(name, value))]
@@ -116,7 +124,7 @@ def create_user(domain, home, changes):
 
 def remove_user(domain):
     """Stop every process of the site's user, then remove the user and its group."""
-    if not sovereign(domain):
+    if not user_exists(domain):
         return
     user = system_user(domain)
     for _ in range(50):
@@ -134,12 +142,17 @@ def remove_user(domain):
 
 # -- the pool --------------------------------------------------------------------------------
 def add_pool(settings, domain, php_version, changes):
-    """Write the site's pool, prove it with php-fpm -t, reload PHP-FPM and wait for the
-    pool's socket; the undo removes it again."""
-    path = pool_file(settings, php_version, domain)
-    fs.write_file(path, pool_text(settings, domain, php_version), exclusive=True)
+    """start_pool, undone by removing it again."""
     changes.on_failure('remove the pool of ' + domain,
                        lambda: remove_pool(settings, domain, php_version))
+    start_pool(settings, domain, php_version)
+
+
+def start_pool(settings, domain, php_version):
+    """Write the site's pool, prove it with php-fpm -t, reload PHP-FPM and wait for the
+    pool's socket."""
+    path = pool_file(settings, php_version, domain)
+    fs.write_file(path, pool_text(settings, domain, php_version), exclusive=True)
     check_config(settings, php_version)
     reload(settings, php_version)
     _wait_until(lambda: _listening(_socket(settings, domain)),

@@ -94,6 +94,14 @@ def route_vhost(settings, text, php_version, cache):
     return text
 
 
+def unroute_vhost(settings, text, php_version, cache):
+    """A routed vhost `text` with WordOps' own includes back (route_vhost undone)."""
+    for name in routed_includes(php_version, cache):
+        text = text.replace(os.path.join(derived_dir(settings), name) + ';',
+                            'common/' + name + ';')
+    return text
+
+
 def _derived(settings, name, php_version):
     source = os.path.join(settings.nginx_root, 'common', name)
     text = _read(source)

@@ -260,6 +260,48 @@ def give_tree(path, owner_ids):
         os.fchown(fd, *owner_ids)
 
 
+def hand_over(anchor, name, old_ids, new_ids):
+    """Give what `old_ids` own in the tree `name` in directory `anchor` (root's: a site's
+    wp-content; the tree its uploads, which their owner can change meanwhile) to
+    `new_ids`. Each file is opened without following a link and
+    given through its descriptor; one with more than one name is left as it is (giving
+    it would give its other names, maybe another site's file, too): returns their paths.
+    Links, sockets and what belongs to others are left alone."""
+    kept, path = [], os.path.join(anchor, name)
+    with opened_dir(anchor, name) as top:
+        for dir_fd, where, dirs, others in walk(top, path):
+            for entry in others:
+                if _hand_over_file(dir_fd, entry, old_ids, new_ids) is False:
+                    kept.append(os.path.join(where, entry))
+            for entry in dirs:
+                st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode) and (st.st_uid, st.st_gid) == old_ids:
+                    os.chown(entry, *new_ids, dir_fd=dir_fd, follow_symlinks=False)
+        st = os.fstat(top)
+        if (st.st_uid, st.st_gid) == old_ids:
+            os.fchown(top, *new_ids)
+    return kept
+
+
+def _hand_over_file(dir_fd, name, old_ids, new_ids):
+    """Give file `name` to `new_ids`; False when it has other names, None when it is
+    not the old owner's file (a link, a socket, gone)."""
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (st.st_uid, st.st_gid) != old_ids:
+            return None
+        if st.st_nlink > 1:
+            return False
+        os.fchown(fd, *new_ids)
+        return True
+    finally:
+        os.close(fd)
+
+
 def _unlink_at(dir_fd, name):
     try:
         os.unlink(name, dir_fd=dir_fd)

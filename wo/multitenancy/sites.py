@@ -88,7 +88,7 @@ def check_new_site(ctx, site):
 def check_sovereign(settings, site):
     """Refuse a sovereign site whose user or pool exists already, or whose WordOps
     includes cannot be routed to a pool (routing.derive)."""
-    if pools.sovereign(site.domain):
+    if pools.user_exists(site.domain):
         raise InvalidInput('the system user {0} exists already'.format(
             pools.system_user(site.domain)), 'a delete of {0} that stopped part-way left '
             'it: userdel {1}'.format(site.domain, pools.system_user(site.domain)))
@@ -310,7 +310,7 @@ def stop_pool(ctx, site):
 
 def remove_user(ctx, domain):
     """A sovereign site's system user and group, once nothing of it is left."""
-    if pools.sovereign(domain):
+    if pools.user_exists(domain):
         ctx.report('Removing the system user ' + pools.system_user(domain))
         pools.remove_user(domain)
 

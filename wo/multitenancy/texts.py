@@ -38,11 +38,14 @@ def removed_text(plan):
     return 'Removed {0} and {1} site(s).'.format(plan['shared_root'], len(plan['sites']))
 
 
-def conversion_text(results):
-    """A line per site, then the count of each status."""
+def per_site_text(results):
+    """A line per site of convert or isolate, then the count of each status."""
     lines = []
     for r in results:
-        if r['status'] == 'converted':
+        if r['status'] == 'isolated':
+            lines.append('isolated   {domain}  ({isolation}{0})'.format(
+                ': its PHP runs as ' + r['system_user'] if r['system_user'] else '', **r))
+        elif r['status'] == 'converted':
             lines.append('converted  {domain}  ({0:.2f} MB of its own besides uploads; backup '
                          '{backup})'.format(r['own_disk_bytes'] / 1e6, **r))
         elif r['status'] == 'planned':

@@ -72,7 +72,7 @@ def require_before_routing(ctx, domain, php_version, db, installed):
 
 def isolation_checks(ctx, site):
     """[check 5] of a sovereign site (our row `site`), [] for a shared one."""
-    if not pools.sovereign(site['domain']):
+    if not pools.sovereign(ctx.settings, site['domain']):
         return []
     others = [s['domain'] for s in ctx.db.get_shared_sites() if s['domain'] != site['domain']]
     return [isolation.check(ctx.settings, site, others)]

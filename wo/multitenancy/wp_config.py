@@ -70,16 +70,11 @@ def defaults(settings, domain, db=None):
 
 def shared_layout(settings, domain, docroot):
     """{constant: PHP literal} that put a site on the shared core: its content in
-    `docroot`/wp-content, plugins from the shared set, core updates left to wo; a
-    sovereign site's temporary files in its own tmp/ (WordPress would otherwise judge
-    by open_basedir, which OPcache may have folded from another site's)."""
-    values = {'WP_CONTENT_DIR': php_literal(docroot + '/wp-content'),
-              'WP_PLUGIN_DIR': php_literal(settings.shared_content + '/plugins'),
-              'WPMU_PLUGIN_DIR': php_literal(settings.shared_content + '/mu-plugins'),
-              'WP_AUTO_UPDATE_CORE': 'false'}
-    if pools.sovereign(domain):
-        values['WP_TEMP_DIR'] = php_literal(pools.temp_dir(settings, domain) + '/')
-    return values
+    `docroot`/wp-content, plugins from the shared set, core updates left to wo."""
+    return {'WP_CONTENT_DIR': php_literal(docroot + '/wp-content'),
+            'WP_PLUGIN_DIR': php_literal(settings.shared_content + '/plugins'),
+            'WPMU_PLUGIN_DIR': php_literal(settings.shared_content + '/mu-plugins'),
+            'WP_AUTO_UPDATE_CORE': 'false'}
 
 
 def read(settings, config_file, domain, php_version):

@@ -286,7 +286,33 @@ class ConvertController(MTCommand):
         pargs = self.app.pargs
         self._run(lambda ctx: mt.convert_sites(ctx, pargs.domain, pargs.every, pargs.force,
                                                pargs.dry_run),
-                  lambda outcome: self._emit(outcome, texts.conversion_text(outcome['sites'])))
+                  lambda outcome: self._emit(outcome, texts.per_site_text(outcome['sites'])))
+
+
+class IsolateController(MTCommand):
+    class Meta:
+        label = 'mt_isolate'
+        aliases = ['isolate']
+        description = ('Move live sites on the shared core to the sovereign model (their own '
+                       'system user and PHP-FPM pool, shut in by open_basedir and file modes) '
+                       'or, with --isolation shared, back to WordOps\' www-data pools, with '
+                       'no failed request; each is verified there (see verify) and put back '
+                       'when it fails, and the others go on. Exit 1 if any failed, 2 if all '
+                       'that failed were refused.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the sites to move')),
+            (['--all'], dict(action='store_true', dest='every',
+                             help='every live site on the shared core not in that model')),
+            (['--isolation'], dict(choices=('sovereign', 'shared'), default='sovereign',
+                                   metavar='MODEL', help='sovereign (default) or shared')),
+            (['--json'], dict(action='store_true', help='print the results as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        self._run(lambda ctx: mt.isolate_sites(ctx, pargs.domain, pargs.every, pargs.isolation),
+                  lambda outcome: self._emit(outcome, texts.per_site_text(outcome['sites'])))
 
 
 class RevertController(MTCommand):
@@ -447,7 +473,7 @@ def refuse_unparsable_args(app):
 def load(app):
     app.hook.register('pre_argument_parsing', refuse_unparsable_args)
     for controller in (MultitenancyController, InitController, CreateController,
-                       UpdateController, RollbackController, ConvertController,
+                       UpdateController, RollbackController, ConvertController, IsolateController,
                        RevertController, DeleteController, RemoveController, ListController,
                        StatusController, InfoController, VerifyController,
                        BaselineController):

@@ -164,6 +164,12 @@ class MTDatabase:
             db.execute('UPDATE multitenancy_sites SET state = ?, state_at = CURRENT_TIMESTAMP '
                        'WHERE domain = ?', (state, domain))
 
+    def set_isolation(self, domain, isolation, system_user):
+        with self._transaction() as db:
+            db.execute('UPDATE multitenancy_sites SET isolation = ?, system_user = ?, '
+                       'updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
+                       (isolation, system_user, domain))
+
     def release_site(self, domain):
         """Forget a site that leaves the shared core; WordOps keeps its `sites` row."""
         with self._transaction() as db:

@@ -14,7 +14,7 @@ import secrets
 from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import (baseline, conversion, fs, lock, mariadb, nginx, releases,
+from wo.multitenancy import (baseline, conversion, fs, isolating, lock, mariadb, nginx, releases,
                              reversion, rollout, shared_root, sites, ssl, sources, switching,
                              validate, verification)
 from wo.multitenancy import settings as mt_settings
@@ -137,9 +137,9 @@ def create_site(ctx, domains, flags=(), **options):
         db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
         ctx.db.record_database(site.domain, db)
         sites.create_user(ctx, site, changes)
+        sites.start_pool(ctx, site, changes)
         ctx.report('Linking the site to the shared core')
         sites.lay_out(ctx, site, db, changes)
-        sites.start_pool(ctx, site, changes)
         ctx.report('Verifying its database account')
         sites.verify_before_routing(ctx, site, db, changes, installed=False)
         ctx.report('Installing WordPress')
@@ -293,17 +293,40 @@ def convert_sites(ctx, domains, every=False, force=False, dry_run=False):
         shared_root.require_initialized(settings)
         if every:
             domains = convertible_domains(ctx)
-        results = []
-        for number, domain in enumerate(domains, 1):
-            ctx.report('[{0}/{1}] {2} {3}'.format(number, len(domains),
-                                                  'Planning' if dry_run else 'Converting', domain))
-            results.append(conversion.attempt(ctx, domain, force, dry_run))
+        return one_after_another(ctx, domains, 'Planning' if dry_run else 'Converting',
+                                 lambda domain: conversion.attempt(ctx, domain, force, dry_run))
+
+
+def one_after_another(ctx, domains, verb, attempt):
+    """attempt(domain) for each of `domains`, with a progress line each; {'sites': their
+    results, 'failed': how many failed or were refused}. When any did, raises
+    PartlyFailed carrying it: exit 2 when every one was a refusal, 1 otherwise."""
+    results = []
+    for number, domain in enumerate(domains, 1):
+        ctx.report('[{0}/{1}] {2} {3}'.format(number, len(domains), verb, domain))
+        results.append(attempt(domain))
     failed = [r for r in results if r['status'] in ('failed', 'refused')]
     outcome = {'sites': results, 'failed': len(failed)}
     if failed:
         raise PartlyFailed('', result=outcome, exit_code=EXIT_REFUSED if all(
             r['status'] == 'refused' for r in failed) else EXIT_FAILED)
     return outcome
+
+
+def isolate_sites(ctx, domains, every=False, model='sovereign'):
+    """Move live sites (or, `every`, all of ours not in `model`) to isolation model
+    `model`, one after another, each verified there; one that fails is put back and the
+    others go on. Each result's status: isolated, unchanged, refused or failed (see
+    one_after_another)."""
+    validate.domains_or_all(domains, every, 'isolate', 'wo multitenancy isolate example.com')
+    validate.isolation(model)
+    with lock.exclusive(ctx.settings.lock_file):
+        shared_root.require_initialized(ctx.settings)
+        if every:
+            domains = [s['domain'] for s in ctx.db.get_shared_sites()
+                       if s['isolation'] != model and s['state'] == 'live']
+        return one_after_another(ctx, domains, 'Isolating' if model == 'sovereign' else
+                                 'Sharing', lambda domain: isolating.attempt(ctx, domain, model))
 
 
 def revert_site(ctx, domain):

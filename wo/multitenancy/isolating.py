@@ -1,0 +1,167 @@
+"""Moving a live site between the isolation models (`isolate`), with no failed request.
+
+While a site moves, both PHP users read its wp-config.php (an ACL for the coming one),
+its uploads and cache are handed to the coming user, nginx is pointed at the coming
+pool and reloaded, and only once every old nginx worker has finished its requests does
+the file belong to the coming user alone. Each step registers its undo: the caller
+verifies the site then, and a failure puts it back. The pool and user of a sovereign
+site gone shared are removed after that (finish).
+"""
+import os
+
+from wo.multitenancy import (fs, layout, nginx, pools, routing, site_files, sites, validate,
+                             verification, wp_config)
+from wo.multitenancy.errors import InvalidInput, MTError
+
+OWN_TREES = ('uploads', 'cache')
+
+
+def require_movable(ctx, site, model):
+    """Refuse a site that is not live, or whose move to `model` cannot be made: a
+    sovereign user or pool of its name exists already, or its vhost cannot be routed."""
+    domain = site['domain']
+    if site['state'] != 'live':
+        raise InvalidInput('{0} is not live ({1})'.format(domain, site['state']),
+                           'wo multitenancy info {0}'.format(domain))
+    if model == 'sovereign':
+        if pools.user_exists(domain):
+            raise InvalidInput('the system user {0} exists already'.format(
+                pools.system_user(domain)), 'userdel {0}, or delete it with the site it '
+                'belongs to'.format(pools.system_user(domain)))
+        routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
+    _vhost_text(ctx.settings, site, model)
+
+
+def to_sovereign(ctx, site, changes):
+    settings, domain, php = ctx.settings, site['domain'], site['php_version']
+    user = pools.system_user(domain)
+    pools.create_user(domain, settings.site_root(domain), changes)
+    changes.on_failure('remove ' + pools.temp_dir(settings, domain),
+                       lambda: site_files.remove_tree(pools.temp_dir(settings, domain)))
+    for name in pools.TEMP_DIRS:
+        fs.make_dir(os.path.join(settings.site_root(domain), name), 0o700, (user, user))
+    config = wp_config.path(settings, domain)
+    fs.grant_read(config, user)
+    changes.on_failure('drop the ACL of ' + config, lambda: fs.drop_grants(config))
+    routing.derive_includes(settings, php, site['cache_type'])
+    pools.add_pool(settings, domain, php, changes)
+    _hand_over_trees(ctx, domain, settings.web_user, user, changes)
+    _route(ctx, site, 'sovereign', changes)
+    _settle_config(config, settings.web_user, user, changes)
+
+
+def to_shared(ctx, site, changes):
+    settings, domain = ctx.settings, site['domain']
+    user = pools.system_user(domain)
+    config = wp_config.path(settings, domain)
+    fs.grant_read(config, settings.web_user)
+    changes.on_failure('drop the ACL of ' + config, lambda: fs.drop_grants(config))
+    _hand_over_trees(ctx, domain, user, settings.web_user, changes)
+    _route(ctx, site, 'shared', changes)
+    _settle_config(config, user, settings.web_user, changes)
+    pools.remove_pool(settings, domain, site['php_version'])
+    changes.on_failure('start the pool of {0} again'.format(domain),
+                       lambda: pools.start_pool(settings, domain, site['php_version']))
+
+
+def finish(ctx, site, model):
+    """After a verified move to `model`: a site gone shared loses its temporary files
+    and its user."""
+    if model == 'shared':
+        site_files.remove_tree(pools.temp_dir(ctx.settings, site['domain']))
+        pools.remove_user(site['domain'])
+
+
+def _hand_over_trees(ctx, domain, old, new, changes):
+    """The site's uploads and cache from PHP user `old` to `new`; the undo hands them
+    back. A file with several names stays `old`'s, and is named."""
+    content = os.path.join(layout.htdocs(ctx.settings, domain), 'wp-content')
+    old_ids, new_ids = fs.ids((old, old)), fs.ids((new, new))
+    for name in OWN_TREES:
+        tree = os.path.join(content, name)
+        if not os.path.isdir(tree):
+            continue
+        changes.on_failure('give {0} back to {1}'.format(tree, old), lambda name=name:
+                           site_files.hand_over(content, name, new_ids, old_ids))
+        for path in site_files.hand_over(content, name, old_ids, new_ids):
+            ctx.report('{0} has other names (a hard link): it stays {1}\'s'.format(path, old))
+
+
+def _route(ctx, site, model, changes):
+    """nginx sends the site's PHP to `model`'s pool from now on; returns once every old
+    worker has finished its requests. The undo routes it back."""
+    settings, domain = ctx.settings, site['domain']
+    vhost, include = nginx.available(settings, domain), nginx.site_include(settings, domain)
+    kept = {path: fs.keep_file(path) for path in (vhost, include)}
+
+    def route_back():
+        for path, before in kept.items():
+            fs.restore_file(path, before)
+        nginx.reload(drain=True)
+    changes.on_failure('route {0} back'.format(domain), route_back)
+    nginx.write_site_include(settings, domain, pools.fpm_socket(settings, domain)
+                             if model == 'sovereign' else None)
+    fs.write_file(vhost, _vhost_text(settings, site, model))
+    nginx.check_config('nginx refused the vhost of {0} for its {1} pool'.format(domain, model))
+    if not nginx.reload(drain=True):
+        raise MTError('nginx\'s old workers still serve requests of {0} after {1} s'.format(
+            domain, nginx.DRAIN_WAIT), 'run the same command again once they are done')
+    ctx.db.set_isolation(domain, model, pools.system_user(domain) if model == 'sovereign'
+                         else None)
+    changes.on_failure('record {0} as before'.format(domain), lambda: ctx.db.set_isolation(
+        domain, site['isolation'], site['system_user']))
+
+
+def _vhost_text(settings, site, model):
+    """The site's vhost routed to `model`'s pool (its own text otherwise kept)."""
+    with open(nginx.available(settings, site['domain']), encoding='utf-8') as f:
+        text = f.read()
+    move = routing.route_vhost if model == 'sovereign' else routing.unroute_vhost
+    return move(settings, text, site['php_version'], site['cache_type'])
+
+
+def _settle_config(config, old, new, changes):
+    """wp-config.php root's and readable by PHP user `new`'s group alone, the ACL gone;
+    the undo lets both read it again, with `old`'s group."""
+    def both_read():
+        os.chown(config, 0, fs.ids((old, old))[1], follow_symlinks=False)
+        fs.grant_read(config, new)
+    changes.on_failure('let {0} read {1} again'.format(old, config), both_read)
+    os.chown(config, 0, fs.ids((new, new))[1], follow_symlinks=False)
+    fs.drop_grants(config)
+
+
+def attempt(ctx, domain, model):
+    """Move one site to `model`; its result, with status isolated, unchanged, refused
+    (InvalidInput) or failed (any other MTError or OSError: it is back as it was)."""
+    try:
+        return isolate_site(ctx, domain, model)
+    except MTError as e:
+        return {'domain': domain, 'error': e.message, 'hint': e.hint,
+                'status': 'refused' if isinstance(e, InvalidInput) else 'failed'}
+    except OSError as e:
+        return {'domain': domain, 'error': str(e), 'status': 'failed',
+                'hint': 'it is back as it was; see the message'}
+
+
+def isolate_site(ctx, domain, model):
+    """Move one site to `model` and verify it there (the lock is held by the caller);
+    a site failing verification is put back and raises MTError naming the checks."""
+    site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
+    if site['isolation'] == model:
+        return {'domain': domain, 'status': 'unchanged', 'isolation': model,
+                'note': 'already ' + model}
+    require_movable(ctx, site, model)
+    with ctx.changes() as changes:
+        ctx.report('Moving {0} to the {1} model'.format(domain, model))
+        (to_sovereign if model == 'sovereign' else to_shared)(ctx, site, changes)
+        ctx.report('Verifying ' + domain)
+        report = verification.verify(ctx, ctx.db.get_site(domain), sites.database_of(ctx, site))
+        if not report['ok']:
+            raise MTError('{0} failed verification as {1}: {2}'.format(domain, model, '; '.join(
+                '{check}: {detail}'.format(**c) for c in report['checks'] if not c['ok'])),
+                'it is back as it was; wo multitenancy verify {0} shows its checks'.format(domain))
+    ctx.db.record_verification(domain, report)
+    finish(ctx, site, model)
+    return {'domain': domain, 'status': 'isolated', 'isolation': model,
+            'system_user': pools.system_user(domain) if model == 'sovereign' else None}
