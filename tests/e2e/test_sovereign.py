@@ -115,3 +115,38 @@ def test_delete_leaves_no_user_pool_socket_account_or_directory(shared_core):
     wo('delete', domain, '--force')
     assert server_state() == before
     assert subprocess.run(['getent', 'group', user], capture_output=True).returncode == 2
+
+
+def test_isolate_moves_a_live_site_under_load_both_ways_with_no_failed_request(tenants):
+    """A shared site under wrk -c8 (and a sovereign one beside it) becomes sovereign and
+    shared again: no request fails, verify passes each time, the probe shows it shut in
+    while sovereign, and its uploads follow its PHP user (a hard-linked file stays)."""
+    site, other = SHARED_SITE, tenants[0]
+    uploads = '/var/www/{0}/htdocs/wp-content/uploads'.format(site)
+    os.makedirs(uploads + '/2026', exist_ok=True)
+    with open(uploads + '/2026/photo.txt', 'w') as f:
+        f.write('mine')
+    www = pwd.getpwnam('www-data')
+    for path in (uploads + '/2026', uploads + '/2026/photo.txt'):
+        os.chown(path, www.pw_uid, www.pw_gid)
+    os.link(uploads + '/2026/photo.txt', '/var/www/{0}/twin-mt.txt'.format(site))
+    try:
+        with Saturated([site, other], keepalive=False) as load:
+            time.sleep(3)
+            moved = json.loads(wo('isolate', site, '--json').stdout)['sites'][0]
+            assert (moved['status'], moved['system_user']) == ('isolated', pools.system_user(site))
+            assert probe(site, isolation_targets(site, other)) == dict(
+                {name: False for name in isolation_targets(site, other)},
+                write_own_uploads=True, reset_opcache=False, run_exec=False)
+            assert pwd.getpwuid(os.stat(uploads + '/2026').st_uid).pw_name == moved['system_user']
+            assert os.stat(uploads + '/2026/photo.txt').st_uid == www.pw_uid  # two names
+            wo('verify', site)
+            back = json.loads(wo('isolate', site, '--isolation', 'shared', '--json').stdout)
+            assert back['sites'][0]['status'] == 'isolated'
+            wo('verify', site)
+    finally:
+        os.unlink('/var/www/{0}/twin-mt.txt'.format(site))
+    assert load.failures() == {}
+    assert os.stat(uploads + '/2026').st_uid == www.pw_uid
+    assert subprocess.run(['getent', 'passwd', pools.system_user(site)]).returncode == 2
+    assert json.loads(wo('info', site, '--json').stdout)['isolation'] == 'shared'
