@@ -23,6 +23,9 @@ readonly MYSQL_SOCK="/run/mysqld/mysqld.sock"
 readonly CONTROL_DIR="/var/lib/wo/multitenancy"   # our PHP-FPM pools' sockets, root's alone
 readonly SOCKET_DIR="/var/lib/wo/multitenancy-sockets"  # sovereign sites' sockets
 readonly SOCKET_GROUP="wo-multitenancy-web"       # the group of those sockets: nginx's alone
+# Their page cache, pages/ in a directory only nginx's workers may enter: nginx gives
+# a cache directory itself to its workers' user, www-data, which WordOps' PHP runs as.
+readonly SOVEREIGN_CACHE="/var/lib/wo/multitenancy-cache"
 
 WITH_STACK=0
 PHP_VER="${PHP_VERSION:-}"   # X.Y; detected from the distribution when empty
@@ -677,26 +680,59 @@ install_sovereign_fpm() {
     done
 }
 
+# A PHP-FPM pool on TCP takes requests from every local user: through WordOps' debug
+# pool (127.0.0.1:9182, www-data, not even reached by WordOps' nginx: its upstream
+# names another port) a sovereign site could run PHP as www-data, with settings of its
+# choosing. It listens on a unix socket in /run/php (www-data's 0660) instead.
+close_tcp_pools() {
+    step "Moving PHP-FPM pools off TCP"
+    local conf version name moved=0
+    for conf in /etc/php/*/fpm/pool.d/*.conf; do
+        [[ -f $conf ]] || continue
+        grep -qE '^listen[[:space:]]*=[[:space:]]*([^/[:space:]]*:)?[0-9]+[[:space:]]*$' "$conf" || continue
+        version=${conf#/etc/php/}; version=${version%%/*}; name=$(basename "$conf" .conf)
+        sed -i -E "s|^listen[[:space:]]*=.*|listen = /run/php/php${version/./}-$name.sock|" "$conf"
+        "php-fpm$version" -t >/dev/null 2>&1 || { "php-fpm$version" -t || true; die "php-fpm$version -t fails after moving $conf off TCP"; }
+        info "$conf: listen = /run/php/php${version/./}-$name.sock"
+        reload_php_fpm "$version"
+        moved=1
+    done
+    ((moved)) || info "none listens on TCP"
+}
+
+sovereign_cache_conf() {
+    cat <<EOF
+# wo multitenancy (written by install-multitenancy.sh): the page cache of sovereign
+# sites. WordOps' own (zone WORDPRESS) is www-data's, which WordOps' PHP runs as.
+fastcgi_cache_path $SOVEREIGN_CACHE/pages levels=1:2 keys_zone=WO_MT_SOVEREIGN:50m inactive=6h max_size=256M;
+EOF
+}
+
 # nginx alone may connect to a sovereign site's socket (whoever can, runs code as that
-# site, with PHP settings of its choosing): the sockets are $SOCKET_GROUP's, and that
-# group is nginx's workers' (`user www-data $SOCKET_GROUP;`), not WordOps' PHP's, which
-# runs as www-data too. www-data is put in its own group in /etc/group: nginx's workers
-# then keep it. WordOps rewrites nginx.conf (wo stack upgrade): this script sets the
-# line again, and `wo multitenancy verify` fails a sovereign site while it is missing.
-configure_nginx_socket_group() {
-    step "Giving nginx's workers the group of sovereign sites' sockets ($SOCKET_GROUP)"
+# site, with PHP settings of its choosing), or reach their page cache (whoever can,
+# serves pages in their name): both are $SOCKET_GROUP's, and that group is nginx's
+# workers' (`user www-data $SOCKET_GROUP;`), not WordOps' PHP's, which runs as www-data
+# too. www-data is put in its own group in /etc/group: nginx's workers then keep it.
+# WordOps rewrites nginx.conf (wo stack upgrade): this script sets the line again, and
+# `wo multitenancy verify` fails a sovereign site while it is missing.
+configure_nginx_for_sovereign_sites() {
+    step "Giving nginx's workers the group of sovereign sites ($SOCKET_GROUP) and their page cache"
     getent group www-data | cut -d: -f4 | tr , '\n' | grep -qx www-data ||
         gpasswd -a www-data www-data >/dev/null
-    if grep -qE "^user www-data $SOCKET_GROUP;" /etc/nginx/nginx.conf; then
-        info "already set"
-        return 0
+    install -d -o root -g "$SOCKET_GROUP" -m 750 "$SOVEREIGN_CACHE"
+    local changed=0
+    write_if_changed /etc/nginx/conf.d/wo-multitenancy-cache.conf sovereign_cache_conf && changed=1
+    if ! grep -qE "^user www-data $SOCKET_GROUP;" /etc/nginx/nginx.conf; then
+        sed -i -E "s/^user[[:space:]]+www-data[[:space:]]*;/user www-data $SOCKET_GROUP;/" /etc/nginx/nginx.conf
+        grep -qE "^user www-data $SOCKET_GROUP;" /etc/nginx/nginx.conf ||
+            die "/etc/nginx/nginx.conf has no 'user www-data;' line to give the group to"
+        changed=1
     fi
-    sed -i -E "s/^user[[:space:]]+www-data[[:space:]]*;/user www-data $SOCKET_GROUP;/" /etc/nginx/nginx.conf
-    grep -qE "^user www-data $SOCKET_GROUP;" /etc/nginx/nginx.conf ||
-        die "/etc/nginx/nginx.conf has no 'user www-data;' line to give the group to"
-    nginx_test || die "nginx -t fails with 'user www-data $SOCKET_GROUP;'"
-    if has_systemd; then systemctl reload nginx; elif pid_alive /run/nginx.pid nginx; then nginx -s reload; fi
-    info "user www-data $SOCKET_GROUP;"
+    if ((changed)); then
+        nginx_test || die "nginx -t fails with wo multitenancy's user line or page cache"
+        if has_systemd; then systemctl reload nginx; elif pid_alive /run/nginx.pid nginx; then nginx -s reload; fi
+    fi
+    info "user www-data $SOCKET_GROUP; page cache in $SOVEREIGN_CACHE/pages"
 }
 
 # WordOps' database holds every site's database password (sites.db_password) and is
@@ -754,9 +790,10 @@ main() {
     install_plugin
     install_plugin_config
     install_plugin_loader
+    close_tcp_pools
     install_control_pools
     install_sovereign_fpm
-    configure_nginx_socket_group
+    configure_nginx_for_sovereign_sites
     restrict_wordops_database
     verify_plugin
     step "Done"

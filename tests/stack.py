@@ -16,6 +16,7 @@ import time
 import requests
 
 from wo.multitenancy import nginx, pools
+from wo.multitenancy.settings import Settings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -108,7 +109,8 @@ def purge_site(domain):
     shutil.rmtree(os.path.join(SITES, domain), ignore_errors=True)
     purge_sovereign(domain)
     subprocess.run(['nginx', '-s', 'reload'], check=True, stderr=subprocess.DEVNULL)
-    nginx.purge_page_cache([domain])  # a later site of the same name must not get its pages
+    # a later site of the same name must not get its pages
+    nginx.purge_page_cache([domain], Settings().page_caches)
 
 
 def purge_sovereign(domain):

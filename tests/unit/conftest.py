@@ -22,6 +22,7 @@ def sandbox(tmp_path):
                                     sites_root=str(tmp_path / 'www'),
                                     nginx_root=str(tmp_path / 'nginx'),
                                     page_cache=str(tmp_path / 'nginx-cache'),
+                                    sovereign_page_cache=str(tmp_path / 'sovereign-cache'),
                                     control_dir=str(tmp_path / 'control'),
                                     php_root=str(tmp_path / 'php'),
                                     socket_dir=str(tmp_path / 'sockets'),

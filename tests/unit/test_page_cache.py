@@ -15,7 +15,7 @@ def test_only_the_named_sites_entries_are_purged(tmp_path):
     cache_entry(os.path.join(cache, '2', 'cd'), 'two', 'httpsGETa.test/page/?x=1')
     cache_entry(os.path.join(cache, '3', 'ef'), 'three', 'httpGETab.test/')
     cache_entry(os.path.join(cache, '4', 'gh'), 'four', 'httpGETother.test/a.test/')
-    assert nginx.purge_page_cache(['a.test'], cache) == 2
+    assert nginx.purge_page_cache(['a.test'], [cache]) == 2
     left = sorted(name for _, _, files in os.walk(cache) for name in files)
     assert left == ['four', 'three']
 
@@ -27,6 +27,6 @@ def test_what_a_site_plants_in_the_cache_is_neither_opened_nor_followed(tmp_path
     os.mkfifo(os.path.join(cache, '1', 'ab', 'fifo'))  # open() would wait for a writer
     os.symlink(os.path.join(elsewhere, 'outside'), os.path.join(cache, '1', 'ab', 'link'))
     os.symlink(elsewhere, os.path.join(cache, '2'))
-    assert nginx.purge_page_cache(['a.test'], cache) == 1
+    assert nginx.purge_page_cache(['a.test'], [cache]) == 1
     assert os.path.exists(os.path.join(elsewhere, 'outside'))
     assert sorted(os.listdir(os.path.join(cache, '1', 'ab'))) == ['fifo', 'link']

@@ -5,13 +5,17 @@ import os
 import pytest
 
 from wo.multitenancy import pools, routing
-from wo.multitenancy.errors import MTError
+from wo.multitenancy.errors import InvalidInput, MTError
 
 WPFC = """location ~ \\.php$ {
   try_files $uri =404;
   include fastcgi_params;
   fastcgi_pass php82;
+  fastcgi_cache_bypass $skip_cache;
   fastcgi_cache WORDPRESS;
+}
+location ~ /purge(/.*) {
+  fastcgi_cache_purge WORDPRESS "$scheme$request_method$host$1";
 }
 """
 
@@ -19,7 +23,7 @@ WPFC = """location ~ \\.php$ {
 def test_a_system_user_name_is_readable_unique_and_short_enough_for_useradd():
     names = {pools.system_user(d) for d in ('a.test', 'a-test', 'A.test.', 'x' * 200 + '.test')}
     assert len(names) == 4
-    assert pools.system_user('shop.example.com').startswith('wo-shop-example-com-')
+    assert pools.system_user('shop.example.com').startswith('wo-shop-example-')
     assert all(len(n) <= 32 and n[0].isalpha() for n in names)
 
 
@@ -43,17 +47,19 @@ def test_every_pool_has_the_same_admin_settings_but_its_own_paths(sandbox):
         os.path.join(pools.PHP_DIR, 'opcache.php')) in text
 
 
-def test_an_include_is_derived_with_only_its_fastcgi_pass_changed():
+def test_an_include_is_derived_with_only_its_fastcgi_pass_and_cache_zone_changed():
     derived = routing.derive('/etc/nginx/common/wpfc-php82.conf', WPFC, '8.2')
     header, body = derived.split('\n', 1)
     assert header.startswith('# Derived by wo multitenancy from /etc/nginx/common/wpfc-php82.conf')
-    assert body == WPFC.replace('fastcgi_pass php82;', 'fastcgi_pass $wo_mt_fpm;')
+    assert body == WPFC.replace('fastcgi_pass php82;', 'fastcgi_pass $wo_mt_fpm;').replace(
+        'WORDPRESS', 'WO_MT_SOVEREIGN')
 
 
 @pytest.mark.parametrize('text, complaint', [
     (WPFC.replace('php82;', 'php74;'), 'passes to php74, not php82'),
     (WPFC + 'include common/other.conf;\n', 'includes common/other.conf'),
     (WPFC.replace('  fastcgi_pass php82;\n', ''), 'has no fastcgi_pass'),
+    (WPFC.replace('cache WORDPRESS', 'cache OTHER'), 'caches in zone OTHER, not WORDPRESS'),
 ])
 def test_an_include_the_transform_cannot_vouch_for_is_refused(text, complaint):
     with pytest.raises(MTError, match=complaint):
@@ -84,3 +90,11 @@ def test_derived_includes_are_written_again_only_when_wordops_changed_its_own(sa
         f.write('# changed by wo stack upgrade\n')
     assert routing.stale_includes(sandbox, '8.2', 'wpfc') == ['wpfc-php82.conf']
     assert routing.derive_includes(sandbox, '8.2', 'wpfc') == ['wpfc-php82.conf']
+
+
+def test_a_sovereign_site_is_refused_redis_pages_and_a_socket_path_too_long(sandbox):
+    with pytest.raises(InvalidInput, match='cannot keep its pages in Redis'):
+        pools.require_poolable(sandbox, 'a.test', 'wpredis')
+    with pytest.raises(InvalidInput, match='too long for a sovereign site'):
+        pools.require_poolable(sandbox, 'a' * 60 + '.' + 'b' * 60 + '.test', 'wpfc')
+    pools.require_poolable(sandbox, 'a.test', 'wpfc')

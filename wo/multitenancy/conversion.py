@@ -150,7 +150,7 @@ def finish_conversion(ctx, domain, saved, https, changes):
     ctx.report('Bringing the database of {0} to the shared core'.format(domain))
     wordpress.upgrade_database(settings, domain, row['php_version'])
     applied = apply_baseline(ctx, domain, row['php_version'])
-    nginx.purge_page_cache([domain], settings.page_cache)
+    nginx.purge_page_cache([domain], settings.page_caches)
     after = health.probe(domain, https)
     if not after['ok']:
         raise MTError('{0} does not serve well on the shared core: {1}'.format(

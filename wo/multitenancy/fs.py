@@ -61,9 +61,14 @@ def drop_grants(path):
 
 def make_dir(path, mode=0o755, owner=ROOT):
     """Create `path` (and parents) if missing; set mode and owner either way."""
+    make_dir_ids(path, mode, ids(owner))
+
+
+def make_dir_ids(path, mode, owner_ids):
+    """make_dir with the owner as (uid, gid)."""
     os.makedirs(path, exist_ok=True)
     os.chmod(path, mode)
-    os.chown(path, *ids(owner))
+    os.chown(path, *owner_ids)
 
 
 def write_file(path, content, mode=0o644, owner=ROOT, exclusive=False):

@@ -24,6 +24,7 @@ def require_movable(ctx, site, model):
         raise InvalidInput('{0} is not live ({1})'.format(domain, site['state']),
                            'wo multitenancy info {0}'.format(domain))
     if model == 'sovereign':
+        pools.require_poolable(ctx.settings, domain, site['cache_type'])
         if pools.user_exists(domain):
             raise InvalidInput('the system user {0} exists already'.format(
                 pools.system_user(domain)), 'userdel {0}, or delete it with the site it '
@@ -73,17 +74,20 @@ def finish(ctx, site, model):
 
 
 def _hand_over_trees(ctx, domain, old, new, changes):
-    """The site's uploads and cache from PHP user `old` to `new`; the undo hands them
-    back. A file with several names stays `old`'s, and is named."""
-    content = os.path.join(layout.htdocs(ctx.settings, domain), 'wp-content')
+    """The site's uploads and cache from PHP user `old` to `new` (their top directories
+    as layout.own_dirs makes them); the undo hands them back. A file with several names
+    stays `old`'s, and is named."""
+    settings = ctx.settings
+    content = os.path.join(layout.htdocs(settings, domain), 'wp-content')
     old_ids, new_ids = fs.ids((old, old)), fs.ids((new, new))
+    old_top, new_top = (layout.own_dirs(settings, old), layout.own_dirs(settings, new))
     for name in OWN_TREES:
         tree = os.path.join(content, name)
         if not os.path.isdir(tree):
             continue
         changes.on_failure('give {0} back to {1}'.format(tree, old), lambda name=name:
-                           site_files.hand_over(content, name, new_ids, old_ids))
-        for path in site_files.hand_over(content, name, old_ids, new_ids):
+                           site_files.hand_over(content, name, new_ids, old_ids, old_top))
+        for path in site_files.hand_over(content, name, old_ids, new_ids, new_top):
             ctx.report('{0} has other names (a hard link): it stays {1}\'s'.format(path, old))
 
 

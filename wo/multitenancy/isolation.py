@@ -1,14 +1,16 @@
 """Check 5 of a verification (sovereign sites): is the site shut in?
 
-Root reads the wiring itself: the site's pool is ours as written, its socket is nginx's
-group's alone, nginx's workers have that group, the vhost's derived includes are
-current, wp-config.php is readable by the site's own PHP only. Then the site's own
+Root reads the wiring itself: the site's pool is ours as written, its socket and its
+uploads are nginx's group's alone, nginx's workers have that group, the vhost's
+derived includes are current, wp-config.php is readable by the site's own PHP only, no
+PHP-FPM pool listens on TCP (every local user could run PHP through it). Then the site's own
 pool runs php/isolation-probe.php (FastCGI on its socket, not through nginx), which
 tries to read another site's wp-config.php and uploads, /etc/passwd and WordOps'
 database, to write another site's uploads and the shared core, plugins, themes and
 MU-plugins, to reset OPcache and to call exec() -- all must fail -- and to write its
 own uploads, which must work.
 """
+import glob
 import grp
 import json
 import os
@@ -51,6 +53,10 @@ def wiring_problems(settings, site):
     problems += _owned(pools.fpm_socket(settings, domain), 'root', settings.socket_group,
                        0o660, 'its socket')
     problems += _owned(wp_config.path(settings, domain), 'root', user, 0o640, 'wp-config.php')
+    problems += _owned(_uploads(settings, domain), user, settings.socket_group, 0o750,
+                       'its uploads/')
+    problems += ['{0} listens on TCP ({1}): any local user runs PHP through it'.format(*p)
+                 for p in tcp_pools(settings)]
     if not _nginx_has_group(settings):
         problems.append("nginx's workers are not in {0} (nginx.conf: user www-data {0};): "
                         'run install-multitenancy.sh'.format(settings.socket_group))
@@ -96,6 +102,19 @@ def targets(settings, domain, other_domains):
                      list_other_uploads=['list', _uploads(settings, other)],
                      write_other_uploads=['write', _uploads(settings, other)])
     return found
+
+
+def tcp_pools(settings):
+    """[(pool file, listen)] of WordOps' PHP-FPM pools that listen on TCP."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(glob.escape(settings.php_root), '*', 'fpm',
+                                              'pool.d', '*.conf'))):
+        with open(path, encoding='utf-8', errors='replace') as f:
+            found += [(path, m.group(1)) for m in _TCP_LISTEN.finditer(f.read())]
+    return found
+
+
+_TCP_LISTEN = re.compile(r'^\s*listen\s*=\s*((?:[^/\s]*:)?\d+)\s*$', re.M)
 
 
 def _uploads(settings, domain):

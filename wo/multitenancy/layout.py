@@ -44,17 +44,26 @@ def build(settings, domain, changes):
         fs.symlink('/var/log/nginx/{0}.{1}.log'.format(domain, kind),
                    os.path.join(root, 'logs', kind + '.log'))
     user = pools.php_user(settings, domain)
-    fill_docroot(settings, htdocs(settings, domain), user)
+    fill_docroot(settings, htdocs(settings, domain), own_dirs(settings, user))
     if pools.sovereign(settings, domain):
         for name in pools.TEMP_DIRS:
             fs.make_dir(os.path.join(root, name), mode=0o700, owner=(user, user))
 
 
-def fill_docroot(settings, docroot, php_user=None):
+def own_dirs(settings, php_user):
+    """(uid, gid, mode) of a site's uploads/ and cache/ for its PHP user: the web user's
+    0755, or a sovereign site's user's with nginx's group 0750 (nginx serves them, no
+    other site's PHP lists or reads them)."""
+    if php_user == settings.web_user:
+        return fs.ids((php_user, php_user)) + (0o755,)
+    return fs.ids((php_user, settings.socket_group)) + (0o750,)
+
+
+def fill_docroot(settings, docroot, own=None):
     """Make `docroot` a document root on the shared core: the core linked, wp-content
     root's with the shared plugins, themes, mu-plugins and languages linked in, and
-    empty uploads/ and cache/ of `php_user`'s (default: the web user)."""
-    php_user = php_user or settings.web_user
+    empty uploads/ and cache/ as `own` says (layout.own_dirs; default: the web user's)."""
+    uid, gid, mode = own or own_dirs(settings, settings.web_user)
     fs.make_dir(docroot)
     _link_docroot(settings, docroot)
     # wp-content stays root's: a drop-in (db.php, object-cache.php) is code, and a
@@ -64,7 +73,7 @@ def fill_docroot(settings, docroot, php_user=None):
     for name in SHARED_DIRS:
         fs.symlink(os.path.join(settings.shared_content, name), os.path.join(content, name))
     for name in OWN_DIRS:
-        fs.make_dir(os.path.join(content, name), owner=(php_user, php_user))
+        fs.make_dir_ids(os.path.join(content, name), mode, (uid, gid))
 
 
 def take_site_dirs(settings, domain):

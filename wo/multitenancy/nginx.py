@@ -163,11 +163,19 @@ def reload(drain=False):
     as it was told to stop is closed unanswered, so a request sent right after a command
     that reloads (`convert ... && curl ...`) could fail. `drain`: once they have
     finished every request they have (at most DRAIN_WAIT seconds): none of them still
-    waits on where the old configuration sent it. Returns whether they did."""
+    waits on where the old configuration sent it. Returns whether they did.
+
+    Raises MTError when the old workers still take connections after RELOAD_WAIT: nginx
+    refused the new configuration (`nginx -t` passes some a running nginx refuses, such
+    as a cache zone moved to another path) and goes on with the old one."""
     old = _taking_workers()
     runner.run(['nginx', '-s', 'reload'])
     deadline = time.monotonic() + RELOAD_WAIT
-    while old & _taking_workers() and time.monotonic() < deadline:
+    while old & _taking_workers():
+        if time.monotonic() > deadline:
+            raise MTError('nginx did not take its new configuration: its workers from '
+                          'before still serve', 'see /var/log/nginx/error.log; a change '
+                          'it refuses to reload needs a restart of nginx')
         time.sleep(0.05)
     deadline = time.monotonic() + DRAIN_WAIT
     while drain and old & _workers() and time.monotonic() < deadline:
@@ -199,11 +207,16 @@ FASTCGI_CACHE = '/var/run/nginx-cache'  # WordOps' fastcgi_cache_path
 _KEY = re.compile(rb'\nKEY: https?(?:GET|HEAD)([^/\n]+)/')
 
 
-def purge_page_cache(domains, cache_dir=FASTCGI_CACHE):
-    """Delete the FastCGI page-cache entries of `domains` (as nginx-helper does, by file);
-    returns how many were deleted. The cache directory is the web user's, so every site
-    can put things there: it is walked without following a link (site_files.walk), and
-    only plain files are opened (a FIFO would block the command while it holds the lock)."""
+def purge_page_cache(domains, cache_dirs):
+    """Delete the FastCGI page-cache entries of `domains` in each of `cache_dirs` (as
+    nginx-helper does, by file); returns how many were deleted. WordOps' cache directory
+    is the web user's, so every shared site can put things there: it is walked without
+    following a link (site_files.walk), and only plain files are opened (a FIFO would
+    block the command while it holds the lock)."""
+    return sum(_purge(domains, d) for d in cache_dirs)
+
+
+def _purge(domains, cache_dir):
     wanted, purged = {d.encode() for d in domains}, 0
     if not os.path.isdir(cache_dir):
         return 0

@@ -23,24 +23,37 @@ import socket
 import time
 
 from wo.multitenancy import fs, phpfpm, runner
-from wo.multitenancy.errors import CommandFailed, MTError
+from wo.multitenancy.errors import CommandFailed, InvalidInput, MTError
 
 PHP_DIR = os.path.join(os.path.dirname(__file__), 'php')
+_COMMENT = 'wo multitenancy site '  # then the domain: the passwd comment of a site's user
 RELOAD_WAIT = 30  # seconds: PHP-FPM lets running requests finish (process_control_timeout)
 TEMP_DIRS = ('tmp', 'tmp/uploads', 'tmp/sessions')
+MAX_SOCKET_PATH = 107  # bytes of a unix socket's path (sun_path, its NUL aside)
 
 
 def system_user(domain):
-    """The system user (and group) of a sovereign site: readable, unique per domain,
-    at most 30 characters."""
-    slug = re.sub('[^a-z0-9]+', '-', domain.lower()).strip('-')[:20].strip('-')
-    return 'wo-{0}-{1}'.format(slug, hashlib.sha256(domain.encode()).hexdigest()[:6])
+    """The system user (and group) of a sovereign site: readable, at most 32 characters
+    (useradd's limit), and 64 bits of the domain's hash: no domain a tenant picks can
+    be made to name another's user."""
+    slug = re.sub('[^a-z0-9]+', '-', domain.lower()).strip('-')[:12].strip('-')
+    return 'wo-{0}-{1}'.format(slug, hashlib.sha256(domain.encode()).hexdigest()[:16])
 
 
 def user_exists(domain):
+    """Whether the site's system user exists: by its name, or by anything that names
+    the site in the comment this module writes."""
     try:
         pwd.getpwnam(system_user(domain))
         return True
+    except KeyError:
+        return any(u.pw_gecos == _COMMENT + domain for u in pwd.getpwall())
+
+
+def own_user(domain):
+    """Whether the user named system_user(domain) is the one made for this site."""
+    try:
+        return pwd.getpwnam(system_user(domain)).pw_gecos == _COMMENT + domain
     except KeyError:
         return False
 
@@ -85,6 +98,7 @@ def admin_values(settings, domain):
             'disable_functions': ','.join(settings.disable_functions),
             'sys_temp_dir': tmp, 'upload_tmp_dir': tmp + '/uploads',
             'session.save_path': tmp + '/sessions', 'allow_url_include': 'Off',
+            'ffi.enable': '0',
             'opcache.restrict_api': phpfpm.OPCACHE_SCRIPT}
 
 
@@ -94,6 +108,20 @@ def cli_options(settings, domain):
         return []
     return [a for name, value in admin_values(settings, domain).items()
             for a in ('-d', '{0}={1}'.format(name, value))]
+
+
+def require_poolable(settings, domain, cache):
+    """Refuse (InvalidInput) a sovereign site whose socket path would be too long, or
+    that would keep its pages in Redis (every site's PHP reaches Redis: no password)."""
+    if cache == 'wpredis':
+        raise InvalidInput('a sovereign site cannot keep its pages in Redis: every site on '
+                           'the server can write there', 'choose --wpfc, or --isolation shared')
+    socket_file = _socket(settings, domain)
+    if len(socket_file.encode()) > MAX_SOCKET_PATH:
+        raise InvalidInput('{0} is too long for a sovereign site: its socket {1} would pass '
+                           'the {2} bytes a socket path may have'.format(
+                               domain, socket_file, MAX_SOCKET_PATH),
+                           'use --isolation shared, or a shorter domain')
 
 
 def pool_text(settings, domain, php_version):
@@ -117,14 +145,14 @@ def create_user(domain, home, changes):
     """The site's system user and group (no login, no home made); the undo removes them."""
     user = system_user(domain)
     runner.run(['useradd', '--system', '--user-group', '--no-create-home', '--home-dir', home,
-                '--shell', '/usr/sbin/nologin', '--comment', 'wo multitenancy site ' + domain,
-                user])
+                '--shell', '/usr/sbin/nologin', '--comment', _COMMENT + domain, user])
     changes.on_failure('remove the user ' + user, lambda: remove_user(domain))
 
 
 def remove_user(domain):
-    """Stop every process of the site's user, then remove the user and its group."""
-    if not user_exists(domain):
+    """Stop every process of the site's user, then remove the user and its group. A
+    user of that name made for something else is left alone."""
+    if not own_user(domain):
         return
     user = system_user(domain)
     for _ in range(50):

@@ -49,7 +49,7 @@ def finish_revert(ctx, site, release_dir, changes):
     wp_config.write(settings, domain, wp_config.without_layout(defined['constants']),
                     defined['table_prefix'], layout.htdocs(settings, domain), shared=False)
     forget_old_scripts(ctx, domain, site['php_version'])
-    nginx.purge_page_cache([domain], settings.page_cache)
+    nginx.purge_page_cache([domain], settings.page_caches)
     after = health.probe(domain, bool(site['is_ssl']))
     if not after['ok']:
         raise MTError('{0} does not serve well on its own core: {1}'.format(domain, after['problem']),

@@ -20,7 +20,13 @@ from wo.multitenancy import fs, nginx
 from wo.multitenancy.errors import MTError
 
 VARIABLE = '$wo_mt_fpm'
+# WordOps' page cache (zone WORDPRESS in /var/run/nginx-cache) is www-data's: WordOps'
+# PHP could write pages there for any site. Sovereign sites' pages are in a zone whose
+# directory only nginx's workers reach (install-multitenancy.sh); nginx-helper purges
+# them through the same /purge/ location (fastcgi_cache_purge), as WordOps sets it up.
+CACHE_ZONE, WORDOPS_ZONE = 'WO_MT_SOVEREIGN', 'WORDPRESS'
 _PASS = re.compile(r'^(\s*)fastcgi_pass\s+([^\s;]+)\s*;\s*$')
+_ZONE = re.compile(r'^(\s*fastcgi_cache(?:_purge)?\s+)([^\s;]+)')
 _INCLUDE = re.compile(r'^\s*include\s+([^\s;]+)\s*;')
 
 
@@ -35,13 +41,19 @@ def routed_includes(php_version, cache):
 
 
 def derive(source_name, text, php_version):
-    """The text of WordOps' include `source_name` routed to VARIABLE. Raises MTError
-    for a file this transform cannot vouch for: no `fastcgi_pass`, one to anything but
-    the PHP version's upstream, or an include of anything but fastcgi_params."""
+    """The text of WordOps' include `source_name` routed to VARIABLE, its page cache
+    zone CACHE_ZONE. Raises MTError for a file this transform cannot vouch for: no
+    `fastcgi_pass`, one to anything but the PHP version's upstream, another cache zone
+    than WordOps', or an include of anything but fastcgi_params."""
     upstream, lines, passes = nginx.upstream(php_version), [], 0
     for line in text.splitlines(True):
-        routed, included = _PASS.match(line), _INCLUDE.match(line)
-        if routed:
+        routed, included, zone = _PASS.match(line), _INCLUDE.match(line), _ZONE.match(line)
+        if zone:
+            if zone.group(2) != WORDOPS_ZONE:
+                raise MTError('{0} caches in zone {1}, not {2}'.format(
+                    source_name, zone.group(2), WORDOPS_ZONE), _REFUSED_HINT)
+            line = zone.group(1) + CACHE_ZONE + line[zone.end():]
+        elif routed:
             if routed.group(2) != upstream:
                 raise MTError('{0} passes to {1}, not {2}'.format(
                     source_name, routed.group(2), upstream), _REFUSED_HINT)

@@ -43,7 +43,8 @@ class Settings:
     isolation: str = 'shared'
     pool_max_children: int = 4
     disable_functions: tuple = ('exec', 'passthru', 'shell_exec', 'system', 'proc_open',
-                                'popen', 'pcntl_exec', 'pcntl_fork', 'dl')
+                                'popen', 'pcntl_exec', 'pcntl_fork', 'dl', 'putenv',
+                                'imap_open')
     # Not options: where the rest of the server lives (tests point these into a sandbox).
     nginx_root: str = field(default='/etc/nginx', metadata={'option': False})
     wo_database: str = field(default='/var/lib/wo/dbase.db', metadata={'option': False})
@@ -54,6 +55,13 @@ class Settings:
     socket_dir: str = field(default='/var/lib/wo/multitenancy-sockets',
                             metadata={'option': False})
     socket_group: str = field(default='wo-multitenancy-web', metadata={'option': False})
+    sovereign_page_cache: str = field(default='/var/lib/wo/multitenancy-cache/pages',
+                                      metadata={'option': False})
+
+    @property
+    def page_caches(self):
+        """WordOps' FastCGI page cache, and that of sovereign sites."""
+        return (self.page_cache, self.sovereign_page_cache)
 
     @property
     def releases_dir(self):

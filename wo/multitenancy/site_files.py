@@ -260,16 +260,17 @@ def give_tree(path, owner_ids):
         os.fchown(fd, *owner_ids)
 
 
-def hand_over(anchor, name, old_ids, new_ids):
+def hand_over(anchor, name, old_ids, new_ids, top):
     """Give what `old_ids` own in the tree `name` in directory `anchor` (root's: a site's
     wp-content; the tree its uploads, which their owner can change meanwhile) to
-    `new_ids`. Each file is opened without following a link and
-    given through its descriptor; one with more than one name is left as it is (giving
-    it would give its other names, maybe another site's file, too): returns their paths.
-    Links, sockets and what belongs to others are left alone."""
+    `new_ids`, and the tree's top directory to `top`: (uid, gid, mode). Each file is
+    opened without following a link and given through its descriptor; one with more
+    than one name is left as it is (giving it would give its other names, maybe another
+    site's file, too): returns their paths. Links, sockets and what belongs to others
+    are left alone."""
     kept, path = [], os.path.join(anchor, name)
-    with opened_dir(anchor, name) as top:
-        for dir_fd, where, dirs, others in walk(top, path):
+    with opened_dir(anchor, name) as fd_top:
+        for dir_fd, where, dirs, others in walk(fd_top, path):
             for entry in others:
                 if _hand_over_file(dir_fd, entry, old_ids, new_ids) is False:
                     kept.append(os.path.join(where, entry))
@@ -277,9 +278,8 @@ def hand_over(anchor, name, old_ids, new_ids):
                 st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode) and (st.st_uid, st.st_gid) == old_ids:
                     os.chown(entry, *new_ids, dir_fd=dir_fd, follow_symlinks=False)
-        st = os.fstat(top)
-        if (st.st_uid, st.st_gid) == old_ids:
-            os.fchown(top, *new_ids)
+        os.fchown(fd_top, top[0], top[1])
+        os.fchmod(fd_top, top[2])
     return kept
 
 

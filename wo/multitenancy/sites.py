@@ -86,8 +86,11 @@ def check_new_site(ctx, site):
 
 
 def check_sovereign(settings, site):
-    """Refuse a sovereign site whose user or pool exists already, or whose WordOps
-    includes cannot be routed to a pool (routing.derive)."""
+    """Refuse a sovereign site whose user or pool exists already, whose socket's path
+    would be too long, whose WordOps includes cannot be routed to a pool
+    (routing.derive), or that would keep its pages in Redis (every site's PHP can reach
+    Redis: no password)."""
+    pools.require_poolable(settings, site.domain, site.cache)
     if pools.user_exists(site.domain):
         raise InvalidInput('the system user {0} exists already'.format(
             pools.system_user(site.domain)), 'a delete of {0} that stopped part-way left '
@@ -298,7 +301,7 @@ def remove_files(ctx, domain):
     """The site's tree (links are removed, not followed) and its page-cache entries."""
     ctx.report('Removing ' + ctx.settings.site_root(domain))
     site_files.remove_tree(ctx.settings.site_root(domain))
-    nginx.purge_page_cache([domain], ctx.settings.page_cache)
+    nginx.purge_page_cache([domain], ctx.settings.page_caches)
 
 
 def stop_pool(ctx, site):

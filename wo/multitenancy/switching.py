@@ -148,7 +148,7 @@ def settle(ctx, name, previous):
                                'bringing the databases to ' + name, 'database of',
                                lambda site: align_database(ctx, site, name))
         seconds['databases'] = clock.lap()
-        purged = nginx.purge_page_cache([s['domain'] for s in sites], settings.page_cache)
+        purged = nginx.purge_page_cache([s['domain'] for s in sites], settings.page_caches)
         seconds['purge'] = clock.lap()
         leaving = releases.path(settings, previous) if previous else None
         failed.update(for_each_site(ctx, [s for s in sites if s['domain'] not in failed],

@@ -10,10 +10,10 @@ DASHES = {'\u2014': 'an em dash (\u2014)', '\u2013': 'an en dash (\u2013)',
           '\u2012': 'a figure dash (\u2012)', '\u2212': 'a minus sign (\u2212)',
           '\u2010': 'a Unicode hyphen (\u2010)', '\u2011': 'a non-breaking hyphen (\u2011)'}
 
-_LABEL = re.compile(r'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$')
-_EMAIL_LOCAL = re.compile(r"^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.-]+$")  # what WordPress' is_email() takes
-_DNS_PROVIDER = re.compile(r'^dns_[a-z0-9_]+$')
-_USER = re.compile(r'^[A-Za-z0-9._@-]{1,60}$')
+_LABEL = re.compile(r'^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z')
+_EMAIL_LOCAL = re.compile(r"^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.-]+\Z")  # what WordPress' is_email() takes
+_DNS_PROVIDER = re.compile(r'^dns_[a-z0-9_]+\Z')
+_USER = re.compile(r'^[A-Za-z0-9._@-]{1,60}\Z')
 
 
 def reject_lookalike_dashes(arg):
