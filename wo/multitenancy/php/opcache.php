@@ -6,8 +6,9 @@
  *     document root, a release a site may still be running by an old path);
  *   WO_MT_ACTION=warm: compile into the cache, under WO_MT_TO, each script that is
  *     cached under WO_MT_FROM (the release every site runs now): the scripts the sites
- *     use, compiled once here rather than by every busy worker at once after a switch.
- * Prints {"scripts": how many it dropped or compiled}.
+ *     use, compiled once here rather than by every busy worker at once after a switch;
+ *   WO_MT_ACTION=status: how many scripts are cached, and the bytes they use.
+ * Prints {"scripts": how many it dropped, compiled or holds} (status: and "used").
  */
 $wo_mt_action = isset( $_SERVER['WO_MT_ACTION'] ) ? $_SERVER['WO_MT_ACTION'] : '';
 $wo_mt_status = function_exists( 'opcache_get_status' ) ? opcache_get_status( true ) : false;
@@ -35,6 +36,9 @@ if ( 'forget' === $wo_mt_action ) {
 			$wo_mt_count++;
 		}
 	}
+} elseif ( 'status' === $wo_mt_action && is_array( $wo_mt_status ) ) {
+	echo json_encode( array( 'scripts' => count( $wo_mt_cached ), 'used' => $wo_mt_status['memory_usage']['used_memory'] ) );
+	exit;
 } else {
 	http_response_code( 400 );
 }
