@@ -152,3 +152,15 @@ def test_isolate_moves_a_live_site_under_load_both_ways_with_no_failed_request(t
     assert os.stat(uploads + '/2026').st_uid == www.pw_uid
     assert subprocess.run(['getent', 'passwd', pools.system_user(site)]).returncode == 2
     assert json.loads(wo('info', site, '--json').stdout)['isolation'] == 'shared'
+
+
+def test_convert_with_isolation_sovereign_ends_in_a_verified_sovereign_site(make_standalone):
+    domain = 'sov-conv.test'
+    make_standalone(domain)
+    converted = json.loads(wo('convert', domain, '--isolation', 'sovereign', '--json')
+                           .stdout)['sites'][0]
+    assert (converted['status'], converted['isolation']) == ('converted', 'sovereign')
+    assert json.loads(wo('info', domain, '--json').stdout)['isolation'] == 'sovereign'
+    who = run_in_docroot(domain, '<?php echo posix_getpwuid(posix_geteuid())["name"];')
+    assert who.text == pools.system_user(domain)
+    wo('verify', domain)

@@ -104,7 +104,8 @@ def test_refuse_never_returns(capsys):
 
 def test_convert_prints_every_site_then_exits_with_the_outcome(initialized, capsys):
     command = initialized.controller(controllers.ConvertController, domain=['missing.test'],
-                                     every=False, force=False, dry_run=False, json=False)
+                                     every=False, force=False, dry_run=False, isolation=None,
+                                     json=False)
     assert ended(command) == 2
     captured = capsys.readouterr()
     assert captured.out == ('refused    missing.test: missing.test is not a WordOps site -- '

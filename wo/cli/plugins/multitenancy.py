@@ -278,6 +278,9 @@ class ConvertController(MTCommand):
                                  help='check each site and print the plan; change nothing')),
             (['--force'], dict(action='store_true',
                                help='add plugins and themes the shared set lacks to it')),
+            (['--isolation'], dict(choices=('sovereign', 'shared'), metavar='MODEL',
+                                   help='sovereign: each converted site is then isolated '
+                                        '(see isolate); default: the isolation setting')),
             (['--json'], dict(action='store_true', help='print the results as JSON')),
         ]
 
@@ -285,7 +288,7 @@ class ConvertController(MTCommand):
     def default(self):
         pargs = self.app.pargs
         self._run(lambda ctx: mt.convert_sites(ctx, pargs.domain, pargs.every, pargs.force,
-                                               pargs.dry_run),
+                                               pargs.dry_run, pargs.isolation),
                   lambda outcome: self._emit(outcome, texts.per_site_text(outcome['sites'])))
 
 

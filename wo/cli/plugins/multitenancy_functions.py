@@ -279,22 +279,39 @@ def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None):
 
 
 # -- convert, revert: a standalone WordOps site onto the shared core and back --------------
-def convert_sites(ctx, domains, every=False, force=False, dry_run=False):
+def convert_sites(ctx, domains, every=False, force=False, dry_run=False, isolation=None):
     """Convert standalone WordOps sites (or, `every`, all of them) to the shared core,
     one after another. A site that fails is put back as it was and the others go on.
     Returns {'sites': one result per site, each with a status: converted, unchanged,
     planned, refused or failed; 'failed': how many failed or were refused}. When any
     did, raises PartlyFailed carrying it: exit 2 when every one was a refusal, 1
-    otherwise. Neither domains nor `every`, or both: InvalidInput."""
+    otherwise. Neither domains nor `every`, or both: InvalidInput. `isolation`: the
+    model converted sites end in (default: the isolation setting); a sovereign one is
+    isolated once converted (isolating.attempt), and a site converted but not isolated
+    has failed."""
     validate.domains_or_all(domains, every, 'convert',
                             'wo multitenancy convert example.com blog.example.com')
     settings = ctx.settings
+    model = validate.isolation(isolation or settings.isolation)
     with lock.exclusive(settings.lock_file):
         shared_root.require_initialized(settings)
         if every:
             domains = convertible_domains(ctx)
         return one_after_another(ctx, domains, 'Planning' if dry_run else 'Converting',
-                                 lambda domain: conversion.attempt(ctx, domain, force, dry_run))
+                                 lambda domain: isolated(ctx, model, conversion.attempt(
+                                     ctx, domain, force, dry_run)))
+
+
+def isolated(ctx, model, converted):
+    """A conversion's result `converted`, its site then moved to `model` if it is not
+    there yet (a sovereign convert)."""
+    if converted['status'] not in ('converted', 'unchanged') or model == 'shared':
+        return converted
+    moved = isolating.attempt(ctx, converted['domain'], model)
+    if moved['status'] in ('refused', 'failed'):
+        return dict(converted, status='failed', error='converted, not isolated: ' +
+                    moved['error'], hint=moved['hint'])
+    return dict(converted, isolation=model)
 
 
 def one_after_another(ctx, domains, verb, attempt):
