@@ -735,6 +735,25 @@ configure_nginx_for_sovereign_sites() {
     info "user www-data $SOCKET_GROUP; page cache in $SOVEREIGN_CACHE/pages"
 }
 
+# nginx's workers run as www-data, as WordOps' PHP does, and make themselves dumpable:
+# with ptrace open to a process of the same user, a shared site's PHP could take over a
+# worker, which may connect to every sovereign site's socket. Yama's ptrace_scope 1
+# allows ptrace of one's own descendants only. Kernels without Yama: see
+# docs/architecture.md ("What stays shared").
+restrict_ptrace() {
+    step "Restricting ptrace to a process's own descendants (kernel.yama.ptrace_scope)"
+    if [[ ! -e /proc/sys/kernel/yama/ptrace_scope ]]; then
+        warn "this kernel has no Yama: ptrace between processes of one user stays open"
+        return 0
+    fi
+    printf '# wo multitenancy (install-multitenancy.sh)\nkernel.yama.ptrace_scope = 1\n' \
+        >/etc/sysctl.d/60-wo-multitenancy.conf
+    if [[ "$(cat /proc/sys/kernel/yama/ptrace_scope)" == 0 ]]; then
+        sysctl -q -w kernel.yama.ptrace_scope=1 || warn "could not set kernel.yama.ptrace_scope"
+    fi
+    info "kernel.yama.ptrace_scope = $(cat /proc/sys/kernel/yama/ptrace_scope)"
+}
+
 # WordOps' database holds every site's database password (sites.db_password) and is
 # 0644 as WordOps makes it: root's alone (every wo multitenancy command checks it too).
 restrict_wordops_database() {
@@ -794,6 +813,7 @@ main() {
     install_control_pools
     install_sovereign_fpm
     configure_nginx_for_sovereign_sites
+    restrict_ptrace
     restrict_wordops_database
     verify_plugin
     step "Done"

@@ -93,3 +93,27 @@ def test_a_tree_is_given_away_deepest_first_links_not_followed(site):
         assert os.stat(site / path).st_uid == 33
     assert os.lstat(site / 'new/wp-content/link').st_uid == 33
     assert os.stat(site.parent / 'outside').st_uid == 0
+
+
+def test_hand_over_gives_a_tree_by_descriptor_and_keeps_a_file_with_other_names(tmp_path):
+    old, new = (12345, 12345), (23456, 23456)
+    content = tmp_path / 'wp-content'
+    (content / 'uploads' / '2026').mkdir(parents=True)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(content, 0o755)
+    for name in ('2026/photo.jpg', '2026/twin.jpg'):
+        (content / 'uploads' / name).write_text('x')
+    os.link(content / 'uploads' / '2026' / 'twin.jpg', tmp_path / 'elsewhere.jpg')
+    (content / 'uploads' / 'root-owned.txt').write_text('x')
+    for path in ('uploads', 'uploads/2026', 'uploads/2026/photo.jpg', 'uploads/2026/twin.jpg'):
+        os.chown(content / path, *old)
+    kept = site_files.hand_over(str(content), 'uploads', old, new, new + (0o750,))
+    assert kept == [str(content / 'uploads' / '2026' / 'twin.jpg')]
+    owners = {p: os.stat(content / 'uploads' / p)[4:6] for p in ('', '2026', '2026/photo.jpg',
+                                                                 '2026/twin.jpg', 'root-owned.txt')}
+    assert owners == {'': new, '2026': new, '2026/photo.jpg': new, '2026/twin.jpg': old,
+                      'root-owned.txt': (0, 0)}
+    assert os.stat(content / 'uploads').st_mode & 0o777 == 0o750
+    assert site_files.hand_over(str(content), 'uploads', old, new, new + (0o750,),
+                                linked_too=True) == []
+    assert os.stat(tmp_path / 'elsewhere.jpg')[4:6] == new

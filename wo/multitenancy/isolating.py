@@ -49,6 +49,7 @@ def to_sovereign(ctx, site, changes):
     _hand_over_trees(ctx, domain, settings.web_user, user, changes)
     _route(ctx, site, 'sovereign', changes)
     _settle_config(config, settings.web_user, user, changes)
+    nginx.purge_page_cache([domain], settings.page_caches)
 
 
 def to_shared(ctx, site, changes):
@@ -60,9 +61,11 @@ def to_shared(ctx, site, changes):
     _hand_over_trees(ctx, domain, user, settings.web_user, changes)
     _route(ctx, site, 'shared', changes)
     _settle_config(config, user, settings.web_user, changes)
+    nginx.purge_page_cache([domain], settings.page_caches)
+    pool = pools.pool_file(settings, site['php_version'], domain)
+    changes.on_failure('start the pool of {0} again'.format(domain), lambda: os.path.lexists(
+        pool) or pools.start_pool(settings, domain, site['php_version']))
     pools.remove_pool(settings, domain, site['php_version'])
-    changes.on_failure('start the pool of {0} again'.format(domain),
-                       lambda: pools.start_pool(settings, domain, site['php_version']))
 
 
 def finish(ctx, site, model):
@@ -81,13 +84,16 @@ def _hand_over_trees(ctx, domain, old, new, changes):
     content = os.path.join(layout.htdocs(settings, domain), 'wp-content')
     old_ids, new_ids = fs.ids((old, old)), fs.ids((new, new))
     old_top, new_top = (layout.own_dirs(settings, old), layout.own_dirs(settings, new))
+    to_web_user = new == settings.web_user
     for name in OWN_TREES:
         tree = os.path.join(content, name)
         if not os.path.isdir(tree):
             continue
         changes.on_failure('give {0} back to {1}'.format(tree, old), lambda name=name:
-                           site_files.hand_over(content, name, new_ids, old_ids, old_top))
-        for path in site_files.hand_over(content, name, old_ids, new_ids, new_top):
+                           site_files.hand_over(content, name, new_ids, old_ids, old_top,
+                                                not to_web_user))
+        for path in site_files.hand_over(content, name, old_ids, new_ids, new_top,
+                                         to_web_user):
             ctx.report('{0} has other names (a hard link): it stays {1}\'s'.format(path, old))
 
 

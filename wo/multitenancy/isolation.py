@@ -57,6 +57,9 @@ def wiring_problems(settings, site):
                        'its uploads/')
     problems += ['{0} listens on TCP ({1}): any local user runs PHP through it'.format(*p)
                  for p in tcp_pools(settings)]
+    if _ptrace_scope() == '0':
+        problems.append("kernel.yama.ptrace_scope is 0: a shared site's PHP could take over "
+                        "an nginx worker (run install-multitenancy.sh)")
     if not _nginx_has_group(settings):
         problems.append("nginx's workers are not in {0} (nginx.conf: user www-data {0};): "
                         'run install-multitenancy.sh'.format(settings.socket_group))
@@ -115,6 +118,15 @@ def tcp_pools(settings):
 
 
 _TCP_LISTEN = re.compile(r'^\s*listen\s*=\s*((?:[^/\s]*:)?\d+)\s*$', re.M)
+
+
+def _ptrace_scope():
+    """Yama's ptrace_scope, or None on a kernel without Yama."""
+    try:
+        with open('/proc/sys/kernel/yama/ptrace_scope', encoding='ascii') as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def _uploads(settings, domain):

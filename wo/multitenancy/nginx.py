@@ -188,15 +188,27 @@ def _taking_workers():
     return _workers(b'nginx: worker process\x00')
 
 
+MASTER_PID = '/run/nginx.pid'
+
+
 def _workers(title=None):
-    """The pids of nginx workers whose command line is `title`, or (None) of every
-    worker, shutting down ones included."""
+    """The pids of nginx's workers (children of its master: any process can take their
+    name) whose command line is `title`, or (None) of every worker, shutting down ones
+    included."""
+    try:
+        with open(MASTER_PID, encoding='ascii') as f:
+            master = f.read().strip()
+    except OSError:
+        return set()
     found = set()
     for pid in filter(str.isdigit, os.listdir('/proc')):
         try:
+            with open('/proc/{0}/stat'.format(pid), encoding='utf-8', errors='replace') as f:
+                if f.read().rsplit(')', 1)[1].split()[1] != master:
+                    continue
             with open('/proc/{0}/cmdline'.format(pid), 'rb') as f:
                 line = f.read()
-        except OSError:  # gone meanwhile
+        except (OSError, IndexError):  # gone meanwhile
             continue
         if line == title or title is None and line.startswith(b'nginx: worker process'):
             found.add(int(pid))

@@ -260,32 +260,32 @@ def give_tree(path, owner_ids):
         os.fchown(fd, *owner_ids)
 
 
-def hand_over(anchor, name, old_ids, new_ids, top):
+def hand_over(anchor, name, old_ids, new_ids, top, linked_too=False):
     """Give what `old_ids` own in the tree `name` in directory `anchor` (root's: a site's
     wp-content; the tree its uploads, which their owner can change meanwhile) to
-    `new_ids`, and the tree's top directory to `top`: (uid, gid, mode). Each file is
-    opened without following a link and given through its descriptor; one with more
-    than one name is left as it is (giving it would give its other names, maybe another
-    site's file, too): returns their paths. Links, sockets and what belongs to others
-    are left alone."""
+    `new_ids`, and the tree's top directory to `top`: (uid, gid, mode). Every file and
+    directory is opened without following a link and given through its descriptor; a
+    file with more than one name is left as it is (giving it would give its other names,
+    maybe another site's file, too) unless `linked_too` (a site user's own files going
+    back to the web user: it could only link files it owned): returns their paths.
+    Links, sockets and what belongs to others are left alone."""
     kept, path = [], os.path.join(anchor, name)
     with opened_dir(anchor, name) as fd_top:
-        for dir_fd, where, dirs, others in walk(fd_top, path):
+        for dir_fd, where, _, others in walk(fd_top, path):
             for entry in others:
-                if _hand_over_file(dir_fd, entry, old_ids, new_ids) is False:
+                if _hand_over_file(dir_fd, entry, old_ids, new_ids, linked_too) is False:
                     kept.append(os.path.join(where, entry))
-            for entry in dirs:
-                st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode) and (st.st_uid, st.st_gid) == old_ids:
-                    os.chown(entry, *new_ids, dir_fd=dir_fd, follow_symlinks=False)
+            st = os.fstat(dir_fd)
+            if dir_fd != fd_top and (st.st_uid, st.st_gid) == old_ids:
+                os.fchown(dir_fd, *new_ids)
         os.fchown(fd_top, top[0], top[1])
         os.fchmod(fd_top, top[2])
     return kept
 
 
-def _hand_over_file(dir_fd, name, old_ids, new_ids):
-    """Give file `name` to `new_ids`; False when it has other names, None when it is
-    not the old owner's file (a link, a socket, gone)."""
+def _hand_over_file(dir_fd, name, old_ids, new_ids, linked_too):
+    """Give file `name` to `new_ids`; False when it has other names (and not
+    `linked_too`), None when it is not the old owner's file (a link, a socket, gone)."""
     try:
         fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     except OSError:
@@ -294,7 +294,7 @@ def _hand_over_file(dir_fd, name, old_ids, new_ids):
         st = os.fstat(fd)
         if (st.st_uid, st.st_gid) != old_ids:
             return None
-        if st.st_nlink > 1:
+        if st.st_nlink > 1 and not linked_too:
             return False
         os.fchown(fd, *new_ids)
         return True
