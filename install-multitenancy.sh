@@ -267,6 +267,13 @@ adapt_nginx_to_distribution() {
             -e 's/ "\$http3"//' \
             "${files[@]}"
     fi
+    # nginx-extras' nchan module, which nothing of WordOps' uses, crashes the workers of a
+    # master reloaded a few hundred times (nchan_store_init_worker: procslot_found), as
+    # one creating or deleting hundreds of sites is: not loaded (takes effect on a start).
+    if [[ -e /etc/nginx/modules-enabled/50-mod-nchan.conf ]]; then
+        rm -f /etc/nginx/modules-enabled/50-mod-nchan.conf
+        info "nchan module no longer loaded"
+    fi
     [[ -f /etc/nginx/common/php$PHP_SHORT.conf && -f /etc/nginx/common/wpcommon-php$PHP_SHORT.conf &&
        -f /etc/nginx/common/wpfc-php$PHP_SHORT.conf && -f /etc/nginx/common/locations-wo.conf ]] ||
         die "WordOps' nginx includes for php$PHP_SHORT are missing in /etc/nginx/common"

@@ -25,10 +25,6 @@ def require_movable(ctx, site, model):
                            'wo multitenancy info {0}'.format(domain))
     if model == 'sovereign':
         pools.require_poolable(ctx.settings, domain, site['cache_type'])
-        if pools.user_exists(domain):
-            raise InvalidInput('the system user {0} exists already'.format(
-                pools.system_user(domain)), 'userdel {0}, or delete it with the site it '
-                'belongs to'.format(pools.system_user(domain)))
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
     _vhost_text(ctx.settings, site, model)
 

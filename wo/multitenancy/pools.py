@@ -113,8 +113,16 @@ def cli_options(settings, domain):
 
 
 def require_poolable(settings, domain, cache):
-    """Refuse (InvalidInput) a sovereign site whose socket path would be too long, or
-    that would keep its pages in Redis (every site's PHP reaches Redis: no password)."""
+    """Refuse (InvalidInput) a site to become sovereign whose user or pool exists
+    already, whose socket path would be too long, or that would keep its pages in Redis
+    (every site's PHP reaches Redis: no password)."""
+    if user_exists(domain):
+        raise InvalidInput('the system user {0} exists already'.format(system_user(domain)),
+                           'a delete or isolate of {0} that stopped part-way left it: '
+                           'userdel {1}'.format(domain, system_user(domain)))
+    if sovereign(settings, domain):
+        raise InvalidInput('{0} has a pool already: {1}'.format(domain, ', '.join(
+            glob.glob(pool_file(settings, '*', glob.escape(domain))))), 'remove it first')
     if cache == 'wpredis':
         raise InvalidInput('a sovereign site cannot keep its pages in Redis: every site on '
                            'the server can write there', 'choose --wpfc, or --isolation shared')

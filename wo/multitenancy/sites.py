@@ -91,13 +91,6 @@ def check_sovereign(settings, site):
     (routing.derive), or that would keep its pages in Redis (every site's PHP can reach
     Redis: no password)."""
     pools.require_poolable(settings, site.domain, site.cache)
-    if pools.user_exists(site.domain):
-        raise InvalidInput('the system user {0} exists already'.format(
-            pools.system_user(site.domain)), 'a delete of {0} that stopped part-way left '
-            'it: userdel {1}'.format(site.domain, pools.system_user(site.domain)))
-    pool = pools.pool_file(settings, site.php_version, site.domain)
-    if os.path.lexists(pool):
-        raise InvalidInput('{0} already exists'.format(pool), 'remove it first')
     routing.stale_includes(settings, site.php_version, site.cache)
 
 
