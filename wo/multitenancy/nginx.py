@@ -54,10 +54,13 @@ def site_include(settings, domain):
     return os.path.join(settings.site_root(domain), 'conf', 'nginx', SITE_INCLUDE)
 
 
+FPM_VARIABLE = '$wo_mt_fpm'  # a sovereign site's socket, for the derived includes (routing)
+
+
 def site_include_text(fpm_socket=None):
     """Our include of a site's vhost; a sovereign site's names its pool's `fpm_socket`
     (routing.pass_line)."""
-    return SITE_INCLUDE_TEXT + ('set $wo_mt_fpm unix:{0};\n'.format(fpm_socket)
+    return SITE_INCLUDE_TEXT + ('set {0} unix:{1};\n'.format(FPM_VARIABLE, fpm_socket)
                                 if fpm_socket else '')
 
 

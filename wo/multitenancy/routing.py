@@ -19,7 +19,6 @@ import re
 from wo.multitenancy import fs, nginx
 from wo.multitenancy.errors import MTError
 
-VARIABLE = '$wo_mt_fpm'
 # WordOps' page cache (zone WORDPRESS in /var/run/nginx-cache) is www-data's: WordOps'
 # PHP could write pages there for any site. Sovereign sites' pages are in a zone whose
 # directory only nginx's workers reach (install-multitenancy.sh); nginx-helper purges
@@ -41,8 +40,8 @@ def routed_includes(php_version, cache):
 
 
 def derive(source_name, text, php_version):
-    """The text of WordOps' include `source_name` routed to VARIABLE, its page cache
-    zone CACHE_ZONE. Raises MTError for a file this transform cannot vouch for: no
+    """The text of WordOps' include `source_name` routed to nginx.FPM_VARIABLE, its
+    page cache zone CACHE_ZONE. Raises MTError for a file this transform cannot vouch for: no
     `fastcgi_pass`, one to anything but the PHP version's upstream, another cache zone
     than WordOps', or an include of anything but fastcgi_params."""
     upstream, lines, passes = nginx.upstream(php_version), [], 0
@@ -57,7 +56,8 @@ def derive(source_name, text, php_version):
             if routed.group(2) != upstream:
                 raise MTError('{0} passes to {1}, not {2}'.format(
                     source_name, routed.group(2), upstream), _REFUSED_HINT)
-            line, passes = '{0}fastcgi_pass {1};\n'.format(routed.group(1), VARIABLE), passes + 1
+            line = '{0}fastcgi_pass {1};\n'.format(routed.group(1), nginx.FPM_VARIABLE)
+            passes += 1
         elif included and included.group(1) != 'fastcgi_params':
             raise MTError('{0} includes {1}'.format(source_name, included.group(1)),
                           _REFUSED_HINT)

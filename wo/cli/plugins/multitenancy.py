@@ -16,12 +16,19 @@ from wo.cli.plugins import multitenancy_functions as mt
 from wo.multitenancy import texts, validate
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.logs import log
+from wo.multitenancy.settings import ISOLATIONS
 
 CACHE_FLAGS = (('wpfc', 'Nginx FastCGI cache'), ('wpredis', 'Redis page cache'),
                ('wprocket', 'WP Rocket'), ('wpce', 'Cache Enabler'), ('wpsc', 'WP Super Cache'))
 EPILOG = ('Exit codes: 0 done or nothing to do, 1 failed (rolled back), 2 refused '
           '(nothing changed), 3 unhealthy, 4 another wo multitenancy command is running, '
           '130 or 143 interrupted (Ctrl-C, SIGTERM).')
+
+
+def _isolation_option(text, default=None):
+    """--isolation MODEL, one of settings.ISOLATIONS."""
+    return (['--isolation'], dict(choices=ISOLATIONS, default=default, metavar='MODEL',
+                                  help=text))
 
 
 def _php_flags():
@@ -181,10 +188,8 @@ class CreateController(MTCommand):
                                      help='admin e-mail (default: admin_email setting)')),
             (['--admin-user'], dict(dest='admin_user', default='admin', metavar='NAME',
                                     help='admin user name (default: admin)')),
-            (['--isolation'], dict(choices=('sovereign', 'shared'), metavar='MODEL',
-                                   help='sovereign (its own user and pool) or shared '
-                                        "(WordOps' www-data pools); default: the isolation "
-                                        'setting')),
+            _isolation_option("sovereign (its own user and pool) or shared (WordOps' "
+                              'www-data pools); default: the isolation setting'),
             (['--keep-failed'], dict(action='store_true', dest='keep_failed',
                                      help='a site failing verification is kept, unrouted, '
                                           'for diagnosis (wo multitenancy info)')),
@@ -278,9 +283,8 @@ class ConvertController(MTCommand):
                                  help='check each site and print the plan; change nothing')),
             (['--force'], dict(action='store_true',
                                help='add plugins and themes the shared set lacks to it')),
-            (['--isolation'], dict(choices=('sovereign', 'shared'), metavar='MODEL',
-                                   help='sovereign: each converted site is then isolated '
-                                        '(see isolate); default: the isolation setting')),
+            _isolation_option('sovereign: each converted site is then isolated (see '
+                              'isolate); default: the isolation setting'),
             (['--json'], dict(action='store_true', help='print the results as JSON')),
         ]
 
@@ -306,8 +310,7 @@ class IsolateController(MTCommand):
             (['domain'], dict(nargs='*', help='the sites to move')),
             (['--all'], dict(action='store_true', dest='every',
                              help='every live site on the shared core not in that model')),
-            (['--isolation'], dict(choices=('sovereign', 'shared'), default='sovereign',
-                                   metavar='MODEL', help='sovereign (default) or shared')),
+            _isolation_option('sovereign (default) or shared', 'sovereign'),
             (['--json'], dict(action='store_true', help='print the results as JSON')),
         ]
 
