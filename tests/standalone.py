@@ -16,7 +16,7 @@ import subprocess
 import tarfile
 import time
 
-from wo.multitenancy.verification import EXPECTED_PRIVILEGES
+from wo.multitenancy.mariadb import SITE_PRIVILEGES
 
 SITES = '/var/www'
 WO_DB = '/var/lib/wo/dbase.db'
@@ -76,7 +76,7 @@ def create(domain, release_tree, php_version, cache='wpfc'):
     subprocess.run(['mariadb', '-e', "DROP DATABASE IF EXISTS `{0}`; DROP USER IF EXISTS "
                     "`{0}`@`localhost`; CREATE DATABASE `{0}`; CREATE USER `{0}`@`localhost` "
                     "IDENTIFIED BY '{1}'; GRANT {2} ON `{0}`.* TO `{0}`@`localhost`"
-                    .format(db, password, ', '.join(EXPECTED_PRIVILEGES))], check=True)
+                    .format(db, password, ', '.join(SITE_PRIVILEGES))], check=True)
     _write_vhost(domain, root, php_version, cache)
     installer = os.path.join(root, 'mt-install.php')
     with open(installer, 'w') as f:

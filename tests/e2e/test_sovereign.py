@@ -9,14 +9,15 @@ import time
 
 import pytest
 from load import Saturated
-from stack import (get, installed_php, isolation_targets, probe, purge_site, run_in_docroot,
-                   server_state, wo)
+from stack import (get, installed_php, isolation_targets, mysql, probe, purge_site,
+                   run_in_docroot, server_state, wo)
 
-from wo.multitenancy import pools
+from wo.multitenancy import pools, wp_config
 
 SOVEREIGN = ('sov-a.test', 'sov-b.test')
 SHARED_SITE = 'shr-c.test'
 SOCKETS = '/var/lib/wo/multitenancy-sockets'
+LOCKED_ACCOUNTS = 'SELECT User FROM mysql.global_priv WHERE JSON_VALUE(Priv, "$.account_locked")'
 
 
 @pytest.fixture(scope='module')
@@ -119,11 +120,33 @@ def test_delete_leaves_no_user_pool_socket_account_or_directory(shared_core):
     assert subprocess.run(['getent', 'group', user], capture_output=True).returncode == 2
 
 
+def secrets_of(domain):
+    """The database user, password and salts a site's wp-config.php defines."""
+    names = ('DB_USER', 'DB_PASSWORD') + wp_config.SALT_NAMES
+    with open('/var/www/{0}/wp-config.php'.format(domain), encoding='utf-8') as f:
+        return {line.split("'")[1]: line for line in f if line.startswith('define(') and
+                line.split("'")[1] in names}
+
+
+def connects(user, password):
+    """Whether MariaDB lets `user` in with `password` (over its socket, as a site does)."""
+    return subprocess.run(['mariadb', '-u', user, '-p' + password, '-e', 'SELECT 1'],
+                          capture_output=True).returncode == 0
+
+
 def test_isolate_moves_a_live_site_under_load_both_ways_with_no_failed_request(tenants):
     """A shared site under wrk -c8 (and a sovereign one beside it) becomes sovereign and
     shared again: no request fails, verify passes each time, the probe shows it shut in
-    while sovereign, and its uploads follow its PHP user (a hard-linked file stays)."""
+    while sovereign, its uploads follow its PHP user (a hard-linked file stays), and
+    going sovereign it gets a new database account and salts: the old password, which
+    every shared site could read, no longer opens anything."""
     site, other = SHARED_SITE, tenants[0]
+    shared_secrets = secrets_of(site)
+    old = json.loads(wo('info', site, '--json').stdout)['db_user']
+    old_password = subprocess.run(
+        ['sqlite3', '/var/lib/wo/dbase.db', "SELECT db_password FROM sites WHERE sitename = '"
+         + site + "'"], capture_output=True, text=True, check=True).stdout.strip()
+    assert connects(old, old_password)
     uploads = '/var/www/{0}/htdocs/wp-content/uploads'.format(site)
     os.makedirs(uploads + '/2026', exist_ok=True)
     with open(uploads + '/2026/photo.txt', 'w') as f:
@@ -142,6 +165,12 @@ def test_isolate_moves_a_live_site_under_load_both_ways_with_no_failed_request(t
                 write_own_uploads=True, reset_opcache=False, run_exec=False)
             assert pwd.getpwuid(os.stat(uploads + '/2026').st_uid).pw_name == moved['system_user']
             assert os.stat(uploads + '/2026/photo.txt').st_uid == www.pw_uid  # two names
+            sovereign_secrets = secrets_of(site)
+            assert all(sovereign_secrets[n] != line for n, line in shared_secrets.items())
+            new = json.loads(wo('info', site, '--json').stdout)['db_user']
+            assert new in sovereign_secrets['DB_USER'] and old not in mysql(
+                'SELECT User FROM mysql.user')
+            assert not connects(old, old_password)
             wo('verify', site)
             back = json.loads(wo('isolate', site, '--isolation', 'shared', '--json').stdout)
             assert back['sites'][0]['status'] == 'isolated'
@@ -152,6 +181,34 @@ def test_isolate_moves_a_live_site_under_load_both_ways_with_no_failed_request(t
     assert os.stat(uploads + '/2026').st_uid == www.pw_uid
     assert subprocess.run(['getent', 'passwd', pools.system_user(site)]).returncode == 2
     assert json.loads(wo('info', site, '--json').stdout)['isolation'] == 'shared'
+
+
+def test_an_isolate_that_fails_verification_leaves_the_site_with_its_old_secrets(tenants):
+    """The shared MU-plugins opened to every user while a site moves, so its probe writes
+    there and its isolation check fails: isolate exits 1, and the site is shared again
+    with the same wp-config.php and database accounts as before, none locked."""
+    site, config = SHARED_SITE, '/var/www/{0}/wp-config.php'.format(SHARED_SITE)
+    with open(config, 'rb') as f:
+        before = f.read(), os.stat(config).st_uid, os.stat(config).st_gid
+    accounts = mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user')
+    locked = mysql(LOCKED_ACCOUNTS)
+    mu_plugins = '/var/www/shared/wp-content/mu-plugins'
+    mode = os.stat(mu_plugins).st_mode & 0o7777
+    try:
+        os.chmod(mu_plugins, 0o777)
+        failed = wo('isolate', site, '--json', check=False)
+    finally:
+        os.chmod(mu_plugins, mode)
+    assert failed.returncode == 1, failed.stdout
+    result = json.loads(failed.stdout)['sites'][0]
+    assert result['status'] == 'failed' and 'write_shared_mu_plugins' in result['error']
+    with open(config, 'rb') as f:
+        assert (f.read(), os.stat(config).st_uid, os.stat(config).st_gid) == before
+    assert mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user') == accounts
+    assert mysql(LOCKED_ACCOUNTS) == locked
+    assert json.loads(wo('info', site, '--json').stdout)['isolation'] == 'shared'
+    assert get(site).status_code == 200
+    wo('verify', site)
 
 
 def test_convert_with_isolation_sovereign_ends_in_a_verified_sovereign_site(make_standalone):

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from stack import WO_DB, mysql, purge_site, wo
-from wo.multitenancy.verification import EXPECTED_PRIVILEGES
+from wo.multitenancy.mariadb import SITE_PRIVILEGES
 
 DOMAIN = 'verify-mt.test'
 
@@ -54,7 +54,7 @@ def test_a_revoked_grant_fails_the_writer_check(account):
         code, checks = verify()
     finally:
         sql('GRANT {0} ON `{1}`.* TO `{2}`@`localhost`'.format(
-            ', '.join(EXPECTED_PRIVILEGES), name, user))
+            ', '.join(SITE_PRIVILEGES), name, user))
     assert code == 3 and 'database_writer' in failed(checks)
     assert 'no grant on `{0}`.*'.format(name) in checks['database_writer']['detail']
     # WordPress cannot use its database either

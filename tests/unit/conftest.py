@@ -9,7 +9,7 @@ from fake_server import WORDOPS_SITES, FakeApp, FakeRunner, FakeWeb
 from sample_release import make_release_tarball
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import mariadb, nginx, phpfpm, runner, sources, verification
+from wo.multitenancy import mariadb, nginx, phpfpm, runner, sources
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.wordops import Caller
@@ -125,7 +125,7 @@ class Server:
         self.accounts[user, 'localhost'] = [
             'GRANT USAGE ON *.* TO `{0}`@`localhost`'.format(user),
             'GRANT {0} ON `{1}`.* TO `{2}`@`localhost`'.format(
-                ', '.join(sorted(verification.EXPECTED_PRIVILEGES)), name, user)]
+                ', '.join(sorted(mariadb.SITE_PRIVILEGES)), name, user)]
         self.runner.site(domain).current_user = user + '@localhost'
         return {'db_name': name, 'db_user': user, 'db_password': 'secret',
                 'db_host': 'localhost', 'db_grant_host': 'localhost'}

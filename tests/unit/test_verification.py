@@ -10,9 +10,10 @@ from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import nginx, texts
 from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
-from wo.multitenancy.verification import EXPECTED_PRIVILEGES, grant_problems
+from wo.multitenancy.mariadb import SITE_PRIVILEGES
+from wo.multitenancy.verification import grant_problems
 
-OWN = 'GRANT {0} ON `a_test`.* TO `a_test`@`localhost`'.format(', '.join(sorted(EXPECTED_PRIVILEGES)))
+OWN = 'GRANT {0} ON `a_test`.* TO `a_test`@`localhost`'.format(', '.join(sorted(SITE_PRIVILEGES)))
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_grants_must_be_wordops_set_on_its_own_database_alone():
     assert grant_problems([usage, OWN], 'a_test') == []
     assert grant_problems([usage], 'a_test') == ['no grant on `a_test`.*']
     assert grant_problems(['GRANT SELECT ON `a_test`.* TO `a_test`@`localhost`'], 'a_test') == [
-        'on `a_test`.*: missing ' + ', '.join(sorted(EXPECTED_PRIVILEGES - {'SELECT'}))]
+        'on `a_test`.*: missing ' + ', '.join(sorted(SITE_PRIVILEGES - {'SELECT'}))]
     assert grant_problems(['GRANT FILE ON *.* TO `a_test`@`localhost`', OWN], 'a_test') == [
         'global privileges: FILE']
     assert grant_problems([OWN, 'GRANT SELECT ON `b_test`.* TO `a_test`@`localhost`'],

@@ -3,14 +3,15 @@
 While a site moves, both PHP users read its wp-config.php (an ACL for the coming one),
 its uploads and cache are handed to the coming user, nginx is pointed at the coming
 pool and reloaded, and only once every old nginx worker has finished its requests does
-the file belong to the coming user alone. Each step registers its undo: the caller
+the file belong to the coming user alone; a site going sovereign then gets a new
+database account and salts (rekeying). Each step registers its undo: the caller
 verifies the site then, and a failure puts it back. The pool and user of a sovereign
 site gone shared are removed after that (finish).
 """
 import os
 
-from wo.multitenancy import (fs, layout, nginx, pools, routing, site_files, sites, validate,
-                             verification, wp_config)
+from wo.multitenancy import (fs, layout, nginx, pools, rekeying, routing, site_files, sites,
+                             validate, verification, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 
 OWN_TREES = ('uploads', 'cache')
@@ -18,7 +19,8 @@ OWN_TREES = ('uploads', 'cache')
 
 def require_movable(ctx, site, model):
     """Refuse a site that is not live, or whose move to `model` cannot be made: a
-    sovereign user or pool of its name exists already, or its vhost cannot be routed."""
+    sovereign user or pool of its name exists already, its database account cannot be
+    replaced, or its vhost cannot be routed."""
     domain = site['domain']
     if site['state'] != 'live':
         raise InvalidInput('{0} is not live ({1})'.format(domain, site['state']),
@@ -26,12 +28,16 @@ def require_movable(ctx, site, model):
     if model == 'sovereign':
         pools.require_poolable(ctx.settings, domain, site['cache_type'])
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
+        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site))
     _vhost_text(ctx.settings, site, model)
 
 
-def to_sovereign(ctx, site, changes):
+def to_sovereign(ctx, site, database, changes):
+    """Serve the site from its own pool as its own user, with secrets no shared site has
+    read (`database`: its database before the move)."""
     settings, domain, php = ctx.settings, site['domain'], site['php_version']
     user = pools.system_user(domain)
+    defined = rekeying.read_config(ctx, site)
     pools.create_user(domain, settings.site_root(domain), changes)
     changes.on_failure('remove ' + pools.temp_dir(settings, domain),
                        lambda: site_files.remove_tree(pools.temp_dir(settings, domain)))
@@ -45,6 +51,7 @@ def to_sovereign(ctx, site, changes):
     _hand_over_trees(ctx, domain, settings.web_user, user, changes)
     _route(ctx, site, 'sovereign', changes)
     _settle_config(config, settings.web_user, user, changes)
+    rekeying.rekey(ctx, site, database, defined, changes)
     nginx.purge_page_cache([domain], settings.page_caches)
 
 
@@ -64,10 +71,12 @@ def to_shared(ctx, site, changes):
     pools.remove_pool(settings, domain, site['php_version'])
 
 
-def finish(ctx, site, model):
-    """After a verified move to `model`: a site gone shared loses its temporary files
-    and its user."""
-    if model == 'shared':
+def finish(ctx, site, model, database):
+    """After a verified move to `model`: a site gone sovereign loses its old database
+    account, one gone shared its temporary files and its user."""
+    if model == 'sovereign':
+        rekeying.drop_old_account(ctx, database)
+    else:
         site_files.remove_tree(pools.temp_dir(ctx.settings, site['domain']))
         pools.remove_user(site['domain'])
 
@@ -158,16 +167,21 @@ def isolate_site(ctx, domain, model):
         return {'domain': domain, 'status': 'unchanged', 'isolation': model,
                 'note': 'already ' + model}
     require_movable(ctx, site, model)
+    database = sites.database_of(ctx, site)
     with ctx.changes() as changes:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))
-        (to_sovereign if model == 'sovereign' else to_shared)(ctx, site, changes)
+        if model == 'sovereign':
+            to_sovereign(ctx, site, database, changes)
+        else:
+            to_shared(ctx, site, changes)
         ctx.report('Verifying ' + domain)
-        report = verification.verify(ctx, ctx.db.get_site(domain), sites.database_of(ctx, site))
+        moved = ctx.db.get_site(domain)
+        report = verification.verify(ctx, moved, sites.database_of(ctx, moved))
         if not report['ok']:
             raise MTError('{0} failed verification as {1}: {2}'.format(domain, model, '; '.join(
                 '{check}: {detail}'.format(**c) for c in report['checks'] if not c['ok'])),
                 'it is back as it was; wo multitenancy verify {0} shows its checks'.format(domain))
     ctx.db.record_verification(domain, report)
-    finish(ctx, site, model)
+    finish(ctx, site, model, database)
     return {'domain': domain, 'status': 'isolated', 'isolation': model,
             'system_user': pools.system_user(domain) if model == 'sovereign' else None}

@@ -9,6 +9,15 @@ from wo.multitenancy import runner
 from wo.multitenancy.errors import MTError
 
 _IDENTIFIER = re.compile(r'^[A-Za-z0-9_]{1,64}$')
+# What WordOps' setupdatabase grants a site's user on its database, and nothing else.
+SITE_PRIVILEGES = frozenset((
+    'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER',
+    'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW',
+    'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER'))
+# Where MariaDB keeps what runs with its definer's rights: (table, schema column, name column)
+_DEFINED = (('ROUTINES', 'ROUTINE_SCHEMA', 'ROUTINE_NAME'),
+            ('TRIGGERS', 'TRIGGER_SCHEMA', 'TRIGGER_NAME'),
+            ('VIEWS', 'TABLE_SCHEMA', 'TABLE_NAME'), ('EVENTS', 'EVENT_SCHEMA', 'EVENT_NAME'))
 
 def _womysql():
     from wo.core.mysql import WOMysql
@@ -56,7 +65,62 @@ def drop_site_database(ctl, db_name, db_user, grant_host):
     for identifier in (db_name, db_user):
         _require_identifier(identifier)
     _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(db_name))
-    _execute(ctl, 'DROP USER IF EXISTS %s@%s', (db_user, grant_host))
+    drop_account(ctl, db_user, grant_host)
+
+
+def create_account(ctl, db_name, user, password, host):
+    """Create user@host identified by `password`, with WordOps' grants on `db_name`.*
+    alone. MariaDB refusing either raises MTError, and nothing is left."""
+    for identifier in (db_name, user):
+        _require_identifier(identifier)
+    try:
+        _execute(ctl, 'CREATE USER %s@%s IDENTIFIED BY %s', (user, host, password))
+        _execute(ctl, 'GRANT {0} ON `{1}`.* TO %s@%s'.format(
+            ', '.join(sorted(SITE_PRIVILEGES)), db_name), (user, host))
+    except Exception as e:  # the driver's errors have no common base of ours
+        drop_account(ctl, user, host)
+        raise MTError('MariaDB refused the account {0}@{1}: {2}'.format(user, host, e),
+                      'check that MariaDB runs and root can log in (wo info --mysql)')
+
+
+def drop_account(ctl, user, host):
+    """Drop user@host if it exists (idempotent)."""
+    _require_identifier(user)
+    _execute(ctl, 'DROP USER IF EXISTS %s@%s', (user, host))
+
+
+def lock_account(ctl, user, host, locked=True):
+    """No new connection as user@host (locked), or again (not locked); sessions open
+    now go on (end_sessions)."""
+    _execute(ctl, 'ALTER USER %s@%s ACCOUNT {0}'.format('LOCK' if locked else 'UNLOCK'),
+             (user, host))
+
+
+def end_sessions(ctl, user, wait):
+    """Give the sessions of `user` up to `wait` seconds to end, then kill those left;
+    how many were killed."""
+    deadline = time.monotonic() + wait
+    while True:
+        left = _column(ctl, 'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s',
+                       (user,))
+        if not left or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    for session in left:
+        try:
+            _execute(ctl, 'KILL CONNECTION %s', (int(session),))
+        except Exception:  # it ended meanwhile
+            pass
+    return len(left)
+
+
+def defined_by(ctl, db_name, user):
+    """The routines, triggers, views and events of `db_name` whose definer is `user` (at
+    any host): they stop working when that user goes."""
+    query = ' UNION ALL '.join(
+        "SELECT CONCAT('{0} ', {2}) FROM information_schema.{0} WHERE {1} = %s AND "
+        "SUBSTRING_INDEX(DEFINER, '@', 1) = %s".format(*names) for names in _DEFINED)
+    return _column(ctl, query, (db_name, user) * len(_DEFINED))
 
 
 def wordops_grant_host(ctl):

@@ -29,11 +29,6 @@ SITE_SIDE = {'current_user': str, 'round_trip': bool, 'round_trip_error': str,
              'administrators': int, 'paths': dict}
 CRON_SIDE = {'due_before': int, 'due_after': int}
 
-# What WordOps' setupdatabase grants a site's user on its database, and nothing else.
-EXPECTED_PRIVILEGES = frozenset((
-    'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER',
-    'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW',
-    'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER'))
 _GRANT = re.compile(r'^GRANT (?P<privileges>.+?) ON '
                     r'(?:PROCEDURE |FUNCTION |PACKAGE BODY |PACKAGE )?(?P<target>\S+) TO ')
 
@@ -147,7 +142,7 @@ def grant_problems(statements, db_name):
         elif target in (schema + '*' for schema in schemas):
             own = True
             problems += _own_database_problems(target, privileges)
-        elif not (target.startswith(schemas) and privileges <= EXPECTED_PRIVILEGES):
+        elif not (target.startswith(schemas) and privileges <= mariadb.SITE_PRIVILEGES):
             problems.append('privileges on another database or table: ' + target)
     if not own:
         problems.append('no grant on `{0}`.*'.format(db_name))
@@ -157,8 +152,8 @@ def grant_problems(statements, db_name):
 def _own_database_problems(target, privileges):
     if privileges == {'ALL PRIVILEGES'}:
         return ['ALL PRIVILEGES on {0}: more than WordOps\' set'.format(target)]
-    missing = sorted(EXPECTED_PRIVILEGES - privileges)
-    extra = sorted(privileges - EXPECTED_PRIVILEGES)
+    missing = sorted(mariadb.SITE_PRIVILEGES - privileges)
+    extra = sorted(privileges - mariadb.SITE_PRIVILEGES)
     if not (missing or extra):
         return []
     return ['on {0}: {1}'.format(target, '; '.join(filter(None, (

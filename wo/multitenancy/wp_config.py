@@ -60,7 +60,7 @@ def defaults(settings, domain, db=None):
         values.update(DB_NAME=db['db_name'], DB_USER=db['db_user'],
                       DB_PASSWORD=db['db_password'], DB_HOST=db['db_host'],
                       DB_CHARSET='utf8mb4', DB_COLLATE='')
-    values.update({name: _salt() for name in SALT_NAMES})
+    values.update(_fresh_salts())
     values.update(WP_CACHE_KEY_SALT=domain + ':', DISALLOW_FILE_EDIT=settings.disable_file_edit,
                   DISALLOW_FILE_MODS=settings.disable_file_mods,
                   WP_MEMORY_LIMIT=settings.wp_memory_limit,
@@ -145,14 +145,22 @@ def write(settings, domain, constants, table_prefix, docroot, shared=True):
     fs.write_file(path(settings, domain), text, mode=0o640, owner=owner)
 
 
+def with_new_secrets(constants, db_user, db_password):
+    """`constants` ({name: PHP literal}) with database user `db_user`, its password
+    `db_password` and fresh salts."""
+    values = dict(_fresh_salts(), DB_USER=db_user, DB_PASSWORD=db_password)
+    return dict(constants, **{name: php_literal(value) for name, value in values.items()})
+
+
 def without_layout(constants):
     """A shared-core site's constants less those of the shared layout (for `revert`)."""
     return {n: v for n, v in constants.items()
             if n not in LAYOUT_CONSTANTS and n != 'WP_AUTO_UPDATE_CORE'}
 
 
-def _salt():
-    return ''.join(secrets.choice(_SALT_ALPHABET) for _ in range(64))
+def _fresh_salts():
+    return {name: ''.join(secrets.choice(_SALT_ALPHABET) for _ in range(64))
+            for name in SALT_NAMES}
 
 
 def _template():

@@ -141,10 +141,15 @@ class MTDatabase:
         """Record the database a site's create made (db_name, db_user, db_grant_host):
         from here on a delete finds it, even of a create that was killed."""
         with self._transaction() as db:
-            db.execute('UPDATE multitenancy_sites SET db_name = ?, db_user = ?, '
-                       'db_grant_host = ?, updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
-                       (database['db_name'], database['db_user'], database['db_grant_host'],
-                        domain))
+            _record_database(db, domain, database)
+
+    def set_database_user(self, domain, database, password):
+        """A site's database user is now database['db_user'] (at db_grant_host) with
+        `password`: in ours, and in WordOps' `sites` row (which keeps the password)."""
+        with self._transaction() as db:
+            _record_database(db, domain, database)
+            db.execute('UPDATE sites SET db_user = ?, db_password = ? WHERE sitename = ?',
+                       (database['db_user'], password, domain))
 
     def complete_site(self, domain, wordops_row, baseline_version, is_ssl):
         """Register a created site in WordOps' `sites` table, and its baseline version
@@ -219,3 +224,9 @@ class MTDatabase:
         with self._transaction() as db:
             row = db.execute('SELECT * FROM sites WHERE sitename = ?', (domain,)).fetchone()
         return dict(row) if row else None
+
+
+def _record_database(db, domain, database):
+    db.execute('UPDATE multitenancy_sites SET db_name = ?, db_user = ?, db_grant_host = ?, '
+               'updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
+               (database['db_name'], database['db_user'], database['db_grant_host'], domain))

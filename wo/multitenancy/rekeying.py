@@ -1,0 +1,89 @@
+"""New secrets for a site that leaves the shared model (`isolate` to sovereign).
+
+While a site is shared, every shared site's PHP can read its wp-config.php: its
+database password and its salts are theirs to know. Moving to sovereign, it gets new
+ones with no failed request: a second database account beside the first, with
+WordOps' grants; its configuration written for that account with fresh salts (whoever
+is logged in logs in again); OPcache told; then the first account locked, once the
+requests that read the old file have connected, and its sessions ended. Each step
+registers its undo. The first account is dropped once the site is verified
+(drop_old_account).
+"""
+import secrets
+import string
+import time
+
+from wo.multitenancy import fs, layout, mariadb, phpfpm, wp_config
+from wo.multitenancy.errors import InvalidInput
+
+CONNECT_GRACE = 2  # seconds for a request that read the old file to connect with it
+SESSION_WAIT = 30  # seconds the old account's sessions have to end before they are killed
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def require_rekeyable(ctx, database):
+    """Refuse a site whose database is not known, or holds routines, triggers, views or
+    events its user defined (they would stop working once that user is gone)."""
+    if not database:
+        raise InvalidInput('the database of this site is not known, so its password cannot '
+                           'be changed', 'wo multitenancy verify names what is missing')
+    defined = mariadb.defined_by(ctx.ctl, database['db_name'], database['db_user'])
+    if defined:
+        raise InvalidInput('{0} defined {1} in {2}: they stop working when its account is '
+                           'replaced'.format(database['db_user'], ', '.join(defined),
+                                             database['db_name']),
+                           'recreate them with another DEFINER, or drop them, then run the '
+                           'same command again')
+
+
+def read_config(ctx, site):
+    """What the site's wp-config.php defines (wp_config.read), read while the web user
+    still can."""
+    settings, domain = ctx.settings, site['domain']
+    return wp_config.read(settings, wp_config.path(settings, domain), domain,
+                          site['php_version'])
+
+
+def rekey(ctx, site, database, defined, changes):
+    """Give the site (now served by its own pool) a new database account and salts;
+    `defined`: read_config's answer from before the move."""
+    ctl, domain = ctx.ctl, site['domain']
+    old, host = database['db_user'], database['db_grant_host']
+    new = dict(database, db_user=old[:12] + secrets.token_hex(4))
+    password = ''.join(secrets.choice(_ALPHANUMERIC) for _ in range(32))
+    mariadb.create_account(ctl, database['db_name'], new['db_user'], password, host)
+    changes.on_failure('drop the database account ' + new['db_user'],
+                       lambda: mariadb.drop_account(ctl, new['db_user'], host))
+    _write_config(ctx, site, wp_config.with_new_secrets(
+        defined['constants'], new['db_user'], password), defined['table_prefix'], changes)
+    old_password = (ctx.db.wordops_site(domain) or {}).get('db_password')
+    ctx.db.set_database_user(domain, new, password)
+    changes.on_failure('record {0} as the database user of {1} again'.format(old, domain),
+                       lambda: ctx.db.set_database_user(domain, database, old_password))
+    time.sleep(CONNECT_GRACE)
+    mariadb.lock_account(ctl, old, host)
+    changes.on_failure('unlock ' + old, lambda: mariadb.lock_account(ctl, old, host, False))
+    killed = mariadb.end_sessions(ctl, old, SESSION_WAIT)
+    if killed:
+        ctx.report('{0} session(s) of the old database account of {1} were still open after '
+                   '{2} s: ended'.format(killed, domain, SESSION_WAIT))
+
+
+def drop_old_account(ctx, database):
+    """Drop the account rekey replaced (`database`: the site's from before)."""
+    mariadb.drop_account(ctx.ctl, database['db_user'], database['db_grant_host'])
+
+
+def _write_config(ctx, site, constants, table_prefix, changes):
+    """wp-config.php with `constants`, the OPcache copies of the old one dropped; the
+    undo puts the old one back."""
+    settings, domain, php = ctx.settings, site['domain'], site['php_version']
+    config = wp_config.path(settings, domain)
+    kept = fs.keep_file(config)
+
+    def put_back():
+        fs.restore_file(config, kept)
+        phpfpm.forget_scripts(settings, [php], settings.site_root(domain))
+    changes.on_failure('put back ' + config, put_back)
+    wp_config.write(settings, domain, constants, table_prefix, layout.htdocs(settings, domain))
+    phpfpm.forget_scripts(settings, [php], settings.site_root(domain))
