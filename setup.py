@@ -19,6 +19,6 @@ setup(
         'wo.cli.plugins.multitenancy_db',
     ],
     packages=['wo.multitenancy'],
-    package_data={'wo.multitenancy': ['templates/*', 'php/*']},
+    package_data={'wo.multitenancy': ['templates/*', 'php/*.php', 'php/config-stop/*']},
     install_requires=['wordops>=3.20', 'pystache', 'requests'],
 )

@@ -56,6 +56,11 @@ def installed_php():
                   if os.path.exists('/usr/sbin/php-fpm' + v))[-1]
 
 
+def php_user(domain):
+    """The user a site's PHP runs as: its own (a sovereign site) or www-data."""
+    return json.loads(wo('info', domain, '--json').stdout)['system_user'] or 'www-data'
+
+
 def mysql(query):
     done = subprocess.run(['mariadb', '-N', '-B', '-e', query], capture_output=True,
                           text=True, check=True)

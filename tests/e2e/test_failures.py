@@ -56,7 +56,7 @@ class replaced:
 def test_nginx_refusing_the_vhost(shared_core):
     # a broken local override of WordOps' vhost template
     with replaced(TEMPLATE_OVERRIDE, 'server { server_name {{site_name}}; no_such_directive on; }\n'):
-        message = fails_and_leaves_nothing('nginx-fail-mt.test')
+        message = fails_and_leaves_nothing('nginx-fail-mt.test', '--isolation', 'shared')
     assert 'refused by nginx' in message and 'no_such_directive' in message
     subprocess.run(['nginx', '-t'], check=True)
     succeeds_after_the_fix('nginx-fail-mt.test')

@@ -1,5 +1,6 @@
 """A compromised site against our root commands. The site's PHP runs as www-data and owns
-its uploads (before `convert`, its whole tree); here it plants links and names, and --
+its uploads (before `convert`, its whole tree: these sites are shared, WordOps' model,
+where every site's PHP is www-data); here it plants links and names, and --
 where the attack is a race -- keeps flipping a directory or file between the real one
 and a link to a canary tree of root's (tests/flipper.py) while the command runs.
 
@@ -20,11 +21,19 @@ import time
 
 import pytest
 
-from stack import REPO, SHARED, SITES, get, mysql, server_state, wo
+from stack import REPO, SHARED, SITES, get, mysql, server_state, wo, write_conf
 
 CANARY = '/var/lib/wo-mt-canary'
 SECRET = b'canary-secret-7f3a'  # in every canary file
 WWW = pwd.getpwnam('www-data')
+
+
+@pytest.fixture(scope='module', autouse=True)
+def shared_model():
+    """Sites created and converted here are shared: their PHP is www-data, as the attacker."""
+    write_conf(isolation='shared')
+    yield
+    write_conf()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ def two_sites(shared_core):
     sites = {}
     for domain in ('alpha-mt.test', 'beta-mt.test'):
         purge_site(domain)
-        sites[domain] = json.loads(wo('create', domain, '--wpfc', '--json').stdout)
+        sites[domain] = json.loads(wo('create', domain, '--wpfc', '--isolation', 'shared',
+                                      '--json').stdout)
     yield sites
     for domain in sites:
         purge_site(domain)
@@ -120,11 +121,13 @@ def drop_cached_front_page(domain):
 @pytest.mark.parametrize('cache,include', [('wpsc', 'wpsc'), ('wpce', 'wpce'), ('wprocket', 'wprocket')])
 def test_each_cache_type_gets_its_wordops_include(make_site, cache, include):
     # --wpredis is left out here: Debian's nginx lacks the redis modules WordOps'
-    # redis include needs (its rendering is covered by the unit tests).
+    # redis include needs (its rendering is covered by the unit tests). A site is
+    # sovereign by default: the include is our copy, routed to its own pool.
     domain = cache + '-mt.test'
     make_site(domain, '--' + cache)
     vhost = open('/etc/nginx/sites-available/' + domain).read()
-    assert re.search(r'include common/{0}-php\d\d\.conf;'.format(include), vhost)
+    assert re.search(r'include /etc/nginx/wo-multitenancy/common/{0}-php\d\d\.conf;'.format(
+        include), vhost)
     assert get(domain, '/?' + cache).status_code == 200
 
 

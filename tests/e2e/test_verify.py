@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from stack import WO_DB, mysql, purge_site, wo
+from stack import WO_DB, mysql, php_user, purge_site, wo
 from wo.multitenancy.mariadb import SITE_PRIVILEGES
 
 DOMAIN = 'verify-mt.test'
@@ -41,8 +41,8 @@ def failed(checks):
 def test_a_created_site_passes_every_check(account):
     code, checks = verify()
     assert (code, failed(checks)) == (0, [])
-    assert sorted(checks) == ['database_writer', 'host_binding', 'jobs_drain', 'no_legacy_paths',
-                              'schema_and_users', 'serves']
+    assert sorted(checks) == ['database_writer', 'host_binding', 'isolation', 'jobs_drain',
+                              'no_legacy_paths', 'schema_and_users', 'serves']  # sovereign: the default
     text = wo('verify', '--all').stdout
     assert DOMAIN + ': verified' in text and 'pass database_writer' in text
 
@@ -74,6 +74,22 @@ def test_a_user_at_another_host_fails_writer_and_host_binding(account):
         checks['database_writer']['detail']
 
 
+def test_other_accounts_with_grants_on_its_database_fail_the_writer_check(account):
+    """What a stopped isolate would leave (the account it replaced), or any account
+    given a way into the site's data: a database pattern taking it in, or one table."""
+    name, _ = account
+    sql("CREATE USER 'mt_pattern'@'localhost', 'mt_table'@'localhost'")
+    try:
+        sql('GRANT SELECT ON `{0}%`.* TO mt_pattern@localhost'.format(name[:6]))
+        sql('GRANT SELECT ON `{0}`.`wp_users` TO mt_table@localhost'.format(name))
+        code, checks = verify()
+    finally:
+        sql("DROP USER 'mt_pattern'@'localhost', 'mt_table'@'localhost'")
+    assert code == 3 and failed(checks) == ['database_writer']
+    assert 'other accounts have grants on {0}: mt_pattern@localhost, mt_table@localhost'.format(
+        name) in checks['database_writer']['detail']
+
+
 def test_an_anonymous_account_fails_the_writer_check(account):
     sql("CREATE USER ''@'localhost'")
     try:
@@ -100,7 +116,8 @@ def test_info_shows_the_registry_and_the_last_verification_never_a_password(acco
 
 def test_a_link_out_of_the_site_fails_no_legacy_paths(account):
     link = '/var/www/{0}/htdocs/wp-content/uploads/elsewhere'.format(DOMAIN)
-    subprocess.run(['runuser', '-u', 'www-data', '--', 'ln', '-s', '/etc', link], check=True)
+    subprocess.run(['runuser', '-u', php_user(DOMAIN), '--', 'ln', '-s', '/etc', link],
+                   check=True)
     try:
         code, checks = verify()
     finally:

@@ -17,8 +17,9 @@ from wo.multitenancy.wordops import Caller
 
 @pytest.fixture
 def sandbox(tmp_path):
-    """Settings whose every path lies under tmp_path."""
-    return mt_settings.from_mapping({}, shared_root=str(tmp_path / 'shared'),
+    """Settings whose every path lies under tmp_path; sites shared (a sovereign one needs
+    system users: the end-to-end tests make them)."""
+    return mt_settings.from_mapping({}, isolation='shared', shared_root=str(tmp_path / 'shared'),
                                     sites_root=str(tmp_path / 'www'),
                                     nginx_root=str(tmp_path / 'nginx'),
                                     page_cache=str(tmp_path / 'nginx-cache'),
@@ -65,6 +66,7 @@ class Server:
                             lambda ctl, user: sorted(h for u, h in self.accounts if u == user))
         monkeypatch.setattr(mariadb, 'grants', lambda ctl, user, host: self.accounts[user, host])
         monkeypatch.setattr(mariadb, 'public_grants', lambda ctl: self.public_grants)
+        monkeypatch.setattr(mariadb, 'other_grantees', lambda ctl, db_name, user: [])
         monkeypatch.setattr(mariadb, 'wordops_grant_host', lambda ctl: 'localhost')
         monkeypatch.setattr(mt, 'make_context', lambda app, journal: self._context(app, journal))
         for php in ('php82', 'php83'):

@@ -33,6 +33,7 @@ def test_open_basedir_admits_the_sites_root_not_a_longer_name_beside_it(sandbox)
     assert all(d.endswith('/') for d in allowed)
     assert not any(sandbox.site_root('a.test.evil').startswith(d) for d in allowed)
     assert sandbox.shared_root + '/' not in allowed  # its backups/ hold other sites' files
+    assert os.path.dirname(sandbox.baseline_file) + '/' in allowed  # the MU-plugin reads it
 
 
 def test_every_pool_has_the_same_admin_settings_but_its_own_paths(sandbox):

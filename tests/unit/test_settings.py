@@ -9,6 +9,7 @@ def test_defaults_are_the_documented_ones():
     assert s.shared_root == '/var/www/shared' and s.keep_releases == 3
     assert s.baseline_plugins == ('nginx-helper', 'redis-cache') and s.default_cache == 'wpfc'
     assert s.min_free_space == 1000 and s.enable_health_check is True
+    assert s.isolation == 'sovereign'
 
 
 def test_the_shipped_configuration_names_every_option(request):

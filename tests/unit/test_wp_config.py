@@ -85,3 +85,16 @@ def test_a_sites_values_are_rebuilt_as_literals():
     assert checked == {'constants': {'DB_PASSWORD': "'it\\'s'", 'WP_DEBUG': 'false',
                                      'LIMIT': '3', 'HOSTS': "array('a', 'b')"},
                        'table_prefix': "'site_'"}
+
+
+def test_new_secrets_replace_the_database_account_and_every_salt_and_keep_the_rest(sandbox):
+    before = dict(wp_config.defaults(sandbox, 'a.test', {
+        'db_name': 'a_test', 'db_user': 'old', 'db_password': 'leaked', 'db_host': 'localhost'}),
+        MY_OPTION="'kept'")
+    after = wp_config.with_new_secrets(before, 'new_user', "it's new")
+    assert (after['DB_USER'], after['DB_PASSWORD']) == ("'new_user'", "'it\\'s new'")
+    salts = [after[name] for name in wp_config.SALT_NAMES]
+    assert len(set(salts)) == len(salts) and not set(salts) & set(before.values())
+    unchanged = set(before) - {'DB_USER', 'DB_PASSWORD'} - set(wp_config.SALT_NAMES)
+    assert {n: after[n] for n in unchanged} == {n: before[n] for n in unchanged}
+    assert set(after) == set(before)

@@ -32,20 +32,33 @@ def require_movable(ctx, site, model):
     _vhost_text(ctx.settings, site, model)
 
 
+def refusal_before_convert(ctx, domain, model):
+    """The refused result of a standalone site that could not become `model` once
+    converted (a sovereign site cannot keep its pages in Redis, for one); None when it
+    could, or when it is on the shared core already."""
+    row = ctx.db.wordops_site(domain)
+    if model != 'sovereign' or not row or ctx.db.get_site(domain):
+        return None
+    try:
+        pools.require_poolable(ctx.settings, domain, row['cache_type'])
+    except InvalidInput as e:
+        return {'domain': domain, 'status': 'refused', 'error': e.message, 'hint': e.hint}
+
+
 def to_sovereign(ctx, site, database, changes):
     """Serve the site from its own pool as its own user, with secrets no shared site has
     read (`database`: its database before the move)."""
     settings, domain, php = ctx.settings, site['domain'], site['php_version']
     user = pools.system_user(domain)
-    defined = rekeying.read_config(ctx, site)
     pools.create_user(domain, settings.site_root(domain), changes)
     changes.on_failure('remove ' + pools.temp_dir(settings, domain),
                        lambda: site_files.remove_tree(pools.temp_dir(settings, domain)))
     for name in pools.TEMP_DIRS:
         fs.make_dir(os.path.join(settings.site_root(domain), name), 0o700, (user, user))
     config = wp_config.path(settings, domain)
-    fs.grant_read(config, user)
     changes.on_failure('drop the ACL of ' + config, lambda: fs.drop_grants(config))
+    fs.grant_read(config, user)
+    defined = rekeying.read_config(ctx, site)
     routing.derive_includes(settings, php, site['cache_type'])
     pools.add_pool(settings, domain, php, changes)
     _hand_over_trees(ctx, domain, settings.web_user, user, changes)

@@ -73,14 +73,19 @@ def create_account(ctl, db_name, user, password, host):
     alone. MariaDB refusing either raises MTError, and nothing is left."""
     for identifier in (db_name, user):
         _require_identifier(identifier)
-    try:
-        _execute(ctl, 'CREATE USER %s@%s IDENTIFIED BY %s', (user, host, password))
-        _execute(ctl, 'GRANT {0} ON `{1}`.* TO %s@%s'.format(
-            ', '.join(sorted(SITE_PRIVILEGES)), db_name), (user, host))
-    except Exception as e:  # the driver's errors have no common base of ours
-        drop_account(ctl, user, host)
-        raise MTError('MariaDB refused the account {0}@{1}: {2}'.format(user, host, e),
-                      'check that MariaDB runs and root can log in (wo info --mysql)')
+    statements = (('CREATE USER %s@%s IDENTIFIED BY %s', (user, host, password)),
+                  # `_` is a wildcard in a database grant: this one names one database
+                  ('GRANT {0} ON `{1}`.* TO %s@%s'.format(', '.join(sorted(SITE_PRIVILEGES)),
+                                                         db_name.replace('_', '\\_')),
+                   (user, host)))
+    for number, (statement, args) in enumerate(statements):
+        try:
+            _execute(ctl, statement, args)
+        except Exception as e:  # the driver's errors have no common base of ours
+            if number:  # the account is this call's
+                drop_account(ctl, user, host)
+            raise MTError('MariaDB refused the account {0}@{1}: {2}'.format(user, host, e),
+                          'check that MariaDB runs and root can log in (wo info --mysql)')
 
 
 def drop_account(ctl, user, host):
@@ -112,6 +117,16 @@ def end_sessions(ctl, user, wait):
         except Exception:  # it ended meanwhile
             pass
     return len(left)
+
+
+def other_grantees(ctl, db_name, user):
+    """The accounts but `user`'s granted anything on `db_name` itself (a database grant
+    whose pattern takes it in, or a table, column or routine grant in it)."""
+    query = ' UNION '.join(["SELECT CONCAT(User, '@', Host) FROM mysql.db "
+                            "WHERE %s LIKE Db AND User <> %s"] + [
+        "SELECT CONCAT(User, '@', Host) FROM mysql.{0} WHERE Db = %s AND User <> %s".format(t)
+        for t in ('tables_priv', 'columns_priv', 'procs_priv')])
+    return sorted(_column(ctl, query, (db_name, user) * 4))
 
 
 def defined_by(ctl, db_name, user):

@@ -7,14 +7,15 @@ WordOps' grants; its configuration written for that account with fresh salts (wh
 is logged in logs in again); OPcache told; then the first account locked, once the
 requests that read the old file have connected, and its sessions ended. Each step
 registers its undo. The first account is dropped once the site is verified
-(drop_old_account).
+(drop_old_account). A request or session still running after SESSION_WAIT is ended,
+and forms and REST calls opened with the old salts are refused once (their nonces).
 """
 import secrets
 import string
 import time
 
-from wo.multitenancy import fs, layout, mariadb, phpfpm, wp_config
-from wo.multitenancy.errors import InvalidInput
+from wo.multitenancy import fs, layout, mariadb, nginx, phpfpm, pools, wp_config
+from wo.multitenancy.errors import InvalidInput, MTError
 
 CONNECT_GRACE = 2  # seconds for a request that read the old file to connect with it
 SESSION_WAIT = 30  # seconds the old account's sessions have to end before they are killed
@@ -22,51 +23,56 @@ _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
 def require_rekeyable(ctx, database):
-    """Refuse a site whose database is not known, or holds routines, triggers, views or
-    events its user defined (they would stop working once that user is gone)."""
+    """Refuse a site whose database is not known, whose user has accounts at other hosts
+    (each would keep the old password), or whose database holds routines, triggers,
+    views or events its user defined (they stop working once that user is gone)."""
     if not database:
         raise InvalidInput('the database of this site is not known, so its password cannot '
                            'be changed', 'wo multitenancy verify names what is missing')
-    defined = mariadb.defined_by(ctx.ctl, database['db_name'], database['db_user'])
-    if defined:
-        raise InvalidInput('{0} defined {1} in {2}: they stop working when its account is '
-                           'replaced'.format(database['db_user'], ', '.join(defined),
-                                             database['db_name']),
-                           'recreate them with another DEFINER, or drop them, then run the '
-                           'same command again')
+    user, host = database['db_user'], database['db_grant_host']
+    hosts = mariadb.account_hosts(ctx.ctl, user)
+    if hosts != [host]:
+        raise InvalidInput('{0} has accounts at {1}, not at {2!r} alone'.format(
+            user, ', '.join(repr(h) for h in hosts) or 'no host', host),
+            'wo multitenancy verify names them; drop the others, then run the same command '
+            'again')
+    _require_nothing_defined_by(ctx, database, InvalidInput)
 
 
 def read_config(ctx, site):
-    """What the site's wp-config.php defines (wp_config.read), read while the web user
-    still can."""
+    """What the site's wp-config.php defines (wp_config.read), read by PHP as the
+    site's new user: no other process runs as it yet (a www-data one could be traced
+    or fed by any shared site's PHP), and it reads the file through its ACL."""
     settings, domain = ctx.settings, site['domain']
     return wp_config.read(settings, wp_config.path(settings, domain), domain,
-                          site['php_version'])
+                          site['php_version'], user=pools.system_user(domain))
 
 
 def rekey(ctx, site, database, defined, changes):
     """Give the site (now served by its own pool) a new database account and salts;
-    `defined`: read_config's answer from before the move."""
+    `defined`: read_config's answer. Each undo is registered before its step (each is
+    safe to run when its step did not happen)."""
     ctl, domain = ctx.ctl, site['domain']
     old, host = database['db_user'], database['db_grant_host']
     new = dict(database, db_user=old[:12] + secrets.token_hex(4))
     password = ''.join(secrets.choice(_ALPHANUMERIC) for _ in range(32))
-    mariadb.create_account(ctl, database['db_name'], new['db_user'], password, host)
     changes.on_failure('drop the database account ' + new['db_user'],
                        lambda: mariadb.drop_account(ctl, new['db_user'], host))
+    mariadb.create_account(ctl, database['db_name'], new['db_user'], password, host)
     _write_config(ctx, site, wp_config.with_new_secrets(
         defined['constants'], new['db_user'], password), defined['table_prefix'], changes)
     old_password = (ctx.db.wordops_site(domain) or {}).get('db_password')
-    ctx.db.set_database_user(domain, new, password)
     changes.on_failure('record {0} as the database user of {1} again'.format(old, domain),
                        lambda: ctx.db.set_database_user(domain, database, old_password))
+    ctx.db.set_database_user(domain, new, password)
     time.sleep(CONNECT_GRACE)
-    mariadb.lock_account(ctl, old, host)
     changes.on_failure('unlock ' + old, lambda: mariadb.lock_account(ctl, old, host, False))
+    mariadb.lock_account(ctl, old, host)
     killed = mariadb.end_sessions(ctl, old, SESSION_WAIT)
     if killed:
         ctx.report('{0} session(s) of the old database account of {1} were still open after '
                    '{2} s: ended'.format(killed, domain, SESSION_WAIT))
+    _require_nothing_defined_by(ctx, database, MTError)  # made while it could connect
 
 
 def drop_old_account(ctx, database):
@@ -87,3 +93,14 @@ def _write_config(ctx, site, constants, table_prefix, changes):
     changes.on_failure('put back ' + config, put_back)
     wp_config.write(settings, domain, constants, table_prefix, layout.htdocs(settings, domain))
     phpfpm.forget_scripts(settings, [php], settings.site_root(domain))
+    nginx.purge_page_cache([domain], settings.page_caches)  # its pages hold nonces of the old salts
+
+
+def _require_nothing_defined_by(ctx, database, error):
+    defined = mariadb.defined_by(ctx.ctl, database['db_name'], database['db_user'])
+    if defined:
+        raise error('{0} defined {1} in {2}: they stop working when its account is '
+                    'replaced'.format(database['db_user'], ', '.join(defined),
+                                      database['db_name']),
+                    'recreate them with another DEFINER, or drop them, then run the same '
+                    'command again')

@@ -40,7 +40,7 @@ class Settings:
     db_connect_retries: int = 3
     enable_syslog: bool = True
     syslog_tag: str = 'wo-multitenancy'
-    isolation: str = 'shared'
+    isolation: str = 'sovereign'
     pool_max_children: int = 4
     disable_functions: tuple = ('exec', 'passthru', 'shell_exec', 'system', 'proc_open',
                                 'popen', 'pcntl_exec', 'pcntl_fork', 'dl', 'putenv',

@@ -248,15 +248,6 @@ def shared_site(ctx, domain, hint):
     return site
 
 
-def require_shared(site, command):
-    """Refuse `command` on a sovereign site (our row `site`): it is not built for them
-    yet; a standalone site would run in WordOps' pools with files of another user's."""
-    if site['isolation'] == 'sovereign':
-        raise InvalidInput('{0} is a sovereign site: {1} works on shared sites only, for '
-                           'now'.format(site['domain'], command),
-                           'see docs/architecture.md, "Sovereign sites"')
-
-
 def record_of(ctx, domain):
     """What the registry holds of a site on the shared core, with WordOps' row (its
     database), never a password; its last verification as verify reported it."""

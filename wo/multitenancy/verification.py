@@ -108,6 +108,10 @@ def database_writer(ctl, db_name, db_user, grant_host, seen):
             ', '.join(repr(h) for h in anonymous)))
     if grant_host in hosts:
         problems += grant_problems(mariadb.grants(ctl, db_user, grant_host), db_name)
+    others = mariadb.other_grantees(ctl, db_name, db_user)
+    if others:  # a stopped isolate leaves the account it replaced
+        problems.append('other accounts have grants on {0}: {1}'.format(db_name, ', '.join(
+            others)))
     problems += public_problems(mariadb.public_grants(ctl))
     if 'error' in seen:
         problems.append('its WordPress could not report: ' + seen['error'])
@@ -117,7 +121,8 @@ def database_writer(ctl, db_name, db_user, grant_host, seen):
     return _check('database_writer', problems, '{0}@{1} writes {2}'.format(
         db_user, grant_host, db_name),
         'give {0}@{1} WordOps\' grants on `{2}`.* alone (as wo site create does), drop '
-        'its other accounts and any anonymous one, then verify again'.format(
+        'its other accounts, any anonymous one and any other account with grants on `{2}`, '
+        'then verify again'.format(
             db_user, grant_host, db_name))
 
 

@@ -77,8 +77,8 @@ def shared_layout(settings, domain, docroot):
             'WP_AUTO_UPDATE_CORE': 'false'}
 
 
-def read(settings, config_file, domain, php_version):
-    """What `config_file` defines, evaluated by PHP as the web user:
+def read(settings, config_file, domain, php_version, user=None):
+    """What `config_file` defines, evaluated by PHP as `user` (default: the web user):
     {'constants': {name: PHP literal}, 'table_prefix': PHP literal}.
 
     The file is the site's own code, so what PHP prints is checked and every value is
@@ -88,7 +88,7 @@ def read(settings, config_file, domain, php_version):
     take, raises InvalidInput."""
     try:
         done = runner.run([phpfpm.cli(php_version), READER, config_file, domain],
-                          user=settings.web_user)
+                          user=user or settings.web_user)
         defined = json.loads(done.stdout.strip().splitlines()[-1])
     except (CommandFailed, ValueError, IndexError) as e:
         raise MTError('cannot read {0}: {1}'.format(config_file, getattr(e, 'message', e)),

@@ -298,8 +298,9 @@ def convert_sites(ctx, domains, every=False, force=False, dry_run=False, isolati
         if every:
             domains = convertible_domains(ctx)
         return one_after_another(ctx, domains, 'Planning' if dry_run else 'Converting',
-                                 lambda domain: isolated(ctx, model, conversion.attempt(
-                                     ctx, domain, force, dry_run)))
+                                 lambda domain: isolating.refusal_before_convert(
+                                     ctx, domain, model) or isolated(
+                                     ctx, model, conversion.attempt(ctx, domain, force, dry_run)))
 
 
 def isolated(ctx, model, converted):
@@ -347,12 +348,16 @@ def isolate_sites(ctx, domains, every=False, model='sovereign'):
 
 
 def revert_site(ctx, domain):
-    """Give a site on the shared core its own copy of the current release again."""
+    """Give a site on the shared core its own copy of the current release again; a
+    sovereign site is moved to the shared model first (a standalone site's PHP is
+    www-data's), and stays there if the revert then fails: the same command finishes."""
     settings = ctx.settings
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
-        sites.require_shared(site, 'revert')
+        if site['isolation'] == 'sovereign':
+            isolating.isolate_site(ctx, domain, 'shared')
+            site = ctx.db.get_site(domain)
         current = shared_root.require_initialized(settings)
         release_dir = releases.path(settings, current)
         with ctx.changes() as changes:

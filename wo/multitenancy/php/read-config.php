@@ -5,19 +5,14 @@
  * arrays of those). A constant whose value is anything else (an object, a string that
  * is not UTF-8) is named under "unsupported" instead.
  *
- * Usage: php read-config.php /path/to/wp-config.php example.com   (as the web user)
- * The configuration ends by requiring ABSPATH . 'wp-settings.php': ABSPATH is set to a
- * scratch directory whose wp-settings.php is empty, so that is where it stops. The file
- * is the site's own code: what it prints is checked, never trusted (wp_config.py).
+ * Usage: php read-config.php /path/to/wp-config.php example.com   (as the site's PHP user)
+ * The configuration ends by requiring ABSPATH . 'wp-settings.php': ABSPATH is our
+ * config-stop/ (root's, like this file), whose wp-settings.php is empty, so that is
+ * where it stops. Nothing is written: a scratch file would be the PHP user's, and so
+ * every process of that user's to change. The file read is the site's own code: what
+ * it prints is checked, never trusted (wp_config.py).
  */
-$wo_mt_stop = sys_get_temp_dir() . '/wo-mt-config-' . bin2hex( random_bytes( 8 ) );
-mkdir( $wo_mt_stop, 0700 );
-file_put_contents( $wo_mt_stop . '/wp-settings.php', '<?php ' );
-register_shutdown_function( function () use ( $wo_mt_stop ) {
-	@unlink( $wo_mt_stop . '/wp-settings.php' );
-	@rmdir( $wo_mt_stop );
-} );
-define( 'ABSPATH', $wo_mt_stop . '/' );
+define( 'ABSPATH', __DIR__ . '/config-stop/' );
 $_SERVER['HTTP_HOST']   = $argv[2];
 $_SERVER['SERVER_NAME'] = $argv[2];
 $wo_mt_before = array_keys( get_defined_constants( true )['user'] );
