@@ -8,13 +8,14 @@ import pwd
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import time
 
 import pytest
 
 import standalone
-from stack import SHARED, SITES, get, mysql, rows, server_state, wo
+from stack import SHARED, SITES, WO_DB, get, mysql, rows, server_state, wo
 
 BACKUPS = os.path.join(SHARED, 'backups')
 def vouch_for_footer_plugin():
@@ -58,6 +59,22 @@ def test_convert_refuses_what_the_shared_set_lacks_and_changes_nothing(make_stan
     assert '--force' in result['hint']
     assert server_state() == before and get('lacks.test').text == front
     assert not glob.glob(os.path.join(BACKUPS, 'lacks.test-*'))
+
+
+def test_a_site_that_cannot_become_sovereign_is_refused_before_it_is_converted(make_standalone):
+    """Sites become sovereign by default, and a sovereign site cannot keep its pages in
+    Redis: a --wpredis site is refused up front, not converted and left half-way."""
+    make_standalone('redis-pages.test')
+    with sqlite3.connect(WO_DB) as db:
+        db.execute("UPDATE sites SET cache_type = 'wpredis' WHERE sitename = 'redis-pages.test'")
+    before, front = server_state(), get('redis-pages.test').text
+    refused = convert('redis-pages.test', check=False)
+    assert refused.returncode == 2
+    result = json.loads(refused.stdout)['sites'][0]
+    assert result['status'] == 'refused' and 'Redis' in result['error']
+    assert '--isolation shared' in result['hint']
+    assert server_state() == before and get('redis-pages.test').text == front
+    assert not glob.glob(os.path.join(BACKUPS, 'redis-pages.test-*'))
 
 
 def test_force_never_puts_a_sites_own_plugin_in_the_shared_set(make_standalone):

@@ -84,12 +84,10 @@ def to_shared(ctx, site, changes):
     pools.remove_pool(settings, domain, site['php_version'])
 
 
-def finish(ctx, site, model, database):
-    """After a verified move to `model`: a site gone sovereign loses its old database
-    account, one gone shared its temporary files and its user."""
-    if model == 'sovereign':
-        rekeying.drop_old_account(ctx, database)
-    else:
+def finish(ctx, site, model):
+    """After a verified move to `model`: a site gone shared loses its temporary files
+    and its user."""
+    if model == 'shared':
         site_files.remove_tree(pools.temp_dir(ctx.settings, site['domain']))
         pools.remove_user(site['domain'])
 
@@ -195,6 +193,6 @@ def isolate_site(ctx, domain, model):
                 '{check}: {detail}'.format(**c) for c in report['checks'] if not c['ok'])),
                 'it is back as it was; wo multitenancy verify {0} shows its checks'.format(domain))
     ctx.db.record_verification(domain, report)
-    finish(ctx, site, model, database)
+    finish(ctx, site, model)
     return {'domain': domain, 'status': 'isolated', 'isolation': model,
             'system_user': pools.system_user(domain) if model == 'sovereign' else None}

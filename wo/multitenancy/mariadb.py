@@ -94,11 +94,18 @@ def drop_account(ctl, user, host):
     _execute(ctl, 'DROP USER IF EXISTS %s@%s', (user, host))
 
 
-def lock_account(ctl, user, host, locked=True):
-    """No new connection as user@host (locked), or again (not locked); sessions open
-    now go on (end_sessions)."""
-    _execute(ctl, 'ALTER USER %s@%s ACCOUNT {0}'.format('LOCK' if locked else 'UNLOCK'),
-             (user, host))
+def account_statements(ctl, user, host):
+    """The statements that make user@host again as it is now (SHOW CREATE USER, with its
+    password's hash, and SHOW GRANTS), for restore_account."""
+    _require_identifier(user)
+    return _column(ctl, 'SHOW CREATE USER %s@%s', (user, host)) + grants(ctl, user, host)
+
+
+def restore_account(ctl, user, host, statements):
+    """Make user@host again from account_statements' `statements` (idempotent)."""
+    drop_account(ctl, user, host)
+    for statement in statements:
+        _execute(ctl, statement)
 
 
 def end_sessions(ctl, user, wait):

@@ -4,11 +4,11 @@ While a site is shared, every shared site's PHP can read its wp-config.php: its
 database password and its salts are theirs to know. Moving to sovereign, it gets new
 ones with no failed request: a second database account beside the first, with
 WordOps' grants; its configuration written for that account with fresh salts (whoever
-is logged in logs in again); OPcache told; then the first account locked, once the
+is logged in logs in again); OPcache told; then the first account dropped, once the
 requests that read the old file have connected, and its sessions ended. Each step
-registers its undo. The first account is dropped once the site is verified
-(drop_old_account). A request or session still running after SESSION_WAIT is ended,
-and forms and REST calls opened with the old salts are refused once (their nonces).
+registers its undo (the first account is made again as it was, password hash and
+grants). A request or session still running after SESSION_WAIT is ended, and forms and
+REST calls opened with the old salts are refused once (their nonces).
 """
 import secrets
 import string
@@ -66,18 +66,15 @@ def rekey(ctx, site, database, defined, changes):
                        lambda: ctx.db.set_database_user(domain, database, old_password))
     ctx.db.set_database_user(domain, new, password)
     time.sleep(CONNECT_GRACE)
-    changes.on_failure('unlock ' + old, lambda: mariadb.lock_account(ctl, old, host, False))
-    mariadb.lock_account(ctl, old, host)
+    kept = mariadb.account_statements(ctl, old, host)
+    changes.on_failure('make the database account {0} again'.format(old),
+                       lambda: mariadb.restore_account(ctl, old, host, kept))
+    mariadb.drop_account(ctl, old, host)
     killed = mariadb.end_sessions(ctl, old, SESSION_WAIT)
     if killed:
         ctx.report('{0} session(s) of the old database account of {1} were still open after '
                    '{2} s: ended'.format(killed, domain, SESSION_WAIT))
     _require_nothing_defined_by(ctx, database, MTError)  # made while it could connect
-
-
-def drop_old_account(ctx, database):
-    """Drop the account rekey replaced (`database`: the site's from before)."""
-    mariadb.drop_account(ctx.ctl, database['db_user'], database['db_grant_host'])
 
 
 def _write_config(ctx, site, constants, table_prefix, changes):
