@@ -457,8 +457,8 @@ install_plugin() {
     # the source would still be packaged from there.
     rm -rf "$REPO_DIR/build"
     "$WO_VENV/bin/pip" install -q --upgrade --no-deps "$REPO_DIR"
-    "$WO_PY" -c 'import pystache, requests' 2>/dev/null ||
-        "$WO_VENV/bin/pip" install -q pystache requests
+    "$WO_PY" -c 'import pystache, requests, dateutil' 2>/dev/null ||
+        "$WO_VENV/bin/pip" install -q pystache requests python-dateutil
     info "$("$WO_VENV/bin/pip" show "$PLUGIN_NAME" 2>/dev/null | grep -E '^Version' || echo 'installed')"
 }
 

@@ -20,5 +20,5 @@ setup(
     ],
     packages=['wo.multitenancy'],
     package_data={'wo.multitenancy': ['templates/*', 'php/*.php', 'php/config-stop/*']},
-    install_requires=['wordops>=3.20', 'pystache', 'requests'],
+    install_requires=['wordops>=3.20', 'pystache', 'requests', 'python-dateutil'],
 )

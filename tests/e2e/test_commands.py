@@ -9,7 +9,8 @@ import pytest
 from stack import SHARED, get, wo, write_conf
 
 COMMANDS = {'init': 'stage a WordPress release', 'create': 'Create a WordPress site',
-            'list': 'List the sites', 'status': 'real HTTP request', 'baseline': 'every site must have'}
+            'list': 'List the sites', 'status': 'real HTTP request', 'baseline': 'every site must have',
+            'audit': 'who ran it'}
 PLUGIN = """<?php
 /**
  * Plugin Name: MT footer mark

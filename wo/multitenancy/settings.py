@@ -35,6 +35,7 @@ class Settings:
     enable_hsts: bool = False
     enable_health_check: bool = True
     alert_email: str = ''
+    audit_keep_days: int = 365
     min_free_space: int = 1000
     db_connect_timeout: int = 5
     db_connect_retries: int = 3

@@ -126,3 +126,41 @@ def info_text(record):
     if last:
         lines += verification_text([last]).splitlines()[1:]
     return '\n'.join(lines)
+
+
+def audit_text(result):
+    """The audit trail's events, one line each: when, who, command, result, sites."""
+    if not result['events']:
+        return 'No events.'
+    return '\n'.join('{0}  {1:<10} {2:<10} {3:<11} {4}{5}'.format(
+        e['started_at'][:19], e['actor'] or '?', e['command'], e['result'] + (
+            ' ({0})'.format(e['exit_code']) if e['exit_code'] not in (0, None) else ''),
+        ', '.join(e['sites'] or []) or '-', _CONTROL.sub('?', ' -- ' + e['detail'])
+        if e['detail'] else '') for e in result['events'])
+
+
+def summary_subject(report):
+    return 'wo multitenancy on {0}, {1}: {2}'.format(report['host'], report['day'], ', '.join(
+        '{0} {1}'.format(n, name) for name, n in (
+            ('site(s) failed', len(report['failed_sites'])),
+            ('refused login(s)', sum(report['refused_logins'].values())),
+            ('failed verification(s)', len(report['failed_verifications']))) if n)
+        or 'news')
+
+
+def summary_text(report):
+    """A day's summary; empty on a day without news (so that cron mails nothing)."""
+    if not report['news']:
+        return ''
+    lines = ['{0} event(s) on {1}:'.format(report['events'], report['day'])]
+    lines += ['  {0}: {1}'.format(command, ', '.join(
+        '{0} {1}'.format(n, result) for result, n in sorted(results.items())))
+        for command, results in sorted(report['counts'].items())]
+    for title, items in (('Sites that failed something', report['failed_sites']),
+                         ('Failed verifications', report['failed_verifications'])):
+        if items:
+            lines.append('{0}: {1}'.format(title, ', '.join(items)))
+    if report['refused_logins']:
+        lines.append('Refused logins: ' + ', '.join('{0} {1}'.format(n, _CONTROL.sub(
+            '?', reason)) for reason, n in sorted(report['refused_logins'].items())))
+    return '\n'.join(lines)

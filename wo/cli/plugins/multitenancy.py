@@ -57,12 +57,18 @@ class MTCommand(CementBaseController):
         carries is shown first, then its message goes to stderr, and the command exits
         with its code."""
         try:
-            result = mt.run(command, self.app, self._progress)
+            result = mt.run(command, self.app, self._progress, *self._audited())
         except MTError as e:
             if e.result is not None:
                 show(e.result)
             self._fail(e)
         show(result)
+
+    def _audited(self):
+        """What the audit trail keeps of this command: its name, its words, its domains."""
+        domains = getattr(self.app.pargs, 'domain', None) or []
+        return (self._meta.label.replace('mt_', '', 1), sys.argv[2:],
+                [domains] if isinstance(domains, str) else domains)
 
     def _fail(self, error):
         if error.message:
@@ -451,6 +457,51 @@ class BaselineController(MTCommand):
                   lambda current: self._emit(current, texts.baseline_text(current)))
 
 
+class AuditController(MTCommand):
+    class Meta:
+        label = 'mt_audit'
+        aliases = ['audit']
+        description = ('List the audit trail: every command that changed something (init, '
+                       'create, convert, revert, isolate, update, rollback, baseline, delete, '
+                       'remove, verify), who ran it (the sudo user, else the login user), '
+                       'its arguments without secrets, the sites it touched, its result and '
+                       'exit code, how long it took, and the release and baseline before and '
+                       'after when they changed. A command killed before it could record its '
+                       'end is shown as interrupted once any command runs again. --summary '
+                       'prints what happened on one day, nothing on a day without news '
+                       '(anything failed, refused, unhealthy, busy or interrupted), mails it '
+                       'to alert_email when set, and prunes events older than '
+                       'audit_keep_days: run it daily from cron (README).')
+        arguments = [
+            (['--site'], dict(metavar='DOMAIN', help='only events that touched this site')),
+            (['--since'], dict(metavar='WHEN', help='from WHEN on: a date, a time or an age '
+                                                     '(2026-12-01, "2026-12-01 14:00", 2h, 7d)')),
+            (['--until'], dict(metavar='WHEN', help='before WHEN')),
+            (['--failed'], dict(action='store_true', help='only events that did not end ok')),
+            (['--summary'], dict(action='store_true', help="one day's summary")),
+            (['--day'], dict(metavar='YYYY-MM-DD', help='the day of --summary (default: '
+                                                        'yesterday, the last whole day)')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        if pargs.summary:
+            self._run(lambda ctx: mt.audit_summary(ctx, pargs.day), self._summary)
+        else:
+            self._run(lambda ctx: mt.audit_events(ctx, pargs.site, pargs.since, pargs.until,
+                                                   pargs.failed),
+                      lambda result: self._emit(result, texts.audit_text(result)))
+
+    def _summary(self, report):
+        text = texts.summary_text(report)
+        if self.app.pargs.json:
+            self._emit(report, text)
+        elif text and 'mailed_to' not in report:
+            print(text)
+
+
 def refuse(app, error):
     """Print an MTError and its hint on stderr (nothing for one without a message: its
     result said it) and end the command with its exit code. Without a terminal (cron,
@@ -482,5 +533,5 @@ def load(app):
                        UpdateController, RollbackController, ConvertController, IsolateController,
                        RevertController, DeleteController, RemoveController, ListController,
                        StatusController, InfoController, VerifyController,
-                       BaselineController):
+                       BaselineController, AuditController):
         app.handler.register(controller)

@@ -1,7 +1,7 @@
 """State of wo multitenancy in WordOps' own SQLite database (/var/lib/wo/dbase.db).
 
 Our tables: multitenancy_config, multitenancy_releases, multitenancy_sites (the
-registry). A created site is registered in ours first; once it is made, in WordOps'
+registry), multitenancy_audit (the audit trail: audit.py). A created site is registered in ours first; once it is made, in WordOps'
 `sites` table too, so that `wo site info/list` know it. Release paths are never stored, only release names.
 """
 import json
@@ -48,6 +48,25 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
     created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
     updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
 );
+CREATE TABLE IF NOT EXISTS multitenancy_audit (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    command VARCHAR(40) NOT NULL,
+    arguments TEXT,
+    actor VARCHAR(64),
+    uid INTEGER,
+    pid INTEGER,
+    pid_start INTEGER,
+    sites TEXT,
+    result VARCHAR(20) NOT NULL,
+    exit_code INTEGER,
+    seconds REAL,
+    detail TEXT,
+    state_before TEXT,
+    state_after TEXT
+);
+CREATE INDEX IF NOT EXISTS multitenancy_audit_started ON multitenancy_audit (started_at);
 """
 # Columns added since the first release: (table, column, type), added where missing.
 ADDED_COLUMNS = (('multitenancy_sites', 'db_name', 'VARCHAR(255)'),
@@ -186,7 +205,8 @@ class MTDatabase:
             db.execute('DELETE FROM sites WHERE sitename = ?', (domain,))
 
     def forget_everything(self):
-        """Empty our tables (after `remove`); WordOps' own rows are not touched."""
+        """Empty our tables (after `remove`) but the audit trail; WordOps' own rows are not
+        touched."""
         with self._transaction() as db:
             for table in ('multitenancy_sites', 'multitenancy_releases', 'multitenancy_config'):
                 db.execute('DELETE FROM ' + table)
@@ -213,6 +233,46 @@ class MTDatabase:
             row = db.execute('SELECT * FROM multitenancy_sites WHERE domain = ?',
                              (domain,)).fetchone()
         return dict(row) if row else None
+
+    # -- the audit trail (audit.py) -------------------------------------------------------
+    def add_event(self, event):
+        """Append an event ({column: value}); its id."""
+        with self._transaction() as db:
+            columns = sorted(event)
+            return db.execute('INSERT INTO multitenancy_audit ({0}) VALUES ({1})'.format(
+                ', '.join(columns), ', '.join('?' * len(columns))),
+                [event[c] for c in columns]).lastrowid
+
+    def close_event(self, event_id, values):
+        """Set the columns `values` of a started event (it is not started any more)."""
+        with self._transaction() as db:
+            columns = sorted(values)
+            db.execute('UPDATE multitenancy_audit SET {0} WHERE id = ? AND result = ?'.format(
+                ', '.join(c + ' = ?' for c in columns)),
+                [values[c] for c in columns] + [event_id, 'started'])
+
+    def events(self, since=None, until=None, site=None, results=None):
+        """Events oldest first: started at `since` or later and before `until`
+        ('YYYY-MM-DD HH:MM:SS' UTC), touching `site`, with one of `results`."""
+        where, args = [], []
+        for clause, value in (('started_at >= ?', since), ('started_at < ?', until),
+                              ('instr(sites, ?) > 0', json.dumps(site) if site else None)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        if results:
+            where.append('result IN ({0})'.format(', '.join('?' * len(results))))
+            args += list(results)
+        with self._transaction() as db:
+            return [dict(r) for r in db.execute(
+                'SELECT * FROM multitenancy_audit {0} ORDER BY started_at, id'.format(
+                    'WHERE ' + ' AND '.join(where) if where else ''), args)]
+
+    def prune_events(self, before):
+        """Forget the events started before `before`; how many."""
+        with self._transaction() as db:
+            return db.execute('DELETE FROM multitenancy_audit WHERE started_at < ?',
+                              (before,)).rowcount
 
     def wordops_sites(self):
         """Every row of WordOps' `sites` table."""

@@ -14,35 +14,47 @@ import secrets
 from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import (baseline, conversion, fs, isolating, lock, mariadb, nginx, releases,
-                             reversion, rollout, shared_root, sites, ssl, sources, switching,
-                             validate, verification)
+from wo.multitenancy import (audit, baseline, conversion, fs, isolating, lock, mail, mariadb,
+                             nginx, releases, reversion, rollout, shared_root, sites, ssl,
+                             sources, switching, texts, validate, verification)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
-from wo.multitenancy.errors import EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, PartlyFailed
+from wo.multitenancy.errors import (EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, MTError,
+                                   PartlyFailed)
 from wo.multitenancy.fleet import health_of_every_site, require_every_site
 from wo.multitenancy.logs import attach_syslog
 from wo.multitenancy.sites import removal_plan, require_removable
 from wo.multitenancy.wordops import Caller
 
 
-def run(command, app, show):
+def run(command, app, show, name=None, argv=(), domains=()):
     """Run command(context) for the Cement app `app`, its progress lines shown through
-    show(text); return its result.
+    show(text); return its result. A command `name` that changes something (given
+    `argv`, naming `domains`) is in the audit trail: started before it acts, closed
+    before it returns or raises.
 
     Raises MTError: the command's own, Interrupted (exit 128 + the signal) when Ctrl-C
     or SIGTERM (Cement's CaughtSignal) stopped it -- after its undo ran -- and an
     MTError naming an OSError no step expected (a full disk, a permission); both say
     what the command left and how to finish.
     """
-    journal = Journal(show)
+    journal, ctx, started = Journal(show), None, None
     try:
-        return command(make_context(app, journal))
-    except CaughtSignal as e:
-        raise journal.interrupted(e.signum, e) from None
-    except OSError as e:
-        raise journal.unexpected(e) from e
+        try:
+            ctx = make_context(app, journal)
+            started = audit.begin(ctx, name, argv, domains)
+            result = command(ctx)
+        except CaughtSignal as e:
+            raise journal.interrupted(e.signum, e) from None
+        except OSError as e:
+            raise journal.unexpected(e) from e
+    except MTError as e:
+        if ctx:
+            audit.close(ctx, started, e.exit_code, e.result, e.message)
+        raise
+    audit.close(ctx, started, 0, result)
+    return result
 
 
 def make_context(app, journal):
@@ -224,6 +236,24 @@ def status(ctx):
 
 def site_info(ctx, domain):
     return sites.record_of(ctx, validate.domain(domain))
+
+
+def audit_events(ctx, site=None, since=None, until=None, failed=False):
+    """The audit trail's events asked for, oldest first (audit.listing)."""
+    if site:
+        validate.domain(site)
+    return {'events': audit.listing(ctx.db, site, since, until, failed)}
+
+
+def audit_summary(ctx, day=None):
+    """The summary of `day` (default yesterday): mailed to alert_email when it has news
+    and alert_email is set; events older than audit_keep_days pruned."""
+    report = audit.summary(ctx.db, audit.day_of(day), ctx.settings.audit_keep_days)
+    if report['news'] and ctx.settings.alert_email:
+        mail.send(ctx.settings.alert_email, texts.summary_subject(report),
+                  texts.summary_text(report))
+        report['mailed_to'] = ctx.settings.alert_email
+    return report
 
 
 def verify_sites(ctx, domains, every=False):
