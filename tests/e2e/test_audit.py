@@ -49,9 +49,10 @@ def test_each_command_is_recorded_with_its_actor_sites_and_result(shared_core):
     assert 'admin_password' not in json.dumps(created)
 
 
-def test_a_killed_update_is_interrupted_once_the_next_command_runs(shared_core):
+def test_a_killed_update_is_interrupted_once_the_next_command_runs(shared_core, release_tarball):
     since = last_id()
-    update = subprocess.Popen(['wo', 'multitenancy', 'update', '--force'],
+    update = subprocess.Popen(['wo', 'multitenancy', 'update', '--force', '--source',
+                               release_tarball],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     deadline = time.monotonic() + 60
@@ -62,7 +63,7 @@ def test_a_killed_update_is_interrupted_once_the_next_command_runs(shared_core):
     os.killpg(update.pid, signal.SIGKILL)
     update.wait()
     assert [e['result'] for e in started_events(since)] == ['started']
-    wo('update', '--force')  # the next command: it finishes the killed one's work too
+    wo('update', '--force', '--source', release_tarball)  # also finishes the killed one's work
     killed, finished = trail(since)
     assert (killed['command'], killed['result'], killed['exit_code']) == (
         'update', 'interrupted', None)

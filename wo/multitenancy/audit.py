@@ -53,9 +53,12 @@ def begin(ctx, command, argv, domains):
 
 def close(ctx, started, exit_code, result=None, detail=None):
     """Close a started event (begin's answer; None: nothing) with `exit_code`, the
-    sites `result` names and the error `detail`."""
+    sites `result` names and the error `detail` (or what the result says for the
+    trail: its 'audit')."""
     if started is None:
         return
+    if detail is None and isinstance(result, dict):
+        detail = result.get('audit')
     after = json.dumps(server_state(ctx.settings))
     ctx.db.close_event(started['id'], {
         'ended_at': _stamp(now()), 'exit_code': exit_code,
@@ -145,6 +148,11 @@ def now():
     return datetime.now(timezone.utc)
 
 
+def stamp_of(epoch):
+    """The stamp of a Unix time."""
+    return _stamp(datetime.fromtimestamp(epoch, timezone.utc))
+
+
 def _stamp(moment):
     return moment.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M:%S.%f')
 
@@ -187,7 +195,8 @@ def summary(db, day, keep_days):
     refused_logins = {}
     for event in troubled:
         if event['command'] == 'login-use':
-            refused_logins[event['detail']] = refused_logins.get(event['detail'], 0) + 1
+            reason = (event['detail'] or '?').split('; ')[0]
+            refused_logins[reason] = refused_logins.get(reason, 0) + 1
     pruned = db.prune_events(_stamp(now() - timedelta(days=keep_days)))
     return {'day': day.isoformat(), 'host': socket.gethostname(), 'events': len(events),
             'counts': counts,

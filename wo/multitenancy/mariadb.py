@@ -136,6 +136,31 @@ def other_grantees(ctl, db_name, user):
     return sorted(_column(ctl, query, (db_name, user) * 4))
 
 
+def take_options(ctl, db_name, prefix, limit=1000):
+    """Read and delete the options of database `db_name` (its one WordPress options
+    table) whose name starts with `prefix`; their values, at most `limit`."""
+    _require_identifier(db_name)
+    tables = _column(ctl, 'SELECT TABLE_NAME FROM information_schema.COLUMNS WHERE '
+                          "TABLE_SCHEMA = %s AND COLUMN_NAME = 'option_name'", (db_name,))
+    if len(tables) != 1 or not _IDENTIFIER.match(tables[0]):
+        return []
+    table = '`{0}`.`{1}`'.format(db_name, tables[0])
+    pattern = prefix.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%') + '%'
+    connection = _womysql().connect(ctl)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute('SELECT option_name, option_value FROM {0} WHERE option_name LIKE %s '
+                           'LIMIT %s'.format(table), (pattern, limit))
+            rows = cursor.fetchall()
+            for name, _ in rows:
+                cursor.execute('DELETE FROM {0} WHERE option_name = %s'.format(table), (name,))
+        connection.commit()
+    finally:
+        connection.close()
+    return [value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
+            for _, value in rows]
+
+
 def defined_by(ctl, db_name, user):
     """The routines, triggers, views and events of `db_name` whose definer is `user` (at
     any host): they stop working when that user goes."""

@@ -26,6 +26,11 @@ def login_text(result):
             '{admin_password}\n  (the password is shown once and not logged)'.format(**result))
 
 
+def login_link_text(result):
+    return ('Login link for {user} on {domain}, valid once until {expires_at} ({ttl} s):\n'
+            '{url}'.format(**result))
+
+
 def removal_text(plan):
     lines = ['This removes {0} and {1} site(s): {2}'.format(
         plan['shared_root'], len(plan['sites']), ', '.join(plan['sites']) or 'none')]

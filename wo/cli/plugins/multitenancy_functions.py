@@ -14,14 +14,15 @@ import secrets
 from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import (audit, baseline, conversion, fs, isolating, lock, mail, mariadb,
-                             nginx, releases, reversion, rollout, shared_root, sites, ssl,
-                             sources, switching, texts, validate, verification)
+from wo.multitenancy import (audit, baseline, conversion, fs, isolating, lock, login_links,
+                             mail, mariadb, nginx, releases, reversion, rollout, shared_root,
+                             sites, ssl, sources, switching, texts, validate, verification,
+                             wordpress)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
-from wo.multitenancy.errors import (EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, MTError,
-                                   PartlyFailed)
+from wo.multitenancy.errors import (EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, InvalidInput,
+                                   MTError, PartlyFailed)
 from wo.multitenancy.fleet import health_of_every_site, require_every_site
 from wo.multitenancy.logs import attach_syslog
 from wo.multitenancy.sites import removal_plan, require_removable
@@ -87,6 +88,7 @@ def init_shared(ctx, source=None, force=False):
             ctx.report('Seeding the baseline plugins and theme')
             notes = shared_root.seed_baseline(settings, releases.path(settings, name), changes)
             baseline.install_enforcer(settings)
+            login_links.install_plugin(settings)
             switching.switch_every_site(ctx, name, True, changes)
         result = dict(switching.settle(ctx, name, current), changed=True, notes=notes)
     return require_every_site(result, result['failed'])
@@ -238,16 +240,47 @@ def site_info(ctx, domain):
     return sites.record_of(ctx, validate.domain(domain))
 
 
+def login(ctx, domain, user=None, redirect=None, ttl=login_links.DEFAULT_TTL):
+    """A link that logs its bearer into `domain`'s dashboard once, as `user` (default:
+    its first administrator), within `ttl` seconds (login_links)."""
+    settings = ctx.settings
+    validate.domain(domain)
+    login_links.require_ttl(ttl)
+    login_links.require_path(redirect)
+    site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
+    if site['state'] != 'live':
+        raise InvalidInput('{0} is not live ({1})'.format(domain, site['state']),
+                           'wo multitenancy info {0}'.format(domain))
+    found = wordpress.task(settings, domain, site['php_version'], 'login_user',
+                           user=user or '')['login']
+    if not isinstance(found, str):
+        raise InvalidInput('{0} has {1}'.format(domain, 'no user ' + repr(user) if user else
+                                                'no administrator'),
+                           'name one of its users with --user LOGIN')
+    login_links.install_plugin(settings)
+    login_links.install_key(settings, domain)
+    claims = login_links.claims(domain, found, ttl, redirect)
+    link = login_links.url(domain, bool(site['is_ssl']), login_links.token(
+        login_links.site_key(settings, domain), claims))
+    return {'domain': domain, 'user': found, 'url': link, 'ttl': ttl,
+            'expires_at': audit.stamp_of(claims['exp'])[:19] + ' UTC',
+            'link_id': claims['jti'][:8],
+            'audit': 'link {0} for {1}, {2} s'.format(claims['jti'][:8], found, ttl)}
+
+
 def audit_events(ctx, site=None, since=None, until=None, failed=False):
-    """The audit trail's events asked for, oldest first (audit.listing)."""
+    """The audit trail's events asked for, oldest first (audit.listing), the sites'
+    login-link events collected first."""
     if site:
         validate.domain(site)
+    login_links.collect_events(ctx)
     return {'events': audit.listing(ctx.db, site, since, until, failed)}
 
 
 def audit_summary(ctx, day=None):
     """The summary of `day` (default yesterday): mailed to alert_email when it has news
     and alert_email is set; events older than audit_keep_days pruned."""
+    login_links.collect_events(ctx)
     report = audit.summary(ctx.db, audit.day_of(day), ctx.settings.audit_keep_days)
     if report['news'] and ctx.settings.alert_email:
         mail.send(ctx.settings.alert_email, texts.summary_subject(report),

@@ -102,6 +102,17 @@ switch ( $wo_mt_job['action'] ) {
 		) );
 		break;
 
+	case 'login_user':
+		// The user a login link is for: the one named, or the first administrator.
+		if ( '' !== $wo_mt_job['user'] ) {
+			$wo_mt_user = get_user_by( 'login', $wo_mt_job['user'] );
+		} else {
+			$wo_mt_admins = get_users( array( 'role' => 'administrator', 'orderby' => 'ID', 'number' => 1 ) );
+			$wo_mt_user   = $wo_mt_admins ? $wo_mt_admins[0] : false;
+		}
+		wo_mt_done( array( 'login' => $wo_mt_user ? $wo_mt_user->user_login : null ) );
+		break;
+
 	case 'keep_own_theme':
 		// A converted site keeps its theme: the baseline enforcer leaves it alone.
 		update_option( 'wo_mt_own_theme', 1 );
