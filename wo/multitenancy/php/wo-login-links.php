@@ -130,7 +130,7 @@ function wo_mt_login_check( $token ) {
 }
 
 function wo_mt_login_key() {
-	$file = dirname( ABSPATH, 2 ) . '/login.key';
+	$file = dirname( WP_CONTENT_DIR, 2 ) . '/login.key'; // <site root>/htdocs/wp-content
 	$hex  = is_readable( $file ) ? trim( (string) file_get_contents( $file ) ) : '';
 	return preg_match( '/^[0-9a-f]{64}$/', $hex ) ? hex2bin( $hex ) : null;
 }
