@@ -9,6 +9,7 @@ import pytest
 from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins import multitenancy as controllers
+from wo.cli.plugins import multitenancy_everyday as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.multitenancy import nginx
 from wo.multitenancy.errors import Interrupted, InvalidInput, MTError
@@ -131,7 +132,7 @@ def test_sites_not_finished_print_the_result_then_one_error_line(initialized, ca
 def test_an_unhealthy_site_prints_the_status_and_exits_3(initialized, capsys):
     initialized.create('a.test')
     initialized.runner.broken['a.test'] = 'Fatal error'
-    assert ended(initialized.controller(controllers.StatusController, json=False)) == 3
+    assert ended(initialized.controller(everyday.StatusController, json=False)) == 3
     captured = capsys.readouterr()
     assert 'a.test' in captured.out and 'UNHEALTHY HTTP 500' in captured.out
     assert captured.err == ''
@@ -180,9 +181,9 @@ def test_remove_shows_the_plan_then_refuses_while_sites_exist(initialized, capsy
 
 def test_list_revert_and_baseline_print_their_results(initialized, capsys):
     initialized.create('a.test')
-    assert ended(initialized.controller(controllers.ListController, json=False)) is None
+    assert ended(initialized.controller(everyday.ListController, json=False)) is None
     assert capsys.readouterr().out.startswith('a.test ')
-    assert ended(initialized.controller(controllers.BaselineController, add_plugin=[],
+    assert ended(initialized.controller(everyday.BaselineController, add_plugin=[],
                                         remove_plugin=[], theme=None, json=True)) is None
     assert json.loads(capsys.readouterr().out)['plugins'] == ['nginx-helper', 'redis-cache']
     assert ended(initialized.controller(controllers.RevertController, domain=['a.test'],

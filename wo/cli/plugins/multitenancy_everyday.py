@@ -1,0 +1,190 @@
+"""wo multitenancy's everyday commands on the sites there are: list, status, info, verify,
+baseline, login and audit. Their controllers build on multitenancy.MTCommand, which
+parses, runs and prints them and turns their errors into exit codes; the commands that
+make, move or remove sites and releases are in multitenancy.py.
+"""
+from cement.core.controller import expose
+
+from wo.cli.plugins import multitenancy_functions as mt
+from wo.cli.plugins.multitenancy import MTCommand
+from wo.multitenancy import texts, validate
+
+
+class ListController(MTCommand):
+    class Meta:
+        label = 'mt_list'
+        aliases = ['list']
+        description = 'List the sites on the shared core.'
+        arguments = [(['--json'], dict(action='store_true', help='print JSON'))]
+
+    @expose(hide=True)
+    def default(self):
+        self._run(mt.list_sites, lambda sites: self._emit(sites, texts.list_text(sites)))
+
+
+class StatusController(MTCommand):
+    class Meta:
+        label = 'mt_status'
+        aliases = ['status']
+        description = ('Show the current release and WordPress version, the releases kept, '
+                       'disk use, and each site\'s health from a real HTTP request. '
+                       'Exits 3 when a site is unhealthy.')
+        arguments = [(['--json'], dict(action='store_true', help='print JSON'))]
+
+    @expose(hide=True)
+    def default(self):
+        self._run(mt.status, lambda report: self._emit(report, texts.status_text(report)))
+
+
+class InfoController(MTCommand):
+    class Meta:
+        label = 'mt_info'
+        aliases = ['info']
+        description = ('Show what the registry holds of a site on the shared core: its state '
+                       '(provisioning, verifying, live, failed, deleting), root, PHP, cache, '
+                       'release, database, database user and the host it was created at, and '
+                       'its last verification. Never a password.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the site')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        domains = self.app.pargs.domain
+        self._run(lambda ctx: mt.site_info(ctx, validate.one_domain(domains, 'info example.com')),
+                  lambda record: self._emit(record, texts.info_text(record)))
+
+
+class VerifyController(MTCommand):
+    class Meta:
+        label = 'mt_verify'
+        aliases = ['verify']
+        description = ('Verify sites on the shared core, each check named with pass or FAIL: '
+                       'database_writer (its database user exists at exactly the host it was '
+                       'created at, no anonymous account, WordOps\' grants on its own '
+                       'database alone, and the site can write, read and drop a table), '
+                       'host_binding (MariaDB takes the site\'s connection for that account), '
+                       'schema_and_users (its tables, db_version, an administrator), '
+                       'no_legacy_paths (nothing left of an own core, no link or option '
+                       'pointing out of its root and the shared core), jobs_drain (its due '
+                       'WP-Cron events run and none is left), serves (it answers through '
+                       'nginx). Exits 3 when any check fails.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the sites to verify')),
+            (['--all'], dict(action='store_true', dest='every', help='every site on the shared core')),
+            (['--json'], dict(action='store_true', help='print the results as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        self._run(lambda ctx: mt.verify_sites(ctx, pargs.domain, pargs.every),
+                  lambda outcome: self._emit(outcome, texts.verification_text(outcome['sites'])))
+
+
+class BaselineController(MTCommand):
+    class Meta:
+        label = 'mt_baseline'
+        aliases = ['baseline']
+        description = ('Show the baseline (the theme and plugins every site must have), or '
+                       'change it and bring every site to it. A plugin or theme is a '
+                       'wordpress.org slug, a .zip or a directory.')
+        arguments = [
+            (['--add-plugin'], dict(action='append', default=[], metavar='PLUGIN',
+                                    dest='add_plugin', help='add a plugin (repeatable)')),
+            (['--remove-plugin'], dict(action='append', default=[], metavar='SLUG',
+                                       dest='remove_plugin', help='stop requiring a plugin')),
+            (['--theme'], dict(metavar='THEME', help='the theme every site uses')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        self._run(lambda ctx: mt.change_baseline(ctx, pargs.add_plugin, pargs.remove_plugin,
+                                                 pargs.theme),
+                  lambda current: self._emit(current, texts.baseline_text(current)))
+
+
+class LoginController(MTCommand):
+    class Meta:
+        label = 'mt_login'
+        aliases = ['login']
+        description = ("Print a link that logs its bearer into a site's dashboard once, as "
+                       '--user (default: its first administrator), within --ttl seconds '
+                       '(default 60, at most 300: the site refuses an older link whatever it '
+                       'says). The token is in the link\'s #fragment, which browsers never '
+                       'send, so it reaches no log, Referer or cache; the page posts it, so a '
+                       'mail scanner or link preview that fetches the link uses nothing. It is '
+                       'signed with a key of that site alone and is refused on any other. A '
+                       'second use, a late one, a tampered one or one for a deleted user gets '
+                       'one neutral page (403); each use and refusal is in the audit trail '
+                       '(with the first 8 characters of its id).')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the site')),
+            (['--user'], dict(metavar='LOGIN', help='log in as this user')),
+            (['--redirect'], dict(metavar='PATH', help='where to land, a path on the site '
+                                                        '(default: the dashboard)')),
+            (['--ttl'], dict(type=int, default=60, metavar='SECONDS',
+                             help='how long the link lives, 1 to 300 (default 60)')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        domains = pargs.domain
+        self._run(lambda ctx: mt.login(ctx, validate.one_domain(domains, 'login example.com'),
+                                       pargs.user, pargs.redirect, pargs.ttl),
+                  lambda result: self._emit(result, texts.login_link_text(result)))
+
+
+class AuditController(MTCommand):
+    class Meta:
+        label = 'mt_audit'
+        aliases = ['audit']
+        description = ('List the audit trail: every command that changed something (init, '
+                       'create, convert, revert, isolate, update, rollback, baseline, delete, '
+                       'remove, verify, login) and every use or refusal of a login link, who ran '
+                       'it (the sudo user, else the login user), '
+                       'its arguments without secrets, the sites it touched, its result and '
+                       'exit code, how long it took, and the release and baseline before and '
+                       'after when they changed. A command killed before it could record its '
+                       'end is shown as interrupted once any command runs again. --summary '
+                       'prints what happened on one day, nothing on a day without news '
+                       '(anything failed, refused, unhealthy, busy or interrupted), mails it '
+                       'to alert_email when set, and prunes events older than '
+                       'audit_keep_days: run it daily from cron (README).')
+        arguments = [
+            (['--site'], dict(metavar='DOMAIN', help='only events that touched this site')),
+            (['--since'], dict(metavar='WHEN', help='from WHEN on: a date, a time or an age '
+                                                     '(2026-12-01, "2026-12-01 14:00", 2h, 7d)')),
+            (['--until'], dict(metavar='WHEN', help='before WHEN')),
+            (['--failed'], dict(action='store_true', help='only events that did not end ok')),
+            (['--summary'], dict(action='store_true', help="one day's summary")),
+            (['--day'], dict(metavar='YYYY-MM-DD', help='the day of --summary (default: '
+                                                        'yesterday, the last whole day)')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        if pargs.summary:
+            self._run(lambda ctx: mt.audit_summary(ctx, pargs.day), self._summary)
+        else:
+            self._run(lambda ctx: mt.audit_events(ctx, pargs.site, pargs.since, pargs.until,
+                                                   pargs.failed),
+                      lambda result: self._emit(result, texts.audit_text(result)))
+
+    def _summary(self, report):
+        text = texts.summary_text(report)
+        if self.app.pargs.json:
+            self._emit(report, text)
+        elif text and 'mailed_to' not in report:
+            print(text)
+
+
+CONTROLLERS = (ListController, StatusController, InfoController, VerifyController,
+               BaselineController, LoginController, AuditController)
