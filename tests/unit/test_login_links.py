@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -77,3 +79,63 @@ def test_what_a_site_kept_becomes_an_event_of_that_site_alone():
                                    json.dumps([1]), 'x' * 5000])
 def test_what_is_not_an_event_of_ours_is_dropped(value):
     assert login_links._event('a.test', value) is None
+
+
+# -- the verifier (php/wo-login-links.php), with WordPress stubbed and the clock fixed ------
+HERE = os.path.dirname(__file__)
+VERIFIER = os.path.join(HERE, '..', '..', 'wo', 'multitenancy', 'php', 'wo-login-links.php')
+KEY = b'\x01' * 32
+NOW = 1_800_000_000
+
+
+def verified(token, key=KEY, host='a.test', asked='a.test', origin='a.test', now=NOW,
+             users=('admin',), used=()):
+    job = {'key': key.hex() if key else None, 'token': token, 'host': host, 'asked': asked,
+           'origin': origin, 'now': now, 'users': list(users), 'used': list(used)}
+    done = subprocess.run(['php', os.path.join(HERE, 'php', 'login-check.php'), VERIFIER],
+                          input=json.dumps(job), capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def signed(key=KEY, **changes):
+    return login_links.token(key, dict(fixed_claims(), **changes))
+
+
+def test_the_verifier_takes_a_good_link_once():
+    assert verified(signed()) == 'ok admin'
+    assert verified(signed(), used=['_wo_mt_jti_' + 'ab' * 16]) == 'replayed'
+
+
+@pytest.mark.parametrize('token,options,reason', [
+    (lambda: signed(), {'key': None}, 'no key'),
+    (lambda: 'no-dot-at-all', {}, 'malformed'),
+    (lambda: signed() + '.x', {}, 'malformed'),
+    (lambda: signed(key=b'\x02' * 32), {}, 'bad signature'),
+    (lambda: signed()[:-2] + 'AA', {}, 'bad signature'),
+    (lambda: _signed_body(b'not json'), {}, 'malformed'),
+    (lambda: signed(pur='reset'), {}, 'wrong purpose'),
+    (lambda: signed(aud='b.test'), {}, 'wrong host'),
+    (lambda: signed(), {'asked': 'b.test'}, 'wrong host'),
+    (lambda: signed(), {'origin': 'evil.test'}, 'wrong origin'),
+    (lambda: signed(), {'origin': ''}, 'wrong origin'),
+    (lambda: signed(iat=NOW + 31, exp=NOW + 60), {}, 'issued in the future'),
+    (lambda: signed(iat='1800000000'), {}, 'issued in the future'),
+    (lambda: signed(), {'now': NOW + 60 + 31}, 'expired'),
+    (lambda: signed(exp=NOW + 3600), {'now': NOW + 10}, 'expired'),
+    (lambda: signed(exp=float(NOW + 60)), {}, 'expired'),
+    (lambda: signed(sub='nobody'), {}, 'unknown user'),
+    (lambda: signed(jti='../../x'), {}, 'malformed'),
+])
+def test_the_verifier_refuses_each_bad_link_with_its_reason(token, options, reason):
+    assert verified(token(), **options) == reason
+
+
+def test_a_little_clock_skew_is_forgiven():
+    assert verified(signed(), now=NOW + 60 + 29) == 'ok admin'
+    assert verified(signed(iat=NOW + 29, exp=NOW + 60)) == 'ok admin'
+
+
+def _signed_body(body):
+    encoded = base64.urlsafe_b64encode(body).rstrip(b'=')
+    mac = hmac.new(KEY, b'wo-mt-login.' + encoded, hashlib.sha256).digest()
+    return encoded.decode() + '.' + base64.urlsafe_b64encode(mac).rstrip(b'=').decode()

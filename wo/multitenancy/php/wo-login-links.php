@@ -37,8 +37,11 @@ function wo_mt_login() {
 	if ( 'POST' !== ( isset( $_SERVER['REQUEST_METHOD'] ) ? $_SERVER['REQUEST_METHOD'] : '' ) ) {
 		wo_mt_login_page();
 	}
-	$token = isset( $_POST['token'] ) && is_string( $_POST['token'] ) ? wp_unslash( $_POST['token'] ) : '';
-	$used  = wo_mt_login_check( $token );
+	$token  = isset( $_POST['token'] ) && is_string( $_POST['token'] ) ? wp_unslash( $_POST['token'] ) : '';
+	$host   = strtolower( (string) wp_parse_url( home_url(), PHP_URL_HOST ) );
+	$asked  = strtolower( preg_replace( '/:\d+$/', '', isset( $_SERVER['HTTP_HOST'] ) ? $_SERVER['HTTP_HOST'] : '' ) );
+	$origin = isset( $_SERVER['HTTP_ORIGIN'] ) ? strtolower( (string) wp_parse_url( $_SERVER['HTTP_ORIGIN'], PHP_URL_HOST ) ) : '';
+	$used   = wo_mt_login_check( $token, wo_mt_login_key(), $host, $asked, $origin, time() );
 	if ( is_string( $used ) ) {
 		wo_mt_login_event( 'refused', $used, null, null );
 		status_header( 403 );
@@ -71,9 +74,12 @@ function wo_mt_login_page() {
 	exit;
 }
 
-/** [WP_User, claims] when `token` logs its bearer in, else the reason it does not. */
-function wo_mt_login_check( $token ) {
-	$key = wo_mt_login_key();
+/**
+ * [WP_User, claims] when `token` logs its bearer in, else the reason it does not: `key`
+ * the site's, `host` its home's, `asked` the request's Host, `origin` the host of its
+ * Origin, `now` the time (tests fix it).
+ */
+function wo_mt_login_check( $token, $key, $host, $asked, $origin, $now ) {
 	if ( null === $key ) {
 		return 'no key';
 	}
@@ -92,16 +98,12 @@ function wo_mt_login_check( $token ) {
 	if ( ! isset( $claims['pur'] ) || 'login' !== $claims['pur'] ) {
 		return 'wrong purpose';
 	}
-	$host = strtolower( (string) wp_parse_url( home_url(), PHP_URL_HOST ) );
-	$asked = strtolower( preg_replace( '/:\d+$/', '', isset( $_SERVER['HTTP_HOST'] ) ? $_SERVER['HTTP_HOST'] : '' ) );
 	if ( ! isset( $claims['aud'] ) || $claims['aud'] !== $host || $asked !== $host ) {
 		return 'wrong host';
 	}
-	$origin = isset( $_SERVER['HTTP_ORIGIN'] ) ? strtolower( (string) wp_parse_url( $_SERVER['HTTP_ORIGIN'], PHP_URL_HOST ) ) : '';
 	if ( $origin !== $host ) {
 		return 'wrong origin';
 	}
-	$now = time();
 	$iat = isset( $claims['iat'] ) && is_int( $claims['iat'] ) ? $claims['iat'] : PHP_INT_MAX;
 	$exp = isset( $claims['exp'] ) && is_int( $claims['exp'] ) ? $claims['exp'] : 0;
 	if ( $iat > $now + WO_MT_LOGIN_SKEW ) {
