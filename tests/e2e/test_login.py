@@ -76,9 +76,10 @@ def test_a_link_reaches_the_dashboard_once(sites):
                         timeout=30)
     assert page.status_code == 200 and 'location.hash' in page.text
     assert 'no-store' in page.headers['Cache-Control']
-    # WordOps' nginx sets every answer's Referrer-Policy itself (more_set_headers); the
-    # page asks for none, and a fragment is never in a Referer anyway.
-    assert '<meta name="referrer" content="no-referrer">' in page.text
+    # WordOps' nginx sets every answer's Referrer-Policy header itself (more_set_headers);
+    # the page's <meta> decides for its form: same-origin (no-referrer posts Origin: null).
+    assert '<meta name="referrer" content="same-origin">' in page.text
+    assert 'Log in to {0}</button>'.format(domain) in page.text  # a click, not a script
     assert requests.head('http://{0}/?wo-mt-login'.format(PROBE), headers={'Host': domain},
                          timeout=30).status_code == 200  # a link preview uses nothing
     answer = use(domain, token_of(result))
@@ -159,6 +160,20 @@ def test_a_shared_site_takes_its_links_and_a_redirect_stays_on_the_site(sites):
 def test_login_refuses_what_it_cannot_make(sites, args, message):
     done = wo('login', sites[0], *args, check=False)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_a_site_moved_to_another_model_gets_a_new_key(sites):
+    """A shared site may have read the key while the site was shared: after isolate, a
+    link made before is refused, and a new one works for the coming PHP user."""
+    before = link(SHARED_SITE)
+    wo('isolate', SHARED_SITE)
+    try:
+        assert use(SHARED_SITE, token_of(before)).status_code == 403
+        assert use(SHARED_SITE, token_of(link(SHARED_SITE))).status_code == 303
+    finally:
+        wo('isolate', SHARED_SITE, '--isolation', 'shared')
+    events = json.loads(wo('audit', '--site', SHARED_SITE, '--json').stdout)['events']
+    assert any(e['detail'] == 'bad signature; 1 times' for e in events)
 
 
 def test_no_token_reaches_a_log_or_the_audit_trail(sites):

@@ -43,6 +43,14 @@ def test_a_refusal_is_recorded_with_its_exit_code_and_message(server):
                                                                        'no such thing')
 
 
+def test_a_bug_is_recorded_as_failed_not_as_killed(server):
+    with pytest.raises(ZeroDivisionError):
+        run(server, 'create', lambda ctx: 1 / 0, ['create', 'a.test'], ['a.test'])
+    event, = events(server)
+    assert (event['result'], event['exit_code']) == ('failed', 1)
+    assert event['detail'] == 'ZeroDivisionError: division by zero'
+
+
 def test_commands_that_change_nothing_are_not_recorded(server):
     run(server, 'list', mt.list_sites)
     assert events(server) == []
@@ -114,12 +122,15 @@ def test_a_day_with_failures_names_them_and_mails_alert_email(server, monkeypatc
     server.configure(alert_email='ops@example.com')
     add(server, local_stamp(2026, 11, 30, 9), 'verify', 'unhealthy', ['a.test'])
     add(server, local_stamp(2026, 11, 30, 10), 'login-use', 'refused', ['b.test'], 'expired')
+    add(server, local_stamp(2026, 11, 30, 10), 'login-use', 'refused', ['b.test'],
+        'bad signature; 41 times')
     add(server, local_stamp(2026, 11, 30, 11), 'create', 'ok', ['c.test'])
     add(server, local_stamp(2026, 12, 1, 1), 'delete', 'failed', ['d.test'])  # the next day
     report = mt.audit_summary(server.ctx, '2026-11-30')
     assert report['failed_sites'] == ['a.test', 'b.test']
     assert report['failed_verifications'] == ['a.test']
-    assert report['refused_logins'] == {'expired': 1} and report['mailed_to'] == 'ops@example.com'
+    assert report['refused_logins'] == {'expired': 1, 'bad signature': 41}
+    assert report['mailed_to'] == 'ops@example.com'
     (to, subject, body), = sent
     assert to == 'ops@example.com' and '2026-11-30' in subject and 'a.test' in body
 

@@ -40,10 +40,13 @@ def test_the_link_keeps_the_token_in_the_fragment():
 
 
 def test_each_site_has_its_own_key_from_one_secret_made_once(sandbox):
-    import os
     os.makedirs(sandbox.control_dir)
-    a, b = login_links.site_key(sandbox, 'a.test'), login_links.site_key(sandbox, 'b.test')
-    assert len(a) == 32 and a != b and login_links.site_key(sandbox, 'a.test') == a
+
+    def key(domain, nonce='n1'):
+        return login_links.site_key(sandbox, {'domain': domain, 'login_nonce': nonce})
+    a = key('a.test')
+    assert len(a) == 32 and a != key('b.test') and key('a.test') == a
+    assert key('a.test', 'n2') != a  # a new nonce (another isolation model): a new key
     secret = os.path.join(sandbox.control_dir, 'login-master.key')
     assert os.stat(secret).st_mode & 0o777 == 0o600
 
@@ -68,17 +71,32 @@ def test_a_plain_path_is_a_redirect():
 
 def test_what_a_site_kept_becomes_an_event_of_that_site_alone():
     event = login_links._event('a.test', json.dumps({
-        'at': 1_800_000_000, 'result': 'refused', 'reason': 'replayed', 'link': None,
-        'user': None, 'from': '203.0.113.9', 'sites': ['b.test']}))
+        'at': 1, 'result': 'ok', 'reason': 'used', 'link': 'abcdef01', 'user': 'admin',
+        'from': '203.0.113.9', 'sites': ['b.test']}))
     assert (event['command'], event['result'], event['detail']) == (
-        'login-use', 'refused', 'replayed')
+        'login-use', 'ok', 'used; link abcdef01; user admin')
     assert json.loads(event['sites']) == ['a.test'] and event['actor'] == 'visitor 203.0.113.9'
+    assert event['started_at'] > '2026'  # a time the site claims from long ago: now
 
 
-@pytest.mark.parametrize('value', ['not json', json.dumps({'result': 'admin'}),
-                                   json.dumps([1]), 'x' * 5000])
+def test_what_a_site_kept_is_checked_field_by_field():
+    event = login_links._event('a.test', json.dumps({
+        'result': 'refused', 'reason': 'replayed', 'link': '\x1b[2J', 'user': 'a\nb',
+        'from': '<script>'}))
+    assert (event['detail'], event['actor']) == ('replayed', 'visitors')
+
+
+@pytest.mark.parametrize('value', ['not json', json.dumps({'result': 'admin'}), json.dumps([1]),
+                                   json.dumps({'result': 'ok', 'reason': 'I say so'})])
 def test_what_is_not_an_event_of_ours_is_dropped(value):
     assert login_links._event('a.test', value) is None
+
+
+def test_a_count_of_unsigned_refusals_is_one_event():
+    event = login_links._count('a.test', 'bad_signature', '41')
+    assert (event['result'], event['detail']) == ('refused', 'bad signature; 41 times')
+    assert login_links._count('a.test', 'used', '3') is None
+    assert login_links._count('a.test', 'malformed', 'many') is None
 
 
 # -- the verifier (php/wo-login-links.php), with WordPress stubbed and the clock fixed ------
@@ -112,7 +130,8 @@ def test_the_verifier_takes_a_good_link_once():
     (lambda: signed() + '.x', {}, 'malformed'),
     (lambda: signed(key=b'\x02' * 32), {}, 'bad signature'),
     (lambda: signed()[:-2] + 'AA', {}, 'bad signature'),
-    (lambda: _signed_body(b'not json'), {}, 'malformed'),
+    (lambda: _signed_body(b'not json'), {}, 'malformed claims'),
+    (lambda: signed(sub=['admin']), {}, 'unknown user'),
     (lambda: signed(pur='reset'), {}, 'wrong purpose'),
     (lambda: signed(aud='b.test'), {}, 'wrong host'),
     (lambda: signed(), {'asked': 'b.test'}, 'wrong host'),
@@ -124,7 +143,7 @@ def test_the_verifier_takes_a_good_link_once():
     (lambda: signed(exp=NOW + 3600), {'now': NOW + 10}, 'expired'),
     (lambda: signed(exp=float(NOW + 60)), {}, 'expired'),
     (lambda: signed(sub='nobody'), {}, 'unknown user'),
-    (lambda: signed(jti='../../x'), {}, 'malformed'),
+    (lambda: signed(jti='../../x'), {}, 'malformed claims'),
 ])
 def test_the_verifier_refuses_each_bad_link_with_its_reason(token, options, reason):
     assert verified(token(), **options) == reason

@@ -55,7 +55,7 @@ def close(ctx, started, exit_code, result=None, detail=None):
     """Close a started event (begin's answer; None: nothing) with `exit_code`, the
     sites `result` names and the error `detail` (or what the result says for the
     trail: its 'audit')."""
-    if started is None:
+    if started is None:  # not audited, or the command never began
         return
     if detail is None and isinstance(result, dict):
         detail = result.get('audit')
@@ -71,7 +71,7 @@ def close(ctx, started, exit_code, result=None, detail=None):
 def close_interrupted(db):
     """Close as `interrupted` every started event whose process is gone."""
     for event in db.events(results=['started']):
-        if _process_start(event['pid']) != event['pid_start']:
+        if event['pid_start'] is not None and _process_start(event['pid']) != event['pid_start']:
             db.close_event(event['id'], {'result': 'interrupted', 'ended_at': _stamp(now()),
                                          'detail': 'the command was killed: its process '
                                                    'ended without closing its event'})
@@ -195,8 +195,8 @@ def summary(db, day, keep_days):
     refused_logins = {}
     for event in troubled:
         if event['command'] == 'login-use':
-            reason = (event['detail'] or '?').split('; ')[0]
-            refused_logins[reason] = refused_logins.get(reason, 0) + 1
+            reason, times = _reason_and_times(event['detail'])
+            refused_logins[reason] = refused_logins.get(reason, 0) + times
     pruned = db.prune_events(_stamp(now() - timedelta(days=keep_days)))
     return {'day': day.isoformat(), 'host': socket.gethostname(), 'events': len(events),
             'counts': counts,
@@ -205,6 +205,13 @@ def summary(db, day, keep_days):
             'failed_verifications': sorted({d for e in troubled if e['command'] == 'verify'
                                             for d in e['sites'] or []}),
             'news': bool(troubled), 'pruned': pruned}
+
+
+def _reason_and_times(detail):
+    """A login-use event's reason, and how many refusals it stands for ('…; 5 times')."""
+    fields = (detail or '?').split('; ')
+    times = [f[:-len(' times')] for f in fields[1:] if f.endswith(' times')]
+    return fields[0], int(times[0]) if times and times[0].isdigit() else 1
 
 
 def day_of(text, clock=None):

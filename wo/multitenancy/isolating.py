@@ -9,9 +9,10 @@ verifies the site then, and a failure puts it back. The pool and user of a sover
 site gone shared are removed after that (finish).
 """
 import os
+import secrets
 
-from wo.multitenancy import (fs, layout, nginx, pools, rekeying, routing, site_files, sites,
-                             validate, verification, wp_config)
+from wo.multitenancy import (fs, layout, login_links, nginx, pools, rekeying, routing,
+                             site_files, sites, validate, verification, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 
 OWN_TREES = ('uploads', 'cache')
@@ -90,6 +91,13 @@ def finish(ctx, site, model):
     if model == 'shared':
         site_files.remove_tree(pools.temp_dir(ctx.settings, site['domain']))
         pools.remove_user(site['domain'])
+
+
+def renew_login_key(ctx, domain):
+    """A site changing model gets a new login key (a shared site may have read the
+    old one); the next `login` writes it for the coming PHP user."""
+    ctx.db.renew_login_nonce(domain, secrets.token_hex(16))
+    login_links.forget_key(ctx.settings, domain)
 
 
 def _hand_over_trees(ctx, domain, old, new, changes):
@@ -178,6 +186,7 @@ def isolate_site(ctx, domain, model):
         return {'domain': domain, 'status': 'unchanged', 'isolation': model,
                 'note': 'already ' + model}
     require_movable(ctx, site, model)
+    renew_login_key(ctx, domain)
     database = sites.database_of(ctx, site)
     with ctx.changes() as changes:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))

@@ -3,14 +3,17 @@ keep for root's audit trail.
 
 Each site has a key of its own, derived from a secret only root reads
 (<control_dir>/login-master.key): HMAC-SHA256(secret, "wo-multitenancy login key" NUL
-domain). It is written to <site root>/login.key, root's, readable by the site's PHP
-group alone, as its wp-config.php is: a sovereign site's key is its own; shared sites
-(www-data, WordOps' model) can read each other's. The verifier is an MU-plugin of the
-shared set (php/wo-login-links.php), which documents the token.
+domain NUL nonce), the nonce random in the registry, new when the site is registered and
+when it changes isolation model (a shared site may have read the key before). It is
+written to <site root>/login.key, root's, readable by the site's PHP group alone, as
+its wp-config.php is: a sovereign site's key is its own; shared sites (www-data,
+WordOps' model) can read each other's. The verifier is an MU-plugin of the shared set
+(php/wo-login-links.php), which documents the token.
 """
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -25,8 +28,15 @@ PLUGIN_SOURCE = os.path.join(os.path.dirname(__file__), 'php', PLUGIN)
 CAP = 300  # seconds: the verifier refuses any link older than this
 DEFAULT_TTL = 60
 EVENT_PREFIX = '_wo_mt_login_event_'
+COUNT_PREFIX = '_wo_mt_login_count_'
+# The verifier's reasons (php/wo-login-links.php): UNSIGNED ones anyone can cause.
+UNSIGNED = ('no key', 'malformed', 'bad signature')
+REASONS = UNSIGNED + ('used', 'malformed claims', 'wrong purpose', 'wrong host', 'wrong origin',
+                      'issued in the future', 'expired', 'unknown user', 'replayed',
+                      'not recorded')
+LOGIN = re.compile(r'^[A-Za-z0-9 _.@-]{1,60}\Z')  # what WordPress takes as a user login
+_LINK_ID = re.compile(r'^[0-9a-f]{8}\Z')
 _PATH = re.compile(r'^/(?!/)[^\\\s\x00-\x1f\x7f]{0,2000}\Z')
-_MAX_EVENT = 4096  # bytes: a longer value is not one of ours
 
 
 def require_ttl(ttl):
@@ -48,19 +58,27 @@ def install_plugin(settings):
         fs.write_file(os.path.join(settings.shared_content, 'mu-plugins', PLUGIN), f.read())
 
 
-def install_key(settings, domain):
-    """The site's key in <site root>/login.key (written anew: the same bytes each time)."""
-    fs.write_file(key_file(settings, domain), site_key(settings, domain).hex() + '\n',
+def install_key(settings, site):
+    """The key of `site` (our row) in <site root>/login.key, written anew."""
+    domain = site['domain']
+    fs.write_file(key_file(settings, domain), site_key(settings, site).hex() + '\n',
                   mode=0o640, owner=('root', pools.php_user(settings, domain)))
+
+
+def forget_key(settings, domain):
+    """The site's key file goes (its nonce changed: the next `login` writes the new key)."""
+    fs.remove(key_file(settings, domain))
 
 
 def key_file(settings, domain):
     return os.path.join(settings.site_root(domain), 'login.key')
 
 
-def site_key(settings, domain):
+def site_key(settings, site):
+    """The key of `site` (our row: its domain and login nonce)."""
     return hmac.new(_master_secret(settings), b'wo-multitenancy login key\0' +
-                    domain.encode(), hashlib.sha256).digest()
+                    site['domain'].encode() + b'\0' + (site['login_nonce'] or '').encode(),
+                    hashlib.sha256).digest()
 
 
 def token(key, claims):
@@ -85,38 +103,76 @@ def url(domain, https, signed):
     return '{0}://{1}/?wo-mt-login#{2}'.format('https' if https else 'http', domain, signed)
 
 
-def collect_events(ctx):
-    """Move the events of every site's login links (uses and refusals the sites kept)
-    into the audit trail; how many. What a site kept is its own word about its own
-    links: it is read as data, bounded, and filed under that site alone."""
-    moved = 0
-    for site in ctx.db.get_shared_sites():
-        if not site['db_name'] or site['state'] != 'live':
+def collect_events(ctx, sites=None):
+    """Move the events of the login links of `sites` (our rows; default every live one)
+    into the audit trail: the uses and refusals each site kept, and its counts of
+    refusals anyone could send (unsigned). What a site kept is its own word about its
+    own links: read as data, checked field by field, filed under that site alone, and
+    deleted only once it is in the trail. A site whose options cannot be read is
+    reported and skipped."""
+    for site in ctx.db.get_shared_sites() if sites is None else sites:
+        if not site['db_name'] or site['state'] not in ('live', 'deleting'):
             continue
-        for value in mariadb.take_options(ctx.ctl, site['db_name'], EVENT_PREFIX):
-            event = _event(site['domain'], value)
+        try:
+            kept = mariadb.read_options(ctx.ctl, site['db_name'], EVENT_PREFIX)
+            counted = mariadb.read_options(ctx.ctl, site['db_name'], COUNT_PREFIX)
+        except Exception as e:  # the driver's errors: one site's tables must not stop the rest
+            ctx.report('could not read the login events of {0}: {1}'.format(site['domain'], e))
+            continue
+        events = [_event(site['domain'], value) for value in kept.values()]
+        events += [_count(site['domain'], name[len(COUNT_PREFIX):], value)
+                   for name, value in counted.items()]
+        for event in events:
             if event:
                 ctx.db.add_event(event)
-                moved += 1
-    return moved
+        mariadb.delete_options(ctx.ctl, site['db_name'], list(kept) + list(counted))
 
 
 def _event(domain, value):
+    """The audit event of one use or refusal a site kept, or None for what is not one."""
     try:
-        kept = json.loads(value) if len(value) <= _MAX_EVENT else None
+        kept = json.loads(value)
     except ValueError:
-        kept = None
-    if not isinstance(kept, dict) or kept.get('result') not in ('ok', 'refused'):
         return None
-    at = kept.get('at') if isinstance(kept.get('at'), int) else None
-    stamp = audit.stamp_of(at) if at and abs(time.time() - at) < 400 * 86400 else \
-        audit.stamp_of(time.time())
-    detail = '; '.join('{0}{1}'.format(label, str(kept[k])[:64]) for k, label in (
-        ('reason', ''), ('link', 'link '), ('user', 'user ')) if kept.get(k) is not None)
-    return {'started_at': stamp, 'ended_at': stamp, 'command': 'login-use',
-            'result': kept['result'], 'sites': json.dumps([domain]),
-            'actor': 'visitor ' + str(kept.get('from'))[:64], 'detail': detail,
-            'arguments': json.dumps([])}
+    if not isinstance(kept, dict) or kept.get('result') not in ('ok', 'refused') or \
+            kept.get('reason') not in REASONS:
+        return None
+    fields = [kept['reason']]
+    if isinstance(kept.get('link'), str) and _LINK_ID.match(kept['link']):
+        fields.append('link ' + kept['link'])
+    if isinstance(kept.get('user'), str) and LOGIN.match(kept['user']):
+        fields.append('user ' + kept['user'])
+    return _site_event(domain, kept['result'], '; '.join(fields), _moment(kept.get('at')),
+                       _address(kept.get('from')))
+
+
+def _count(domain, reason, value):
+    """The audit event of a site's count of one unsigned refusal, or None."""
+    reason = reason.replace('_', ' ')
+    if reason not in UNSIGNED or not value.isdigit():
+        return None
+    return _site_event(domain, 'refused', '{0}; {1} times'.format(reason, int(value)),
+                       time.time(), None)
+
+
+def _site_event(domain, result, detail, at, address):
+    stamp = audit.stamp_of(at)
+    return {'started_at': stamp, 'ended_at': stamp, 'command': 'login-use', 'result': result,
+            'sites': json.dumps([domain]), 'detail': detail, 'arguments': json.dumps([]),
+            'actor': 'visitor ' + address if address else 'visitors'}
+
+
+def _moment(at):
+    """When the site says it happened, if that is within the last day; else now."""
+    now = time.time()
+    return at if isinstance(at, int) and now - 86400 <= at <= now + 60 else now
+
+
+def _address(text):
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def _master_secret(settings):

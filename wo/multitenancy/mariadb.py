@@ -136,29 +136,42 @@ def other_grantees(ctl, db_name, user):
     return sorted(_column(ctl, query, (db_name, user) * 4))
 
 
-def take_options(ctl, db_name, prefix, limit=1000):
-    """Read and delete the options of database `db_name` (its one WordPress options
-    table) whose name starts with `prefix`; their values, at most `limit`."""
+def read_options(ctl, db_name, prefix, limit=1000, longest=4096):
+    """{name: value} of the options of database `db_name` whose name starts with
+    `prefix`, at most `limit`, each at most `longest` bytes (longer ones are left out).
+    Only a base table is read (its one table with an option_name column): a view is the
+    site's code, and it would run with root's rights."""
+    table = _options_table(ctl, db_name)
+    if not table:
+        return {}
+    rows = _rows(ctl, 'SELECT option_name, option_value FROM {0} WHERE option_name LIKE %s '
+                      'AND LENGTH(option_value) <= %s LIMIT %s'.format(table),
+                 (_like_prefix(prefix), longest, limit))
+    return {name: value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
+            for name, value in rows}
+
+
+def delete_options(ctl, db_name, names):
+    """Delete the options `names` of database `db_name` (read_options' table)."""
+    table = _options_table(ctl, db_name)
+    for name in names if table else ():
+        _execute(ctl, 'DELETE FROM {0} WHERE option_name = %s'.format(table), (name,))
+
+
+def _options_table(ctl, db_name):
     _require_identifier(db_name)
-    tables = _column(ctl, 'SELECT TABLE_NAME FROM information_schema.COLUMNS WHERE '
-                          "TABLE_SCHEMA = %s AND COLUMN_NAME = 'option_name'", (db_name,))
+    tables = _column(ctl, 'SELECT c.TABLE_NAME FROM information_schema.COLUMNS c JOIN '
+                          'information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND '
+                          't.TABLE_NAME = c.TABLE_NAME WHERE c.TABLE_SCHEMA = %s AND '
+                          "c.COLUMN_NAME = 'option_name' AND t.TABLE_TYPE = 'BASE TABLE'",
+                     (db_name,))
     if len(tables) != 1 or not _IDENTIFIER.match(tables[0]):
-        return []
-    table = '`{0}`.`{1}`'.format(db_name, tables[0])
-    pattern = prefix.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%') + '%'
-    connection = _womysql().connect(ctl)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute('SELECT option_name, option_value FROM {0} WHERE option_name LIKE %s '
-                           'LIMIT %s'.format(table), (pattern, limit))
-            rows = cursor.fetchall()
-            for name, _ in rows:
-                cursor.execute('DELETE FROM {0} WHERE option_name = %s'.format(table), (name,))
-        connection.commit()
-    finally:
-        connection.close()
-    return [value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
-            for _, value in rows]
+        return None
+    return '`{0}`.`{1}`'.format(db_name, tables[0])
+
+
+def _like_prefix(prefix):
+    return prefix.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%') + '%'
 
 
 def defined_by(ctl, db_name, user):
@@ -238,11 +251,15 @@ def _drop_new(ctl, before, domain):
 
 
 def _column(ctl, query, args=None):
+    return [row[0] for row in _rows(ctl, query, args)]
+
+
+def _rows(ctl, query, args=None):
     connection = _womysql().connect(ctl)
     try:
         with connection.cursor() as cursor:
             cursor.execute(query, args)
-            return [row[0] for row in cursor.fetchall()]
+            return cursor.fetchall()
     finally:
         connection.close()
 

@@ -3,6 +3,7 @@ is (NewSite) and the checks before it is made, the steps that make it, its rows 
 our table and WordOps', its health check, and what `delete` and `remove` take away."""
 import json
 import os
+import secrets
 from dataclasses import dataclass
 
 from wo.multitenancy import (health, layout, mariadb, nginx, phpfpm, pools, releases, routing,
@@ -196,6 +197,7 @@ def our_row(settings, domain, cache, php_version, baseline_version, is_ssl, data
     db_user and db_grant_host (the host the user was created at); `state`: one of
     multitenancy_db.STATES; `isolation`: sovereign or shared."""
     return dict({k: database[k] for k in DATABASE_KEYS}, isolation=isolation,
+                login_nonce=secrets.token_hex(16),
                 system_user=pools.system_user(domain) if isolation == 'sovereign' else None,
                 domain=domain, site_type='wp', cache_type=cache,
                 site_path=settings.site_root(domain), php_version=php_version,

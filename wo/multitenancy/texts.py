@@ -137,11 +137,11 @@ def audit_text(result):
     """The audit trail's events, one line each: when, who, command, result, sites."""
     if not result['events']:
         return 'No events.'
-    return '\n'.join('{0}  {1:<10} {2:<10} {3:<11} {4}{5}'.format(
+    return '\n'.join(_CONTROL.sub('?', '{0}  {1:<10} {2:<10} {3:<11} {4}{5}'.format(
         e['started_at'][:19], e['actor'] or '?', e['command'], e['result'] + (
             ' ({0})'.format(e['exit_code']) if e['exit_code'] not in (0, None) else ''),
-        ', '.join(e['sites'] or []) or '-', _CONTROL.sub('?', ' -- ' + e['detail'])
-        if e['detail'] else '') for e in result['events'])
+        ', '.join(e['sites'] or []) or '-', ' -- ' + e['detail'] if e['detail'] else ''))
+        for e in result['events'])
 
 
 def summary_subject(report):

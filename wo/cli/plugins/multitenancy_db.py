@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
     verified_at DATETIME,
     isolation VARCHAR(20) DEFAULT 'shared',
     system_user VARCHAR(64),
+    login_nonce VARCHAR(64),
     created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
     updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
 );
@@ -77,10 +78,11 @@ ADDED_COLUMNS = (('multitenancy_sites', 'db_name', 'VARCHAR(255)'),
                  ('multitenancy_sites', 'last_verification', 'TEXT'),
                  ('multitenancy_sites', 'verified_at', 'DATETIME'),
                  ('multitenancy_sites', 'isolation', "VARCHAR(20) DEFAULT 'shared'"),
-                 ('multitenancy_sites', 'system_user', 'VARCHAR(64)'))
+                 ('multitenancy_sites', 'system_user', 'VARCHAR(64)'),
+                 ('multitenancy_sites', 'login_nonce', 'VARCHAR(64)'))
 SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
                 'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_name',
-                'db_user', 'db_grant_host', 'state', 'isolation', 'system_user')
+                'db_user', 'db_grant_host', 'state', 'isolation', 'system_user', 'login_nonce')
 # A site's life in our table: registered first (provisioning), its database checked
 # (verifying), serving (live), being deleted (deleting). A create that fails removes
 # its row, unless --keep-failed kept a site that failed verification (failed); one
@@ -193,6 +195,12 @@ class MTDatabase:
             db.execute('UPDATE multitenancy_sites SET isolation = ?, system_user = ?, '
                        'updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
                        (isolation, system_user, domain))
+
+    def renew_login_nonce(self, domain, nonce):
+        """What the site's login key is derived from, besides its domain (login_links)."""
+        with self._transaction() as db:
+            db.execute('UPDATE multitenancy_sites SET login_nonce = ? WHERE domain = ?',
+                       (nonce, domain))
 
     def release_site(self, domain):
         """Forget a site that leaves the shared core; WordOps keeps its `sites` row."""

@@ -51,8 +51,11 @@ def run(command, app, show, name=None, argv=(), domains=()):
         except OSError as e:
             raise journal.unexpected(e) from e
     except MTError as e:
-        if ctx:
-            audit.close(ctx, started, e.exit_code, e.result, e.message)
+        audit.close(ctx, started, e.exit_code, e.result, e.message)
+        raise
+    except BaseException as e:  # a bug, or WordOps' Log.error exiting: not a killed command
+        audit.close(ctx, started, e.code if isinstance(e, SystemExit) and isinstance(
+            e.code, int) else EXIT_FAILED, None, '{0}: {1}'.format(type(e).__name__, e))
         raise
     audit.close(ctx, started, 0, result)
     return result
@@ -185,6 +188,7 @@ def delete_site(ctx, domain):
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list; other sites: wo site delete')
         ctx.db.set_state(domain, 'deleting')
+        login_links.collect_events(ctx, [ctx.db.get_site(domain)])  # before its database goes
         database = sites.database_of(ctx, site)
         ctx.report('Removing the vhost of ' + domain)
         nginx.remove_vhost(settings, domain)
@@ -252,16 +256,16 @@ def login(ctx, domain, user=None, redirect=None, ttl=login_links.DEFAULT_TTL):
         raise InvalidInput('{0} is not live ({1})'.format(domain, site['state']),
                            'wo multitenancy info {0}'.format(domain))
     found = wordpress.task(settings, domain, site['php_version'], 'login_user',
-                           user=user or '')['login']
-    if not isinstance(found, str):
+                           user=user or '')['login']  # the site's word: checked as text
+    if not (isinstance(found, str) and login_links.LOGIN.match(found)):
         raise InvalidInput('{0} has {1}'.format(domain, 'no user ' + repr(user) if user else
                                                 'no administrator'),
                            'name one of its users with --user LOGIN')
     login_links.install_plugin(settings)
-    login_links.install_key(settings, domain)
+    login_links.install_key(settings, site)
     claims = login_links.claims(domain, found, ttl, redirect)
     link = login_links.url(domain, bool(site['is_ssl']), login_links.token(
-        login_links.site_key(settings, domain), claims))
+        login_links.site_key(settings, site), claims))
     return {'domain': domain, 'user': found, 'url': link, 'ttl': ttl,
             'expires_at': audit.stamp_of(claims['exp'])[:19] + ' UTC',
             'link_id': claims['jti'][:8],

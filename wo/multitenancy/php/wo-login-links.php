@@ -22,7 +22,8 @@ if ( ! defined( 'ABSPATH' ) ) {
 
 const WO_MT_LOGIN_CAP     = 300; // seconds a link lives at most
 const WO_MT_LOGIN_SKEW    = 30;  // seconds of clock difference forgiven
-const WO_MT_LOGIN_EVENTS  = 1000; // events kept for root to collect, at most
+const WO_MT_LOGIN_EVENTS  = 1000; // refusals of signed links kept for root to collect, at most
+const WO_MT_LOGIN_UNSIGNED = array( 'no key', 'malformed', 'bad signature' );
 
 if ( isset( $_GET['wo-mt-login'] ) ) {
 	add_action( 'init', 'wo_mt_login', 0 ); // pluggable functions are loaded; nothing is sent yet
@@ -31,7 +32,7 @@ if ( isset( $_GET['wo-mt-login'] ) ) {
 function wo_mt_login() {
 	nocache_headers();
 	header( 'Cache-Control: no-store, no-cache, must-revalidate, max-age=0' );
-	header( 'Referrer-Policy: no-referrer' );
+	header( 'Referrer-Policy: same-origin' ); // WordOps' nginx sets its own; the page's <meta> rules its form
 	header( 'X-Robots-Tag: noindex, nofollow' );
 	header( 'X-Frame-Options: DENY' );
 	if ( 'POST' !== ( isset( $_SERVER['REQUEST_METHOD'] ) ? $_SERVER['REQUEST_METHOD'] : '' ) ) {
@@ -43,16 +44,13 @@ function wo_mt_login() {
 	$origin = isset( $_SERVER['HTTP_ORIGIN'] ) ? strtolower( (string) wp_parse_url( $_SERVER['HTTP_ORIGIN'], PHP_URL_HOST ) ) : '';
 	$used   = wo_mt_login_check( $token, wo_mt_login_key(), $host, $asked, $origin, time() );
 	if ( is_string( $used ) ) {
-		wo_mt_login_event( 'refused', $used, null, null );
-		status_header( 403 );
-		header( 'Content-Type: text/html; charset=utf-8' );
-		echo '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
-			. '<title>Link not valid</title></head><body><p>This login link cannot be used. Ask for a new one.</p></body></html>';
-		exit;
+		wo_mt_login_refused( $used );
 	}
 	list( $user, $claims ) = $used;
+	if ( ! wo_mt_login_event( 'ok', 'used', $claims['jti'], $user->user_login ) ) {
+		wo_mt_login_refused( 'not recorded' ); // no session that the audit trail would miss
+	}
 	wp_set_auth_cookie( $user->ID, false, is_ssl() );
-	wo_mt_login_event( 'ok', 'used', $claims['jti'], $user->user_login );
 	$target = admin_url();
 	if ( isset( $claims['red'] ) && is_string( $claims['red'] ) && '' !== $claims['red'] ) {
 		$target = wp_validate_redirect( home_url( $claims['red'] ), admin_url() );
@@ -61,16 +59,38 @@ function wo_mt_login() {
 	exit;
 }
 
-/** The page a link opens: it posts the fragment, then forgets it. */
+/**
+ * The page a link opens: its script takes the fragment out of the address (and the
+ * history) into the form, which a person posts with one click. A scanner that fetches
+ * the link, even one that runs scripts, clicks nothing. Referrer policy same-origin: a
+ * page without one sends "Origin: null" with its form (Fetch), and a fragment is never
+ * in a Referer anyway.
+ */
 function wo_mt_login_page() {
 	header( 'Content-Type: text/html; charset=utf-8' );
-	echo '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">'
-		. '<meta name="robots" content="noindex"><title>Logging in</title></head><body>'
+	$host = esc_html( (string) wp_parse_url( home_url(), PHP_URL_HOST ) );
+	echo '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="same-origin">'
+		. '<meta name="robots" content="noindex"><title>Log in to ' . $host . '</title></head><body>'
 		. '<form method="post" id="wo-mt-login"><input type="hidden" name="token" id="wo-mt-token">'
+		. '<button type="submit" id="wo-mt-go" disabled>Log in to ' . $host . '</button>'
 		. '<noscript>This login link needs JavaScript.</noscript></form><script>'
 		. '(function(){var t=location.hash.slice(1);history.replaceState(null,"",location.pathname+location.search);'
-		. 'if(t){document.getElementById("wo-mt-token").value=t;document.getElementById("wo-mt-login").submit();}})();'
+		. 'if(t){document.getElementById("wo-mt-token").value=t;document.getElementById("wo-mt-go").disabled=false;}})();'
 		. '</script></body></html>';
+	exit;
+}
+
+/** One neutral page for every refusal; its reason is kept for root. */
+function wo_mt_login_refused( $reason ) {
+	if ( in_array( $reason, WO_MT_LOGIN_UNSIGNED, true ) ) {
+		wo_mt_login_count( $reason ); // anyone can send these: counted, not kept one by one
+	} else {
+		wo_mt_login_event( 'refused', $reason, null, null );
+	}
+	status_header( 403 );
+	header( 'Content-Type: text/html; charset=utf-8' );
+	echo '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="same-origin">'
+		. '<title>Link not valid</title></head><body><p>This login link cannot be used. Ask for a new one.</p></body></html>';
 	exit;
 }
 
@@ -93,7 +113,7 @@ function wo_mt_login_check( $token, $key, $host, $asked, $origin, $now ) {
 	}
 	$claims = json_decode( (string) base64_decode( strtr( $parts[0], '-_', '+/' ), true ), true );
 	if ( ! is_array( $claims ) ) {
-		return 'malformed';
+		return 'malformed claims';
 	}
 	if ( ! isset( $claims['pur'] ) || 'login' !== $claims['pur'] ) {
 		return 'wrong purpose';
@@ -117,7 +137,7 @@ function wo_mt_login_check( $token, $key, $host, $asked, $origin, $now ) {
 		return 'unknown user';
 	}
 	if ( ! isset( $claims['jti'] ) || ! is_string( $claims['jti'] ) || ! preg_match( '/^[0-9a-f]{32}$/', $claims['jti'] ) ) {
-		return 'malformed';
+		return 'malformed claims';
 	}
 	global $wpdb;
 	$first = $wpdb->query( $wpdb->prepare(
@@ -141,15 +161,30 @@ function wo_mt_b64( $bytes ) {
 	return rtrim( strtr( base64_encode( $bytes ), '+/', '-_' ), '=' );
 }
 
-/** Keep one use or refusal for root's audit trail (an option root takes away). */
+/** Count one refusal of `reason` for root's audit trail (an option root takes away). */
+function wo_mt_login_count( $reason ) {
+	global $wpdb;
+	$wpdb->query( $wpdb->prepare(
+		"INSERT INTO {$wpdb->options} (option_name, option_value, autoload) VALUES (%s, '1', 'no') "
+		. 'ON DUPLICATE KEY UPDATE option_value = option_value + 1',
+		'_wo_mt_login_count_' . str_replace( ' ', '_', $reason ) ) );
+}
+
+/**
+ * Keep one use or refusal for root's audit trail (an option root takes away); whether
+ * it was kept. Refusals beyond WO_MT_LOGIN_EVENTS pending are counted instead.
+ */
 function wo_mt_login_event( $result, $reason, $jti, $login ) {
 	global $wpdb;
-	$pending = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM {$wpdb->options} WHERE option_name LIKE %s",
-		$wpdb->esc_like( '_wo_mt_login_event_' ) . '%' ) );
-	if ( $pending >= WO_MT_LOGIN_EVENTS ) {
-		return;
+	if ( 'ok' !== $result ) {
+		$pending = (int) $wpdb->get_var( $wpdb->prepare( "SELECT COUNT(*) FROM {$wpdb->options} WHERE option_name LIKE %s",
+			$wpdb->esc_like( '_wo_mt_login_event_' ) . '%' ) );
+		if ( $pending >= WO_MT_LOGIN_EVENTS ) {
+			wo_mt_login_count( $reason );
+			return true;
+		}
 	}
-	$wpdb->query( $wpdb->prepare(
+	return 1 === $wpdb->query( $wpdb->prepare(
 		"INSERT IGNORE INTO {$wpdb->options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
 		'_wo_mt_login_event_' . bin2hex( random_bytes( 8 ) ),
 		wp_json_encode( array(
