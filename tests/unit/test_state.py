@@ -23,7 +23,7 @@ def site(domain):
              'shared_release': 'wp-20260101-000000', 'baseline_version': 1,
              'is_enabled': 1, 'is_ssl': 0, 'db_name': None, 'db_user': None,
              'db_grant_host': None, 'state': 'provisioning', 'isolation': 'shared',
-             'system_user': None},
+             'system_user': None, 'login_nonce': 'n'},
             {'sitename': domain, 'site_type': 'wp', 'cache_type': 'wpfc',
              'site_path': '/var/www/' + domain, 'is_enabled': 1, 'is_ssl': 0,
              'php_version': '8.2', 'db_name': 'a_test_x', 'db_user': 'atest'})
