@@ -177,6 +177,39 @@ def test_a_site_moved_to_another_model_gets_a_new_key(sites):
     assert any(e['detail'] == 'bad signature; 1 times' for e in events)
 
 
+def test_after_create_login_update_rollback_delete_the_trail_has_each_and_no_token(
+        sites, release_tarball):
+    """The spec's run: each command is an event with its actor and result, the use of the
+    link is collected before its site's database goes, the day's summary counts them, and
+    the token is nowhere under /var/log nor in WordOps' database."""
+    domain = 'login-d.test'
+    purge_site(domain)
+    since = _last_event()
+    wo('create', domain, '--wpfc')
+    result = link(domain)
+    assert use(domain, token_of(result)).status_code == 303
+    wo('update', '--force', '--source', release_tarball)
+    wo('rollback', '--force')
+    wo('delete', domain, '--force')
+    events = [e for e in json.loads(wo('audit', '--json').stdout)['events'] if e['id'] > since]
+    mine = [(e['command'], e['result']) for e in events if domain in (e['sites'] or [])]
+    assert mine == [('create', 'ok'), ('login', 'ok'), ('login-use', 'ok'), ('update', 'ok'),
+                    ('rollback', 'ok'), ('delete', 'ok')]  # in the order they happened
+    assert {e['actor'] for e in events if e['command'] != 'login-use'} == {'root'}
+    counts = json.loads(wo('audit', '--summary', '--day', time.strftime('%Y-%m-%d'),
+                           '--json').stdout)['counts']
+    assert all(counts[c].get('ok', 0) >= 1 for c in ('create', 'login', 'update', 'rollback',
+                                                     'delete', 'login-use'))
+    found = subprocess.run(['grep', '-rlF', token_of(result).split('.')[1], '/var/log', WO_DB],
+                           capture_output=True, text=True)
+    assert found.stdout == ''
+
+
+def _last_event():
+    events = json.loads(wo('audit', '--json').stdout)['events']
+    return events[-1]['id'] if events else 0
+
+
 def test_no_token_reaches_a_log_or_the_audit_trail(sites):
     domain = sites[0]
     result = link(domain)
