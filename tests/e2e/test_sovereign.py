@@ -211,6 +211,24 @@ def test_an_isolate_that_fails_verification_leaves_the_site_with_its_old_secrets
     wo('verify', site)
 
 
+def test_an_update_writes_anew_a_pool_an_older_version_wrote(tenants, release_tarball):
+    """A pool written before the shared config/ was in open_basedir (the baseline did not
+    reach the site): verify fails its isolation, and the next update rewrites the pool."""
+    site = tenants[1]
+    path = '/etc/php/{0}/fpm/wo-multitenancy.d/{1}.conf'.format(installed_php(), site)
+    with open(path) as f:
+        current = f.read()
+    older = current.replace('/var/www/shared/config/:', '')
+    assert older != current
+    with open(path, 'w') as f:
+        f.write(older)
+    assert wo('verify', site, check=False).returncode == 3
+    wo('update', '--force', '--source', release_tarball)
+    with open(path) as f:
+        assert f.read() == current
+    wo('verify', site)
+
+
 def test_convert_with_isolation_sovereign_ends_in_a_verified_sovereign_site(make_standalone):
     domain = 'sov-conv.test'
     make_standalone(domain)

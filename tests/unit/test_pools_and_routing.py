@@ -6,6 +6,7 @@ import pytest
 
 from wo.multitenancy import pools, routing
 from wo.multitenancy.errors import InvalidInput, MTError
+from wo.multitenancy.undo import Changes
 
 WPFC = """location ~ \\.php$ {
   try_files $uri =404;
@@ -99,3 +100,23 @@ def test_a_sovereign_site_is_refused_redis_pages_and_a_socket_path_too_long(sand
     with pytest.raises(InvalidInput, match='too long for a sovereign site'):
         pools.require_poolable(sandbox, 'a' * 60 + '.' + 'b' * 60 + '.test', 'wpfc')
     pools.require_poolable(sandbox, 'a.test', 'wpfc')
+
+
+def test_pools_an_older_version_wrote_are_written_anew_and_their_php_fpm_reloaded(
+        sandbox, monkeypatch):
+    proven, reloaded = [], []
+    monkeypatch.setattr(pools, 'check_config', lambda settings, php: proven.append(php))
+    monkeypatch.setattr(pools, 'reload', lambda settings, php: reloaded.append(php))
+    sites = [{'domain': d, 'php_version': '8.2'} for d in ('old.test', 'new.test', 'shared.test')]
+    for domain, text in (('old.test', 'php_admin_value[open_basedir] = /var/www/old.test/\n'),
+                         ('new.test', pools.pool_text(sandbox, 'new.test', '8.2'))):
+        path = pools.pool_file(sandbox, '8.2', domain)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(text)
+    undo = Changes()
+    assert pools.refresh_pools(sandbox, sites, undo) == ['old.test']
+    with open(pools.pool_file(sandbox, '8.2', 'old.test')) as f:
+        assert f.read() == pools.pool_text(sandbox, 'old.test', '8.2')
+    assert (proven, reloaded) == (['8.2'], ['8.2'])
+    assert pools.refresh_pools(sandbox, sites, Changes()) == [] and reloaded == ['8.2']

@@ -199,6 +199,27 @@ def start_pool(settings, domain, php_version):
                 'the pool of {0} does not listen on {1}'.format(domain, _socket(settings, domain)))
 
 
+def refresh_pools(settings, sites, changes):
+    """Rewrite the pools of sovereign `sites` (our rows) that an older version of this
+    plugin wrote otherwise (its open_basedir, say), proving and reloading each PHP-FPM
+    that had one; the domains rewritten. The undo puts the old files back."""
+    rewritten = {}
+    for site in sites:
+        path = pool_file(settings, site['php_version'], site['domain'])
+        kept = fs.keep_file(path)
+        text = pool_text(settings, site['domain'], site['php_version'])
+        if kept is None or kept[0] == text.encode():
+            continue
+        changes.on_failure('put back ' + path, lambda path=path, kept=kept: fs.restore_file(
+            path, kept))
+        fs.write_file(path, text)
+        rewritten.setdefault(site['php_version'], []).append(site['domain'])
+    for php_version in sorted(rewritten):
+        check_config(settings, php_version)
+        reload(settings, php_version)
+    return sorted(d for domains in rewritten.values() for d in domains)
+
+
 def remove_pool(settings, domain, php_version):
     """Remove the site's pool and its socket; PHP-FPM is reloaded when it had one, and
     this returns once the pool has stopped taking requests."""

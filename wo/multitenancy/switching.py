@@ -48,8 +48,8 @@ def _previous_release(ctx, current):
 
 def switch_every_site(ctx, name, force, changes):
     """Prove release `name` on a canary site (unless force), then point `current` at it
-    in one rename. Sites made by an older version of this plugin get our nginx include
-    first.
+    in one rename. Sites made by an older version of this plugin get our nginx include,
+    and sovereign ones their pool as this version writes it, first.
 
     What PHP compiled from the release left stays in OPcache until settle(): a rollback
     finds it compiled."""
@@ -60,6 +60,8 @@ def switch_every_site(ctx, name, force, changes):
     for domain in nginx.ensure_site_includes(settings, sockets)[1]:
         ctx.report('{0}: its conf/nginx is not root\'s alone, so it gets no include of ours; '
                    'wo multitenancy convert {0} settles it'.format(domain))
+    for domain in pools.refresh_pools(settings, sites, changes):
+        ctx.report('{0}: its pool is written anew, as this version writes it'.format(domain))
     if previous and sites:
         versions = [s['php_version'] for s in sites]
         changes.on_failure('drop {0} from OPcache'.format(name), lambda: phpfpm.forget_scripts(
