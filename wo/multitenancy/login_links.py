@@ -163,9 +163,11 @@ def _site_event(domain, result, detail, at, address):
 
 
 def _moment(at):
-    """When the site says it happened, if that is within the last day; else now."""
+    """When the site says it happened (a Unix time, to the microsecond), if that is
+    within the last day; else now."""
     now = time.time()
-    return at if isinstance(at, int) and now - 86400 <= at <= now + 60 else now
+    plausible = isinstance(at, (int, float)) and not isinstance(at, bool)
+    return at if plausible and now - 86400 <= at <= now + 60 else now
 
 
 def _address(text):

@@ -188,7 +188,7 @@ function wo_mt_login_event( $result, $reason, $jti, $login ) {
 		"INSERT IGNORE INTO {$wpdb->options} (option_name, option_value, autoload) VALUES (%s, %s, 'no')",
 		'_wo_mt_login_event_' . bin2hex( random_bytes( 8 ) ),
 		wp_json_encode( array(
-			'at'     => time(),
+			'at'     => microtime( true ),
 			'result' => $result,
 			'reason' => $reason,
 			'link'   => $jti ? substr( $jti, 0, 8 ) : null,
