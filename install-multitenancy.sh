@@ -521,9 +521,12 @@ install_plugin_loader() {
 # its listen queue while nginx keeps every worker busy on kept-alive connections; ours
 # has its own queue, and its socket, in a directory only root may write, only root can
 # reach. It runs before the sites' workers (process.priority): what it does -- compiling
-# a new release into OPcache once for everyone -- is done sooner. A PHP-FPM whose pool
-# file changed is reloaded once (a reload resets the
-# connections it is serving: do it when the server is quiet).
+# a new release into OPcache once for everyone -- is done sooner. Its one worker is
+# static: with `ondemand`, a request that arrived as the idle worker was exiting waited
+# (the master, at max_children, forks on no later event) until our 15 s deadline -- seen
+# in the tests, a few seconds past pm.process_idle_timeout after the last request. A
+# PHP-FPM whose pool file changed is reloaded once (a reload resets the connections it is
+# serving: do it when the server is quiet).
 control_pool() {
     local version=$1 short=${1/./}
     cat <<EOF
@@ -535,9 +538,8 @@ listen = $CONTROL_DIR/php$short-fpm.sock
 listen.owner = root
 listen.group = root
 listen.mode = 0600
-pm = ondemand
+pm = static
 pm.max_children = 1
-pm.process_idle_timeout = 10s
 process.priority = -10
 request_terminate_timeout = 60s
 chdir = /
