@@ -23,9 +23,7 @@ def require_movable(ctx, site, model):
     sovereign user or pool of its name exists already, its database account cannot be
     replaced, or its vhost cannot be routed."""
     domain = site['domain']
-    if site['state'] != 'live':
-        raise InvalidInput('{0} is not live ({1})'.format(domain, site['state']),
-                           'wo multitenancy info {0}'.format(domain))
+    sites.require_live(site)
     if model == 'sovereign':
         pools.require_poolable(ctx.settings, domain, site['cache_type'])
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
@@ -65,8 +63,7 @@ def to_sovereign(ctx, site, database, changes):
     _hand_over_trees(ctx, domain, settings.web_user, user, changes)
     _route(ctx, site, 'sovereign', changes)
     _settle_config(config, settings.web_user, user, changes)
-    rekeying.rekey(ctx, site, database, defined, changes)
-    nginx.purge_page_cache([domain], settings.page_caches)
+    rekeying.rekey(ctx, site, database, defined, changes)  # its page caches purged there
 
 
 def to_shared(ctx, site, changes):

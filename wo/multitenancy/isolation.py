@@ -46,7 +46,7 @@ def wiring_problems(settings, site):
     problems = []
     try:
         with open(pools.pool_file(settings, php_version, domain), encoding='utf-8') as f:
-            if f.read() != pools.pool_text(settings, domain, php_version):
+            if not pools.pool_is_current(settings, domain, php_version, f.read()):
                 problems.append('its pool file is not the one wo multitenancy writes')
     except FileNotFoundError:
         problems.append('it has no pool ' + pools.pool_file(settings, php_version, domain))

@@ -59,10 +59,11 @@ def install_plugin(settings):
 
 
 def install_key(settings, site):
-    """The key of `site` (our row) in <site root>/login.key, written anew."""
-    domain = site['domain']
-    fs.write_file(key_file(settings, domain), site_key(settings, site).hex() + '\n',
-                  mode=0o640, owner=('root', pools.php_user(settings, domain)))
+    """The key of `site` (our row) in <site root>/login.key, written anew; the key."""
+    domain, key = site['domain'], site_key(settings, site)
+    fs.write_file(key_file(settings, domain), key.hex() + '\n', mode=0o640,
+                  owner=('root', pools.php_user(settings, domain)))
+    return key
 
 
 def forget_key(settings, domain):

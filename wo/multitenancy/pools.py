@@ -199,6 +199,11 @@ def start_pool(settings, domain, php_version):
                 'the pool of {0} does not listen on {1}'.format(domain, _socket(settings, domain)))
 
 
+def pool_is_current(settings, domain, php_version, text):
+    """Whether a pool file's `text` is the one this version writes for `domain`."""
+    return text == pool_text(settings, domain, php_version)
+
+
 def refresh_pools(settings, sites, changes):
     """Rewrite the pools of sovereign `sites` (our rows) that an older version of this
     plugin wrote otherwise (its open_basedir, say), proving and reloading each PHP-FPM
@@ -207,12 +212,12 @@ def refresh_pools(settings, sites, changes):
     for site in sites:
         path = pool_file(settings, site['php_version'], site['domain'])
         kept = fs.keep_file(path)
-        text = pool_text(settings, site['domain'], site['php_version'])
-        if kept is None or kept[0] == text.encode():
+        if kept is None or pool_is_current(settings, site['domain'], site['php_version'],
+                                           kept[0].decode('utf-8', 'replace')):
             continue
         changes.on_failure('put back ' + path, lambda path=path, kept=kept: fs.restore_file(
             path, kept))
-        fs.write_file(path, text)
+        fs.write_file(path, pool_text(settings, site['domain'], site['php_version']))
         rewritten.setdefault(site['php_version'], []).append(site['domain'])
     for php_version in sorted(rewritten):
         check_config(settings, php_version)

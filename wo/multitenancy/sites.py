@@ -241,6 +241,13 @@ def login_details(site, password):
             'php': site.php_version, 'cache': site.cache}
 
 
+def require_live(site):
+    """Refuse a site (our row `site`) that is not live: being made, failed or deleted."""
+    if site['state'] != 'live':
+        raise InvalidInput('{0} is not live ({1})'.format(site['domain'], site['state']),
+                           'wo multitenancy info {0}'.format(site['domain']))
+
+
 def shared_site(ctx, domain, hint):
     """Our row of `domain`; raises InvalidInput for a domain that is not a site on the
     shared core."""

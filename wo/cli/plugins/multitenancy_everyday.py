@@ -63,12 +63,15 @@ class VerifyController(MTCommand):
         description = ('Verify sites on the shared core, each check named with pass or FAIL: '
                        'database_writer (its database user exists at exactly the host it was '
                        'created at, no anonymous account, WordOps\' grants on its own '
-                       'database alone, and the site can write, read and drop a table), '
+                       'database alone, no other account granted on it, and the site can '
+                       'write, read and drop a table), '
                        'host_binding (MariaDB takes the site\'s connection for that account), '
                        'schema_and_users (its tables, db_version, an administrator), '
                        'no_legacy_paths (nothing left of an own core, no link or option '
                        'pointing out of its root and the shared core), jobs_drain (its due '
-                       'WP-Cron events run and none is left), serves (it answers through '
+                       'WP-Cron events run and none is left), isolation (a sovereign site: '
+                       'its pool, socket and files as written, and its own PHP reaches nothing '
+                       'of other sites or the shared core), serves (it answers through '
                        'nginx). Exits 3 when any check fails.')
         arguments = [
             (['domain'], dict(nargs='*', help='the sites to verify')),

@@ -252,9 +252,7 @@ def login(ctx, domain, user=None, redirect=None, ttl=login_links.DEFAULT_TTL):
     login_links.require_ttl(ttl)
     login_links.require_path(redirect)
     site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
-    if site['state'] != 'live':
-        raise InvalidInput('{0} is not live ({1})'.format(domain, site['state']),
-                           'wo multitenancy info {0}'.format(domain))
+    sites.require_live(site)
     found = wordpress.task(settings, domain, site['php_version'], 'login_user',
                            user=user or '')['login']  # the site's word: checked as text
     if not (isinstance(found, str) and login_links.LOGIN.match(found)):
@@ -262,10 +260,9 @@ def login(ctx, domain, user=None, redirect=None, ttl=login_links.DEFAULT_TTL):
                                                 'no administrator'),
                            'name one of its users with --user LOGIN')
     login_links.install_plugin(settings)
-    login_links.install_key(settings, site)
+    key = login_links.install_key(settings, site)
     claims = login_links.claims(domain, found, ttl, redirect)
-    link = login_links.url(domain, bool(site['is_ssl']), login_links.token(
-        login_links.site_key(settings, site), claims))
+    link = login_links.url(domain, bool(site['is_ssl']), login_links.token(key, claims))
     return {'domain': domain, 'user': found, 'url': link, 'ttl': ttl,
             'expires_at': audit.stamp_of(claims['exp'])[:19] + ' UTC',
             'link_id': claims['jti'][:8],
