@@ -108,7 +108,8 @@ def purge_site(domain):
                 db.execute('DELETE FROM {0} WHERE {1} = ?'.format(table, column), (domain,))
             except sqlite3.OperationalError:
                 pass
-    for path in ('/etc/nginx/sites-enabled/' + domain, '/etc/nginx/sites-available/' + domain):
+    for path in ('/etc/nginx/sites-enabled/' + domain, '/etc/nginx/sites-available/' + domain,
+                 '/etc/nginx/conf.d/force-ssl-{0}.conf'.format(domain)):
         if os.path.lexists(path):
             os.unlink(path)
     shutil.rmtree(os.path.join(SITES, domain), ignore_errors=True)

@@ -1,7 +1,10 @@
 """The vhost is WordOps' own template rendered by WordOps' own engine."""
+import os
+import subprocess
+
 import pytest
 
-from wo.multitenancy import nginx
+from wo.multitenancy import nginx, runner
 
 
 @pytest.fixture(scope='module')
@@ -33,10 +36,33 @@ def test_missing_includes_are_named(sandbox):
 
 
 def test_a_vhost_serves_the_document_root_it_names(app, sandbox):
-    import os
     os.makedirs(os.path.dirname(nginx.available(sandbox, 'a.test')))
     with open(nginx.available(sandbox, 'a.test'), 'w') as f:
         f.write(nginx.render_vhost(app, sandbox, 'a.test', '8.2', 'wpfc'))
     assert nginx.serves(sandbox, 'a.test', sandbox.site_root('a.test') + '/htdocs')
     assert not nginx.serves(sandbox, 'a.test', sandbox.site_root('a.test') + '/public')
     assert not nginx.serves(sandbox, 'b.test', sandbox.site_root('b.test') + '/htdocs')
+
+
+def _nginx_built_with(monkeypatch, configure):
+    monkeypatch.setattr(runner, 'run', lambda argv, **kwargs: subprocess.CompletedProcess(
+        argv, 0, '', 'nginx version: nginx/1.22.1\nconfigure arguments: ' + configure))
+
+
+def test_tls_listeners_without_quic_for_an_nginx_without_http3(app, sandbox, monkeypatch):
+    """WordOps' ssl.conf listens with QUIC, which Debian 12's nginx refuses."""
+    _nginx_built_with(monkeypatch, '--with-http_ssl_module --with-http_v2_module')
+    os.makedirs(os.path.join(sandbox.site_root('a.test'), 'conf', 'nginx'))
+    path = nginx.write_tls_listeners(app, sandbox, 'a.test')
+    with open(path) as f:
+        text = f.read()
+    assert text.startswith('listen 443 ssl http2;\nlisten [::]:443 ssl http2;\n')
+    assert 'ssl_certificate     /etc/letsencrypt/live/a.test/fullchain.pem;' in text
+    assert 'quic' not in text
+    assert nginx.write_tls_listeners(app, sandbox, 'a.test') is None  # a file there is kept
+
+
+def test_an_nginx_with_http3_gets_wordops_own_ssl_conf(app, sandbox, monkeypatch):
+    _nginx_built_with(monkeypatch, '--with-http_v2_module --with-http_v3_module')
+    assert nginx.write_tls_listeners(app, sandbox, 'a.test') is None
+    assert not os.path.exists(os.path.join(sandbox.site_root('a.test'), 'conf', 'nginx'))

@@ -114,6 +114,22 @@ def render_vhost(app, settings, domain, php_version, cache):
     return app.render(data, 'virtualconf.mustache', out=None)
 
 
+def write_tls_listeners(app, settings, domain):
+    """Write the site's conf/nginx/ssl.conf before WordOps' deploycert does, when this
+    nginx has no HTTP/3; the path written, or None. WordOps' ssl.mustache listens with
+    QUIC (`listen 443 quic`, `quic_retry`), which only an nginx built with HTTP/3 knows
+    (not Debian 12's 1.22: `nginx -t` refuses the site), and WordOps keeps a file that is
+    there. Ours is the same template without QUIC, after WordOps' TLS listeners."""
+    from wo.core.variables import WOVar
+    path = os.path.join(settings.site_root(domain), 'conf', 'nginx', 'ssl.conf')
+    if '--with-http_v3_module' in runner.run(['nginx', '-V']).stderr or os.path.lexists(path):
+        return None
+    data = dict(ssl_live_path=WOVar.wo_ssl_live, domain=domain, quic=False)
+    fs.write_file(path, 'listen 443 ssl http2;\nlisten [::]:443 ssl http2;\n'
+                  + app.render(data, 'ssl.mustache', out=None), exclusive=True)
+    return path
+
+
 def serves(settings, domain, docroot):
     """Whether the site's vhost exists and serves `docroot` (a converted site keeps
     its vhost: the shared-core layout uses the same document root)."""

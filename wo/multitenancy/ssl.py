@@ -19,6 +19,9 @@ def secure(ctl, settings, domain, dns, hsts, changes):
     from wo.core.acme import WOAcme
     redirect = _redirect(settings, domain)
     changes.on_failure('remove the HTTPS redirect of ' + domain, lambda: fs.remove(redirect))
+    listeners = nginx.write_tls_listeners(ctl.app, settings, domain)
+    if listeners:
+        changes.on_failure('remove the TLS listeners of ' + domain, lambda: fs.remove(listeners))
     with contextlib.redirect_stdout(sys.stderr):  # WordOps prints; stdout is for results
         if not WOAcme.cert_check(ctl, domain):
             changes.on_failure('remove the new certificate of ' + domain,
