@@ -233,8 +233,12 @@ def test_revert_gives_the_site_its_own_core_again(make_standalone):
     content = make_standalone('back.test')
     seen = pages('back.test', content['upload'])
     convert('back.test')
+    wo('login', 'back.test')
+    key = os.path.join(SITES, 'back.test', 'login.key')
+    assert os.path.isfile(key)
     done = json.loads(wo('revert', 'back.test', '--json').stdout)
     assert done['status'] == 'reverted'
+    assert not os.path.exists(key)  # no MU-plugin of ours takes links there now
     htdocs = os.path.join(SITES, 'back.test', 'htdocs')
     assert os.path.isfile(os.path.join(htdocs, 'wp-includes', 'version.php'))
     assert not os.path.islink(os.path.join(htdocs, 'wp'))

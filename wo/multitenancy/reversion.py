@@ -1,7 +1,7 @@
 """Reverting one site: a site on the shared core gets its own copy of the current
 release again (built beside it, swapped in, its own files moved back, a standalone
 wp-config.php), or a stopped revert is finished; then our record of it goes."""
-from wo.multitenancy import docroot_swap, health, layout, nginx, wordpress, wp_config
+from wo.multitenancy import docroot_swap, health, layout, login_links, nginx, wordpress, wp_config
 from wo.multitenancy.conversion import forget_old_scripts, keep_config, swap_back
 from wo.multitenancy.errors import MTError
 from wo.multitenancy.shared_root import require_free_space
@@ -60,6 +60,8 @@ def forget_site(ctx, domain):
     """Our record of a reverted site goes (WordOps keeps its row), then the shared-core
     tree that was swapped out. The site root stays root's (its htdocs is the web
     user's, as WordOps has it): were it the site's, it could put a conf/ of its own in
-    place of root's, and nginx includes conf/nginx/*.conf as root."""
+    place of root's, and nginx includes conf/nginx/*.conf as root. Its login key goes
+    too: the shared MU-plugin that took its links no longer runs there."""
     ctx.db.release_site(domain)
+    login_links.forget_key(ctx.settings, domain)
     docroot_swap.remove_old(ctx.settings, domain)
