@@ -3,7 +3,7 @@ one action on each of them a few at a time, with a progress line per site."""
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from wo.multitenancy import health, layout
+from wo.multitenancy import health, layout, maintenance
 from wo.multitenancy.errors import MTError, PartlyFailed
 
 SITE_WORKERS = 4  # sites worked on at once (PHP processes, HTTP probes)
@@ -57,6 +57,7 @@ def health_of_every_site(ctx):
     for site in ctx.db.get_shared_sites():
         ctx.report('Checking {0}'.format(site['domain']))
         found.append(dict(probe(site), domain=site['domain'], state=site['state'],
+                          maintenance=maintenance.is_on(ctx.settings, site['domain']),
                           own_disk_bytes=layout.own_disk_usage(ctx.settings, site['domain'])))
     return found
 

@@ -11,6 +11,9 @@ from wo.multitenancy import runner
 from wo.multitenancy.errors import CommandFailed
 
 PROBE_ADDRESS = '127.0.0.2'
+# What a probe sends: a login cookie WordPress does not take (it is anonymous there), so
+# that a site in maintenance (maintenance.py) shows the probe its pages.
+PROBE_COOKIE = 'wordpress_logged_in_wo-multitenancy-probe=1'
 _GENERATOR = re.compile(r'<meta name="generator" content="WordPress ([^"]+)"')
 _LOCATION = re.compile(r'^Location: (\S+)', re.IGNORECASE | re.MULTILINE)
 _BROKEN = ('Fatal error', 'There has been a critical error', 'Error establishing a database')
@@ -19,7 +22,7 @@ _BROKEN = ('Fatal error', 'There has been a critical error', 'Error establishing
 def fetch(domain, path='/', https=False):
     """(status, headers text, body) of GET `path` on `domain`, through nginx."""
     scheme, port = ('https', 443) if https else ('http', 80)
-    argv = ['curl', '-sS', '--max-time', '30', '-D', '-', '--resolve',
+    argv = ['curl', '-sS', '--max-time', '30', '-D', '-', '-b', PROBE_COOKIE, '--resolve',
             '{0}:{1}:{2}'.format(domain, port, PROBE_ADDRESS),
             '{0}://{1}{2}'.format(scheme, domain, path)]
     done = runner.run(argv, timeout=40)

@@ -50,8 +50,22 @@ fastcgi_keep_conn off;
 """
 
 
+def site_conf_dir(settings, domain):
+    """The site's conf/nginx: WordOps' vhost includes its *.conf."""
+    return os.path.join(settings.site_root(domain), 'conf', 'nginx')
+
+
 def site_include(settings, domain):
-    return os.path.join(settings.site_root(domain), 'conf', 'nginx', SITE_INCLUDE)
+    return os.path.join(site_conf_dir(settings, domain), SITE_INCLUDE)
+
+
+def require_roots_conf_dir(settings, domain):
+    """The site's conf/ and conf/nginx must be root's alone (layout.take_site_dirs):
+    root writes there by path."""
+    folder = site_conf_dir(settings, domain)
+    if not all(site_files.roots_alone(p) for p in (os.path.dirname(folder), folder)):
+        raise MTError('{0} is not a directory only root may change'.format(folder),
+                      'wo multitenancy convert {0} makes it root\'s'.format(domain))
 
 
 FPM_VARIABLE = '$wo_mt_fpm'  # a sovereign site's socket, for the derived includes (routing)
@@ -66,13 +80,9 @@ def site_include_text(fpm_socket=None):
 
 def write_site_include(settings, domain, fpm_socket=None):
     """Write our include of the site's vhost (`fpm_socket`: a sovereign site's); returns
-    whether it changed. Its conf/nginx must be root's alone (layout.take_site_dirs):
-    root writes there by path."""
+    whether it changed (require_roots_conf_dir)."""
+    require_roots_conf_dir(settings, domain)
     path = site_include(settings, domain)
-    folder = os.path.dirname(path)
-    if not all(site_files.roots_alone(p) for p in (os.path.dirname(folder), folder)):
-        raise MTError('{0} is not a directory only root may change'.format(folder),
-                      'wo multitenancy convert {0} makes it root\'s'.format(domain))
     text = site_include_text(fpm_socket)
     try:
         with open(path, encoding='utf-8') as f:
@@ -121,7 +131,7 @@ def write_tls_listeners(app, settings, domain):
     (not Debian 12's 1.22: `nginx -t` refuses the site), and WordOps keeps a file that is
     there. Ours is the same template without QUIC, after WordOps' TLS listeners."""
     from wo.core.variables import WOVar
-    path = os.path.join(settings.site_root(domain), 'conf', 'nginx', 'ssl.conf')
+    path = os.path.join(site_conf_dir(settings, domain), 'ssl.conf')
     if '--with-http_v3_module' in runner.run(['nginx', '-V']).stderr or os.path.lexists(path):
         return None
     data = dict(ssl_live_path=WOVar.wo_ssl_live, domain=domain, quic=False)

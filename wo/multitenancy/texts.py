@@ -92,10 +92,17 @@ def status_text(report):
             '*' if r['current'] else ' ', r['release'], r['wp_version'], r['disk_bytes'] / 1e6))
     lines.append('Sites:' if report['sites'] else 'Sites: none')
     for s in report['sites']:
-        lines.append('  {0:40} {1:9} {2} ({3:.0f} KB own files)'.format(
+        lines.append('  {0:40} {1:9} {2} ({3:.0f} KB own files){4}'.format(
             s['domain'], 'ok' if s['ok'] else 'UNHEALTHY',
-            s['problem'] or 'WordPress {0}'.format(s['version']), s['own_disk_bytes'] / 1e3))
+            s['problem'] or 'WordPress {0}'.format(s['version']), s['own_disk_bytes'] / 1e3,
+            ', in maintenance' if s['maintenance'] else ''))
     return '\n'.join(lines)
+
+
+def maintenance_text(results):
+    return '\n'.join('{0:10} {1}  ({2})'.format(r['status'], r['domain'], 'in maintenance'
+                                                 if r['maintenance'] else 'open to visitors')
+                     for r in results) or 'no sites'
 
 
 def baseline_text(current):

@@ -1,5 +1,5 @@
 """wo multitenancy's everyday commands on the sites there are: list, status, info, verify,
-baseline, login and audit. Their controllers build on multitenancy.MTCommand, which
+baseline, login, maintenance and audit. Their controllers build on multitenancy.MTCommand, which
 parses, runs and prints them and turns their errors into exit codes; the commands that
 make, move or remove sites and releases are in multitenancy.py.
 """
@@ -144,6 +144,33 @@ class LoginController(MTCommand):
                   lambda result: self._emit(result, texts.login_link_text(result)))
 
 
+class MaintenanceController(MTCommand):
+    class Meta:
+        label = 'mt_maintenance'
+        aliases = ['maintenance']
+        description = ('Put sites on the shared core in maintenance, or take them out: their '
+                       'visitors get a 503 page with Retry-After, served by nginx without PHP, '
+                       'while /wp-login.php, /wp-admin/, static files and whoever is logged in '
+                       'still reach the site. It lasts through update and rollback; status '
+                       'shows it.')
+        arguments = [
+            (['mode'], dict(choices=('on', 'off'), help='on or off')),
+            (['domain'], dict(nargs='*', help='the sites')),
+            (['--all'], dict(action='store_true', dest='every', help='every site on the shared core')),
+            (['--message'], dict(metavar='TEXT', help='what visitors read (one line; default: '
+                                                       '"<site> is down for maintenance. Please '
+                                                       'come back soon.")')),
+            (['--json'], dict(action='store_true', help='print the results as JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        self._run(lambda ctx: mt.set_maintenance(ctx, pargs.mode, pargs.domain, pargs.every,
+                                                 pargs.message),
+                  lambda outcome: self._emit(outcome, texts.maintenance_text(outcome['sites'])))
+
+
 class AuditController(MTCommand):
     class Meta:
         label = 'mt_audit'
@@ -191,4 +218,4 @@ class AuditController(MTCommand):
 
 
 CONTROLLERS = (ListController, StatusController, InfoController, VerifyController,
-               BaselineController, LoginController, AuditController)
+               BaselineController, LoginController, MaintenanceController, AuditController)

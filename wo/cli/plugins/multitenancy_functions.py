@@ -15,9 +15,9 @@ from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import (audit, baseline, conversion, fs, isolating, lock, login_links,
-                             mail, mariadb, nginx, releases, reversion, rollout, shared_root,
-                             sites, ssl, sources, switching, texts, validate, verification,
-                             wordpress)
+                             mail, maintenance, mariadb, nginx, releases, reversion, rollout,
+                             shared_root, sites, ssl, sources, switching, texts, validate,
+                             verification, wordpress)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
@@ -429,3 +429,31 @@ def revert_site(ctx, domain):
             reversion.finish_revert(ctx, site, release_dir, changes)
         reversion.forget_site(ctx, domain)
     return {'domain': domain, 'status': 'reverted', 'wp_version': releases.version(settings, current)[0]}
+
+
+def set_maintenance(ctx, mode, domains, every=False, message=None):
+    """Turn maintenance (maintenance.py) `mode` on or off for sites on the shared core
+    (or, `every`, all of them), all checked before any changes; nginx is tested and
+    reloaded once. Each site's status: on, off or unchanged."""
+    validate.domains_or_all(domains, every, 'maintenance ' + mode,
+                            'wo multitenancy maintenance {0} example.com'.format(mode))
+    if mode == 'off' and message is not None:
+        raise InvalidInput('--message is for maintenance on')
+    maintenance.require_message(message)
+    settings = ctx.settings
+    with lock.exclusive(settings.lock_file):
+        shared_root.require_initialized(settings)
+        chosen = [s['domain'] for s in ctx.db.get_shared_sites()] if every else [
+            sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy list')['domain']
+            for d in domains]
+        for domain in chosen if mode == 'on' else ():
+            nginx.require_roots_conf_dir(settings, domain)
+        with ctx.changes() as changes:
+            changed = [d for d in chosen if (
+                maintenance.turn_on(settings, d, message, changes) if mode == 'on'
+                else maintenance.turn_off(settings, d))]
+            if changed:
+                nginx.check_config('nginx refused the maintenance page of ' + ', '.join(changed))
+                nginx.reload()
+    return {'sites': [{'domain': d, 'status': mode if d in changed else 'unchanged',
+                       'maintenance': mode == 'on'} for d in chosen]}
