@@ -142,7 +142,8 @@ stack_packages() {
         libnginx-mod-http-set-misc libnginx-mod-http-memc \
         "$p-fpm" "$p-cli" "$p-mysql" "$p-curl" "$p-gd" "$p-mbstring" "$p-xml" "$p-zip" \
         "$p-intl" "$p-redis" "$p-opcache" \
-        mariadb-server mariadb-client redis-server curl unzip openssl python3-venv python3-apt git util-linux
+        mariadb-server mariadb-client redis-server curl unzip openssl python3-venv python3-apt git util-linux \
+        cron
 }
 
 is_installed() {
@@ -795,6 +796,35 @@ verify_plugin() {
     info "ok"
 }
 
+# The sites' WP-Cron events, run every minute by the system (wo multitenancy cron);
+# while it runs, page views leave WP-Cron alone (the MU-plugin wo-system-cron.php).
+CRON_FILE=/etc/cron.d/wo-multitenancy-wp-cron
+
+cron_up() { pgrep -x cron >/dev/null; }
+
+install_system_cron() {
+    step "Running the sites' WP-Cron from the system cron ($CRON_FILE)"
+    local line="* * * * * root $(command -v wo) multitenancy cron --run" text
+    text=$(printf '# wo multitenancy (its installer rewrites this file): the due WP-Cron events of\n# every site, each at its own second of the minute\n%s' "$line")
+    if [[ "$(cat "$CRON_FILE" 2>/dev/null)" != "$text" ]]; then
+        printf '%s\n' "$text" >"$CRON_FILE.tmp"
+        chmod 0644 "$CRON_FILE.tmp"
+        mv -f "$CRON_FILE.tmp" "$CRON_FILE"
+    fi
+    if ! command -v cron >/dev/null; then
+        warn "no cron daemon (package cron): the sites keep running WP-Cron on page views"
+        return 0
+    fi
+    if has_systemd; then
+        systemctl enable --now cron
+    elif ! cron_up; then
+        info "cron not running: starting"
+        start-stop-daemon --start --quiet --oknodo --exec "$(command -v cron)" </dev/null >/dev/null
+    fi
+    wait_until 10 cron_up || warn "the cron daemon does not run: the sites keep running WP-Cron"
+    info "$line"
+}
+
 main() {
     parse_args "$@"
     require_root
@@ -824,6 +854,7 @@ main() {
     configure_nginx_for_sovereign_sites
     restrict_ptrace
     restrict_wordops_database
+    install_system_cron
     verify_plugin
     step "Done"
 }

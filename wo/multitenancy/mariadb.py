@@ -151,6 +151,17 @@ def read_options(ctl, db_name, prefix, limit=1000, longest=4096):
             for name, value in rows}
 
 
+def option_start(ctl, db_name, name, length):
+    """The first `length` characters of option `name` of database `db_name` (read_options'
+    table), or None."""
+    table = _options_table(ctl, db_name)
+    rows = _rows(ctl, 'SELECT LEFT(option_value, %s) FROM {0} WHERE option_name = %s'.format(
+        table), (length, name)) if table else ()
+    for (value,) in rows:
+        return value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
+    return None
+
+
 def delete_options(ctl, db_name, names):
     """Delete the options `names` of database `db_name` (read_options' table)."""
     table = _options_table(ctl, db_name)

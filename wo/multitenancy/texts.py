@@ -1,6 +1,7 @@
 """What each command's result looks like as text for a person (`--json` prints the
 result itself). Pure functions: the controller prints what they return."""
 import re
+import time
 
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')  # in what a site said: no lines or escapes of its own
 
@@ -103,6 +104,32 @@ def maintenance_text(results):
     return '\n'.join('{0:10} {1}  ({2})'.format(r['status'], r['domain'], 'in maintenance'
                                                  if r['maintenance'] else 'open to visitors')
                      for r in results) or 'no sites'
+
+
+def cron_text(report):
+    beat = report['system_cron']
+    lines = ['System cron: {0}'.format(
+        'runs the sites\' WP-Cron events (last run {0})'.format(_utc(beat['last_run']))
+        if beat['running'] else 'not running: page views run each site\'s WP-Cron'
+        + (' (last run {0})'.format(_utc(beat['last_run'])) if beat['last_run'] else ''))]
+    for s in report['sites']:
+        event, run = s['next_event'], s['last_run']
+        lines.append('  {0:40} second {1:2}  next: {2}  last run: {3}'.format(
+            s['domain'], s['splay_second'],
+            '{0} ({1})'.format(_utc(event['at']), event['hook']) if event else 'none',
+            'none' if not run else '{at} UTC, {ran} event(s){0}'.format(
+                '' if run['ok'] else ', FAILED: ' + (run['error'] or ''), **run)))
+    return '\n'.join(lines)
+
+
+def cron_run_text(outcome):
+    """Nothing unless a site's run failed: cron mails what a command prints."""
+    return '\n'.join('FAILED {0}: {1}'.format(domain, r['error'])
+                     for domain, r in sorted(outcome['sites'].items()) if not r['ok'])
+
+
+def _utc(epoch):
+    return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(epoch))
 
 
 def baseline_text(current):

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS multitenancy_sites (
     isolation VARCHAR(20) DEFAULT 'shared',
     system_user VARCHAR(64),
     login_nonce VARCHAR(64),
+    last_cron TEXT,
     created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
     updated_at DATETIME DEFAULT CURRENT_TIMESTAMP
 );
@@ -79,7 +80,8 @@ ADDED_COLUMNS = (('multitenancy_sites', 'db_name', 'VARCHAR(255)'),
                  ('multitenancy_sites', 'verified_at', 'DATETIME'),
                  ('multitenancy_sites', 'isolation', "VARCHAR(20) DEFAULT 'shared'"),
                  ('multitenancy_sites', 'system_user', 'VARCHAR(64)'),
-                 ('multitenancy_sites', 'login_nonce', 'VARCHAR(64)'))
+                 ('multitenancy_sites', 'login_nonce', 'VARCHAR(64)'),
+                 ('multitenancy_sites', 'last_cron', 'TEXT'))
 SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
                 'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_name',
                 'db_user', 'db_grant_host', 'state', 'isolation', 'system_user', 'login_nonce')
@@ -229,6 +231,12 @@ class MTDatabase:
         with self._transaction() as db:
             db.execute('UPDATE multitenancy_sites SET last_verification = ?, '
                        'verified_at = CURRENT_TIMESTAMP WHERE domain = ?',
+                       (json.dumps(report, sort_keys=True), domain))
+
+    def record_cron(self, domain, report):
+        """Keep the last system-cron run of `domain` (cron.run_site's report)."""
+        with self._transaction() as db:
+            db.execute('UPDATE multitenancy_sites SET last_cron = ? WHERE domain = ?',
                        (json.dumps(report, sort_keys=True), domain))
 
     def get_shared_sites(self):

@@ -1,5 +1,5 @@
 """wo multitenancy's everyday commands on the sites there are: list, status, info, verify,
-baseline, login, maintenance and audit. Their controllers build on multitenancy.MTCommand, which
+baseline, login, maintenance, cron and audit. Their controllers build on multitenancy.MTCommand, which
 parses, runs and prints them and turns their errors into exit codes; the commands that
 make, move or remove sites and releases are in multitenancy.py.
 """
@@ -171,6 +171,38 @@ class MaintenanceController(MTCommand):
                   lambda outcome: self._emit(outcome, texts.maintenance_text(outcome['sites'])))
 
 
+class CronController(MTCommand):
+    class Meta:
+        label = 'mt_cron'
+        aliases = ['cron']
+        description = ('Show whether the system cron runs the sites\' WP-Cron events '
+                       '(/etc/cron.d/wo-multitenancy-wp-cron, every minute), and each site\'s next '
+                       'event, the second of the minute it starts at, and its last run. With '
+                       '--run, do what that cron line does: run the due events of every live '
+                       'site, as the site\'s own PHP user, one site after another, each at its '
+                       'own second of the minute; quiet unless a site\'s run failed (exit 1). '
+                       'While it runs, page views do not start WP-Cron (DISABLE_WP_CRON); '
+                       'ten minutes without a run and the sites run it themselves again.')
+        arguments = [
+            (['--run'], dict(action='store_true', help='run the due events now (the cron line)')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        if self.app.pargs.run:
+            self._run(mt.run_cron, lambda outcome: self._emit_if_news(
+                outcome, texts.cron_run_text(outcome)))
+        else:
+            self._run(mt.cron_jobs, lambda report: self._emit(report, texts.cron_text(report)))
+
+    def _emit_if_news(self, outcome, text):
+        if self.app.pargs.json:
+            self._emit(outcome, text)
+        elif text:
+            print(text)
+
+
 class AuditController(MTCommand):
     class Meta:
         label = 'mt_audit'
@@ -218,4 +250,5 @@ class AuditController(MTCommand):
 
 
 CONTROLLERS = (ListController, StatusController, InfoController, VerifyController,
-               BaselineController, LoginController, MaintenanceController, AuditController)
+               BaselineController, LoginController, MaintenanceController, CronController,
+               AuditController)

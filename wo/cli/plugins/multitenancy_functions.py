@@ -9,20 +9,21 @@ Each command returns its result, or raises an MTError (its exit code, a hint, an
 for a command that did part of its work, the result): `run` is how the controller
 calls one, and it turns an interruption or an unexpected OSError into an MTError too.
 """
+import json
 import secrets
 
 from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import (audit, baseline, conversion, fs, isolating, lock, login_links,
+from wo.multitenancy import (audit, baseline, conversion, cron, fs, isolating, lock, login_links,
                              mail, maintenance, mariadb, nginx, releases, reversion, rollout,
                              shared_root, sites, ssl, sources, switching, texts, validate,
                              verification, wordpress)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
-from wo.multitenancy.errors import (EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, InvalidInput,
-                                   MTError, PartlyFailed)
+from wo.multitenancy.errors import (EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, Busy,
+                                   InvalidInput, MTError, PartlyFailed)
 from wo.multitenancy.fleet import health_of_every_site, require_every_site
 from wo.multitenancy.logs import attach_syslog
 from wo.multitenancy.sites import removal_plan, require_removable
@@ -182,23 +183,27 @@ def create_site(ctx, domains, flags=(), **options):
 def delete_site(ctx, domain):
     """Remove a site: vhost, certificate, PHP-FPM pool, database and user, files, system
     user, rows. Each step skips what is already gone, so a delete that stopped part-way
-    finishes when run again."""
+    finishes when run again. A job of the site that runs (the system cron's) is waited
+    for; one still running after lock.JOB_WAIT refuses the delete (Busy)."""
     settings = ctx.settings
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list; other sites: wo site delete')
-        ctx.db.set_state(domain, 'deleting')
-        login_links.collect_events(ctx, [ctx.db.get_site(domain)])  # before its database goes
-        database = sites.database_of(ctx, site)
-        ctx.report('Removing the vhost of ' + domain)
-        nginx.remove_vhost(settings, domain)
-        if site['is_ssl']:
-            ssl.remove(ctx.ctl, settings, domain)
-        sites.stop_pool(ctx, site)
-        sites.drop_database(ctx, database)
-        sites.remove_files(ctx, domain)
-        sites.remove_user(ctx, domain)
-        ctx.db.remove_site(domain)
+        # A WP-Cron run of the system cron is let finish (a minute or two at most).
+        with lock.site_job(settings, domain, wait=lock.JOB_WAIT):
+            ctx.db.set_state(domain, 'deleting')
+            login_links.collect_events(ctx, [ctx.db.get_site(domain)])  # before its database
+            database = sites.database_of(ctx, site)
+            ctx.report('Removing the vhost of ' + domain)
+            nginx.remove_vhost(settings, domain)
+            if site['is_ssl']:
+                ssl.remove(ctx.ctl, settings, domain)
+            sites.stop_pool(ctx, site)
+            sites.drop_database(ctx, database)
+            sites.remove_files(ctx, domain)
+            sites.remove_user(ctx, domain)
+            ctx.db.remove_site(domain)
+            fs.remove(lock.site_job_file(settings, domain))
     return {'domain': domain, 'database': database['db_name'] if database else None}
 
 
@@ -303,7 +308,8 @@ def verify_sites(ctx, domains, every=False):
     with lock.exclusive(ctx.settings.lock_file):
         for site in found:
             ctx.report('Verifying ' + site['domain'])
-            reports.append(verification.verify(ctx, site, sites.database_of(ctx, site)))
+            with lock.site_job(ctx.settings, site['domain'], wait=lock.JOB_WAIT):
+                reports.append(verification.verify(ctx, site, sites.database_of(ctx, site)))
             ctx.db.record_verification(site['domain'], reports[-1])
     outcome = {'sites': reports, 'failed': sum(not r['ok'] for r in reports)}
     if outcome['failed']:
@@ -457,3 +463,31 @@ def set_maintenance(ctx, mode, domains, every=False, message=None):
                 nginx.reload()
     return {'sites': [{'domain': d, 'status': mode if d in changed else 'unchanged',
                        'maintenance': mode == 'on'} for d in chosen]}
+
+
+# -- the system cron ---------------------------------------------------------------------
+def cron_jobs(ctx):
+    """Whether the system cron runs (its heartbeat is fresh), and each site's next
+    WP-Cron event, its second of the minute and its last run by the system cron."""
+    shared_root.require_initialized(ctx.settings)
+    return {'system_cron': cron.heartbeat(ctx.settings), 'sites': [dict(
+        domain=s['domain'], state=s['state'], splay_second=cron.splay(s['domain']),
+        next_event=cron.next_event(ctx.ctl, s), last_run=json.loads(s['last_cron'] or 'null'))
+        for s in ctx.db.get_shared_sites()]}
+
+
+def run_cron(ctx):
+    """What the system cron runs every minute (cron.run_due): {'sites': the runs of the
+    live sites that had due events}. Quiet when nothing is set up, or when the last run
+    still runs ('skipped'). A site whose run failed raises PartlyFailed (exit 1)."""
+    if not shared_root.initialized_release(ctx.settings):
+        return {'sites': {}}
+    live = [s for s in ctx.db.get_shared_sites() if s['state'] == 'live']
+    try:
+        reports = cron.run_due(ctx, live)
+    except Busy as e:
+        return {'sites': {}, 'skipped': e.message}
+    outcome = {'sites': reports}
+    if not all(r['ok'] for r in reports.values()):
+        raise PartlyFailed('', result=outcome, exit_code=EXIT_FAILED)
+    return outcome
