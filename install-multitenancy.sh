@@ -143,7 +143,7 @@ stack_packages() {
         "$p-fpm" "$p-cli" "$p-mysql" "$p-curl" "$p-gd" "$p-mbstring" "$p-xml" "$p-zip" \
         "$p-intl" "$p-redis" "$p-opcache" \
         mariadb-server mariadb-client redis-server curl unzip openssl python3-venv python3-apt git util-linux \
-        cron
+        cron restic
 }
 
 is_installed() {

@@ -1,7 +1,7 @@
 """wordops-multitenancy: a WordOps plugin that runs many sites on one shared WordPress core.
 
 It installs beside WordOps in the same Python environment and owns only its own files:
-the four plugin modules in wo/cli/plugins/ and the wo.multitenancy package.
+the five plugin modules in wo/cli/plugins/ and the wo.multitenancy package.
 """
 from setuptools import setup
 
@@ -18,6 +18,7 @@ setup(
         'wo.cli.plugins.multitenancy_functions',
         'wo.cli.plugins.multitenancy_db',
         'wo.cli.plugins.multitenancy_everyday',
+        'wo.cli.plugins.multitenancy_everyday_functions',
     ],
     packages=['wo.multitenancy'],
     package_data={'wo.multitenancy': ['templates/*', 'php/*.php', 'php/config-stop/*']},

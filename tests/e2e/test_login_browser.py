@@ -7,6 +7,7 @@ The https sites come from `create --letsencrypt`, through WordOps' own WOAcme, w
 acme.sh replaced by tests/fake_acme.sh (this machine is offline): its certificates are
 signed by a CA the test makes this machine trust, so our own checks (curl) verify them
 as they would a real one."""
+import filecmp
 import json
 import os
 import shutil
@@ -30,21 +31,28 @@ SITES = {'tls-a.test': ('https', 'sovereign'), 'tls-b.test': ('https', 'shared')
 @pytest.fixture(scope='module')
 def letsencrypt():
     """acme.sh as tests/fake_acme.sh, with a test CA this machine trusts; all gone after."""
+    fake = os.path.join(REPO, 'tests', 'fake_acme.sh')
+    if os.path.exists(os.path.join(LETSENCRYPT, 'acme.sh')) and filecmp.cmp(
+            fake, os.path.join(LETSENCRYPT, 'acme.sh'), shallow=False):
+        shutil.rmtree(LETSENCRYPT)  # left by a killed run
     if os.path.exists(LETSENCRYPT):
         pytest.skip(LETSENCRYPT + ' exists: this machine has acme.sh of its own')
-    os.makedirs(CA_DIR)
-    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
-                    'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-                    '-subj', '/CN=wo multitenancy test CA', '-keyout',
-                    os.path.join(CA_DIR, 'ca.key'), '-out', os.path.join(CA_DIR, 'ca.crt')],
-                   check=True, capture_output=True)
-    shutil.copy(os.path.join(REPO, 'tests', 'fake_acme.sh'), os.path.join(LETSENCRYPT, 'acme.sh'))
-    shutil.copy(os.path.join(CA_DIR, 'ca.crt'), TRUSTED_CA)
-    subprocess.run(['update-ca-certificates'], check=True, capture_output=True)
-    yield os.path.join(CA_DIR, 'ca.crt')
-    os.unlink(TRUSTED_CA)
-    subprocess.run(['update-ca-certificates', '--fresh'], check=True, capture_output=True)
-    shutil.rmtree(LETSENCRYPT)
+    try:
+        os.makedirs(CA_DIR)
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                        'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+                        '-subj', '/CN=wo multitenancy test CA', '-keyout',
+                        os.path.join(CA_DIR, 'ca.key'), '-out', os.path.join(CA_DIR, 'ca.crt')],
+                       check=True, capture_output=True)
+        shutil.copy(fake, os.path.join(LETSENCRYPT, 'acme.sh'))
+        shutil.copy(os.path.join(CA_DIR, 'ca.crt'), TRUSTED_CA)
+        subprocess.run(['update-ca-certificates'], check=True, capture_output=True)
+        yield os.path.join(CA_DIR, 'ca.crt')
+    finally:  # nothing of it stays, whatever failed
+        if os.path.exists(TRUSTED_CA):
+            os.unlink(TRUSTED_CA)
+        subprocess.run(['update-ca-certificates', '--fresh'], capture_output=True)
+        shutil.rmtree(LETSENCRYPT, ignore_errors=True)
 
 
 @pytest.fixture(scope='module')

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.multitenancy import audit, mail, texts
 from wo.multitenancy.errors import CommandFailed, InvalidInput, MTError
@@ -18,7 +19,7 @@ def run(server, name, command, argv=(), domains=()):
 
 
 def events(server):
-    return mt.audit_events(server.ctx)['events']
+    return everyday.audit_events(server.ctx)['events']
 
 
 def test_a_command_that_changes_something_is_recorded_with_its_result(server):
@@ -52,7 +53,7 @@ def test_a_bug_is_recorded_as_failed_not_as_killed(server):
 
 
 def test_commands_that_change_nothing_are_not_recorded(server):
-    run(server, 'list', mt.list_sites)
+    run(server, 'list', everyday.list_sites)
     assert events(server) == []
 
 
@@ -111,7 +112,7 @@ def add(server, started_at, command, result, sites=(), detail=None):
 
 def test_a_quiet_day_has_no_news_and_prints_nothing(server):
     add(server, local_stamp(2026, 11, 30, 9), 'create', 'ok', ['a.test'])
-    report = mt.audit_summary(server.ctx, '2026-11-30')
+    report = everyday.audit_summary(server.ctx, '2026-11-30')
     assert (report['news'], report['counts']) == (False, {'create': {'ok': 1}})
     assert texts.summary_text(report) == ''
 
@@ -126,7 +127,7 @@ def test_a_day_with_failures_names_them_and_mails_alert_email(server, monkeypatc
         'bad signature; 41 times')
     add(server, local_stamp(2026, 11, 30, 11), 'create', 'ok', ['c.test'])
     add(server, local_stamp(2026, 12, 1, 1), 'delete', 'failed', ['d.test'])  # the next day
-    report = mt.audit_summary(server.ctx, '2026-11-30')
+    report = everyday.audit_summary(server.ctx, '2026-11-30')
     assert report['failed_sites'] == ['a.test', 'b.test']
     assert report['failed_verifications'] == ['a.test']
     assert report['refused_logins'] == {'expired': 1, 'bad signature': 41}
@@ -139,7 +140,7 @@ def test_the_summary_prunes_events_older_than_audit_keep_days(server):
     server.configure(audit_keep_days=30)
     add(server, '2000-01-01 00:00:00.000000', 'create', 'ok')
     add(server, audit.when('1d'), 'create', 'ok')
-    assert mt.audit_summary(server.ctx)['pruned'] == 1
+    assert everyday.audit_summary(server.ctx)['pruned'] == 1
     assert len(events(server)) == 1
 
 

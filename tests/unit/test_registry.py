@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.multitenancy import sites, texts
 
@@ -24,7 +25,7 @@ def test_create_registers_first_and_is_live_once_checked(initialized):
     assert seen == [('verify', 'provisioning'), ('install', 'provisioning'),
                     ('verify', 'verifying')]
     assert initialized.ctx.db.get_site('a.test')['state'] == 'live'
-    assert mt.site_info(initialized.ctx, 'a.test')['state'] == 'live'
+    assert everyday.site_info(initialized.ctx, 'a.test')['state'] == 'live'
 
 
 def test_a_create_killed_part_way_is_listed_left_alone_and_deleted(initialized):
@@ -32,7 +33,7 @@ def test_a_create_killed_part_way_is_listed_left_alone_and_deleted(initialized):
     new = sites.new_site(initialized.settings, ['b.test'], ())
     with initialized.ctx.changes() as changes:  # as a create SIGKILLed after registering
         sites.register(initialized.ctx, new, changes)
-    assert '(provisioning)' in texts.list_text(mt.list_sites(initialized.ctx))
+    assert '(provisioning)' in texts.list_text(everyday.list_sites(initialized.ctx))
     before = initialized.ctx.db.get_site('b.test')['shared_release']
     updated = initialized.run(lambda ctx: mt.update(ctx, initialized.tarball('6.6.2')))
     assert initialized.ctx.db.get_site('a.test')['shared_release'] == updated['release']

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.multitenancy import layout, nginx, sites
 from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
@@ -87,7 +88,7 @@ def test_remove_refuses_while_sites_exist_unless_forced(initialized):
 
 
 def test_baseline_without_a_change_shows_it(initialized):
-    shown = mt.change_baseline(initialized.ctx)
+    shown = everyday.change_baseline(initialized.ctx)
     assert shown == {'version': 1, 'theme': 'twentytwentyfour', 'auto_activate': True,
                      'plugins': ['nginx-helper', 'redis-cache']}
 
@@ -95,7 +96,7 @@ def test_baseline_without_a_change_shows_it(initialized):
 def test_baseline_theme_is_added_to_the_shared_set_and_reaches_every_site(initialized):
     initialized.create('a.test')
     initialized.create('b.test')
-    result = mt.change_baseline(initialized.ctx, theme='twentytwentythree')
+    result = everyday.change_baseline(initialized.ctx, theme='twentytwentythree')
     assert (result['theme'], result['version'], result['failed_sites']) == ('twentytwentythree', 2, {})
     assert os.path.isdir(os.path.join(initialized.settings.shared_content, 'themes',
                                       'twentytwentythree'))
@@ -109,7 +110,7 @@ def test_sites_the_baseline_cannot_reach_are_named(initialized):
     initialized.create('b.test')
     initialized.runner.fail['baseline', 'b.test'] = 'the site has no administrator'
     with pytest.raises(PartlyFailed) as failed:
-        mt.change_baseline(initialized.ctx, add_plugins=['akismet'])
+        everyday.change_baseline(initialized.ctx, add_plugins=['akismet'])
     assert failed.value.message == ('1 site(s) could not be brought to the baseline: b.test: '
                                     'WordPress baseline failed for b.test: wp-runner: the site has no '
                                     'administrator')

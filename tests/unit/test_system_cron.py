@@ -56,7 +56,10 @@ def test_the_next_event_is_the_first_key_of_the_cron_option(wordpress_of):
     assert cron.next_event(None, _site('a.test')) == {'at': 1796170000, 'hook': 'wp_version_check'}
     options['a_test'] = 'a:1:{s:7:"version";i:2;}'  # nothing scheduled
     assert cron.next_event(None, _site('a.test')) is None
-    assert cron.next_event(None, dict(_site('a.test'), db_name=None)) is None
+    unknown = {'at': None, 'hook': None}  # run: its WordPress tells
+    assert cron.next_event(None, dict(_site('a.test'), db_name=None)) == unknown
+    del options['a_test']
+    assert cron.next_event(None, _site('a.test')) == unknown
 
 
 def test_a_site_starts_at_its_own_second_the_same_every_minute():
@@ -70,6 +73,7 @@ def test_only_due_sites_run_each_at_its_second(sandbox, wordpress_of):
     due, later = 'a_test', 'b_test'
     options[due] = CRON_OPTION
     options[later] = CRON_OPTION.replace('1796170000', '1796179999')
+    options['c_test'] = 'a:1:{s:7:"version";i:2;}'
     sites = [_site('a.test'), _site('b.test'), _site('c.test')]
     now, slept = [1796170100.0], []
 
@@ -117,3 +121,47 @@ def test_the_heartbeat_says_whether_the_system_cron_runs(sandbox, wordpress_of):
     old = os.stat(cron.heartbeat_file(sandbox)).st_mtime - cron.HEARTBEAT_STALE - 1
     os.utime(cron.heartbeat_file(sandbox), (old, old))
     assert not cron.heartbeat(sandbox)['running']
+
+
+def test_a_cron_option_that_cannot_be_read_makes_the_site_run(wordpress_of, monkeypatch):
+    """Its WordPress then tells; a site whose queue root cannot read is not left out."""
+    options, _ = wordpress_of
+    options['a_test'] = 'a:2:{s:3:"odd";i:1;}'
+    assert cron.next_event(None, _site('a.test')) == {'at': None, 'hook': None}
+    assert cron.is_due({'at': None, 'hook': None}, 0)
+
+    def broken(ctl, db, name, length):
+        raise RuntimeError('(1054, "Unknown column")')
+    monkeypatch.setattr(mariadb, 'option_start', broken)
+    assert cron.next_event(None, _site('a.test')) == {'at': None, 'hook': None}
+    assert not cron.is_due(None, 0)
+
+
+@pytest.mark.parametrize('printed', [{'due_before': float('inf'), 'due_after': 0},
+                                     {'due_before': True, 'due_after': 0}, ['x'], None])
+def test_counts_of_another_shape_fail_that_site_alone(sandbox, wordpress_of, monkeypatch,
+                                                      printed):
+    options, _ = wordpress_of
+    options['a_test'] = options['b_test'] = CRON_OPTION
+    monkeypatch.setattr(wordpress, 'task', lambda *a, **k: printed)
+    ctx = Context(sandbox, [_site('a.test'), _site('b.test')])
+    reports = cron.run_due(ctx, [_site('a.test'), _site('b.test')], sleep=lambda s: None)
+    assert [r['ok'] for r in reports.values()] == [False, False]
+    assert all('shape' in r['error'] for r in reports.values())
+
+
+def test_an_unexpected_error_of_one_site_does_not_stop_the_run(sandbox, wordpress_of,
+                                                               monkeypatch):
+    options, ran = wordpress_of
+    options['a_test'] = options['b_test'] = CRON_OPTION
+    real = wordpress.task
+
+    def task(settings, domain, *args, **kwargs):
+        if domain == 'a.test':
+            raise OverflowError('cannot convert float infinity to integer')
+        return real(settings, domain, *args, **kwargs)
+    monkeypatch.setattr(wordpress, 'task', task)
+    ctx = Context(sandbox, [_site('a.test'), _site('b.test')])
+    reports = cron.run_due(ctx, [_site('a.test'), _site('b.test')], sleep=lambda s: None)
+    assert 'OverflowError' in reports['a.test']['error'] and reports['b.test']['ok']
+    assert ran == ['b.test']

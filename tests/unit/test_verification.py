@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import nginx, texts
@@ -29,7 +30,7 @@ def checks_of(error):
 
 
 def test_a_created_site_passes_every_check(site):
-    outcome = mt.verify_sites(site.ctx, ['a.test'])
+    outcome = everyday.verify_sites(site.ctx, ['a.test'])
     report, = outcome['sites']
     assert outcome['failed'] == 0 and report['ok']
     assert [c['check'] for c in report['checks']] == [
@@ -42,7 +43,7 @@ def test_a_user_moved_to_another_host_fails_both_database_checks(site):
     site.accounts['a_test', '127.0.0.1'] = site.accounts.pop(('a_test', 'localhost'))
     site.runner.site('a.test').current_user = 'a_test@127.0.0.1'
     with pytest.raises(PartlyFailed) as raised:
-        mt.verify_sites(site.ctx, [], every=True)
+        everyday.verify_sites(site.ctx, [], every=True)
     assert raised.value.exit_code == 3
     found = checks_of(raised.value)
     assert not found['database_writer']['ok'] and not found['host_binding']['ok']
@@ -55,7 +56,7 @@ def test_a_user_moved_to_another_host_fails_both_database_checks(site):
 def test_an_anonymous_account_fails_the_writer_check(site):
     site.accounts['', 'localhost'] = []
     with pytest.raises(PartlyFailed) as raised:
-        mt.verify_sites(site.ctx, ['a.test'])
+        everyday.verify_sites(site.ctx, ['a.test'])
     assert "anonymous accounts at 'localhost'" in checks_of(raised.value)['database_writer']['detail']
 
 
@@ -108,9 +109,9 @@ def test_create_with_a_failed_grant_is_never_routed_and_leaves_nothing(server, m
 def test_verify_needs_domains_or_all_and_sites_on_the_shared_core(site):
     for domains, every in (([], False), (['a.test'], True)):
         with pytest.raises(InvalidInput, match='give the domains to verify, or --all'):
-            mt.verify_sites(site.ctx, domains, every)
+            everyday.verify_sites(site.ctx, domains, every)
     with pytest.raises(InvalidInput, match='b.test is not a site on the shared core'):
-        mt.verify_sites(site.ctx, ['b.test'])
+        everyday.verify_sites(site.ctx, ['b.test'])
 
 
 def test_delete_drops_the_user_at_the_host_it_was_created_at(site):
@@ -144,17 +145,17 @@ def test_delete_refuses_to_end_while_the_user_has_an_account_elsewhere(site):
 
 
 def test_info_shows_the_record_and_the_last_verification_never_a_password(site):
-    record = mt.site_info(site.ctx, 'a.test')
+    record = everyday.site_info(site.ctx, 'a.test')
     assert (record['db_user'], record['db_grant_host'], record['last_verification']) == (
         'a_test', 'localhost', None)
     assert 'verified          never (wo multitenancy verify a.test)' in texts.info_text(record)
-    mt.verify_sites(site.ctx, ['a.test'])
-    record = mt.site_info(site.ctx, 'a.test')
+    everyday.verify_sites(site.ctx, ['a.test'])
+    record = everyday.site_info(site.ctx, 'a.test')
     assert record['last_verification']['ok'] and record['verified_at']
     assert 'secret' not in json.dumps(record)
     assert 'pass database_writer' in texts.info_text(record)
     with pytest.raises(InvalidInput, match='b.test is not a site on the shared core'):
-        mt.site_info(site.ctx, 'b.test')
+        everyday.site_info(site.ctx, 'b.test')
 
 
 def test_a_leftover_of_an_own_core_a_link_out_and_a_release_path_fail_no_legacy_paths(site):
@@ -167,7 +168,7 @@ def test_a_leftover_of_an_own_core_a_link_out_and_a_release_path_fail_no_legacy_
     site.runner.site('a.test').paths = {'template_root': release, 'upload_path': '',
                                         'theme_roots': {'t': '/etc'}}
     with pytest.raises(PartlyFailed) as raised:
-        mt.verify_sites(site.ctx, ['a.test'])
+        everyday.verify_sites(site.ctx, ['a.test'])
     found = checks_of(raised.value)
     assert [n for n, c in found.items() if not c['ok']] == ['no_legacy_paths']
     assert found['no_legacy_paths']['detail'].split('; ') == [
@@ -185,7 +186,7 @@ def test_events_still_due_after_running_them_fail_jobs_drain(site, monkeypatch):
             else (code, out, err)
     monkeypatch.setattr(site.runner, '_task', stuck)
     with pytest.raises(PartlyFailed) as raised:
-        mt.verify_sites(site.ctx, ['a.test'])
+        everyday.verify_sites(site.ctx, ['a.test'])
     assert checks_of(raised.value)['jobs_drain']['detail'] == (
         '1 of its 3 due WP-Cron events are still due after running them')
 
@@ -194,7 +195,7 @@ def test_a_site_answering_in_another_shape_fails_its_own_checks_not_the_others(s
     site.create('b.test')
     site.runner.site('a.test').paths = ['not', 'a', 'dict']
     with pytest.raises(PartlyFailed) as raised:
-        mt.verify_sites(site.ctx, [], every=True)
+        everyday.verify_sites(site.ctx, [], every=True)
     a, b = raised.value.result['sites']
     assert (a['domain'], a['ok'], b['domain'], b['ok']) == ('a.test', False, 'b.test', True)
     writer = {c['check']: c for c in a['checks']}['database_writer']
@@ -204,7 +205,7 @@ def test_a_site_answering_in_another_shape_fails_its_own_checks_not_the_others(s
 def test_privileges_granted_to_public_fail_the_writer_check(site):
     site.public_grants = ['GRANT SELECT ON `b_test`.* TO PUBLIC']
     with pytest.raises(PartlyFailed) as raised:
-        mt.verify_sites(site.ctx, ['a.test'])
+        everyday.verify_sites(site.ctx, ['a.test'])
     assert 'granted to every account (PUBLIC): GRANT SELECT ON `b_test`.* TO PUBLIC' in \
         checks_of(raised.value)['database_writer']['detail']
 
@@ -214,7 +215,7 @@ def test_a_link_that_leads_out_through_another_link_fails_no_legacy_paths(site):
     os.symlink('.', os.path.join(uploads, 'b'))
     os.symlink('b/b/b/b/b/b/b/../../../../../../../../../etc/passwd', os.path.join(uploads, 'c'))
     with pytest.raises(PartlyFailed) as raised:
-        mt.verify_sites(site.ctx, ['a.test'])
+        everyday.verify_sites(site.ctx, ['a.test'])
     assert checks_of(raised.value)['no_legacy_paths']['detail'] == (
         uploads + '/c links to b/b/b/b/b/b/b/../../../../../../../../../etc/passwd')
 
@@ -223,11 +224,11 @@ def test_an_upload_path_outside_the_site_or_relative_fails_no_legacy_paths(site)
     root = site.settings.site_root('a.test')
     for upload_path in ('', root + '/htdocs/wp-content/uploads'):
         site.runner.site('a.test').paths = {'upload_path': upload_path}
-        assert mt.verify_sites(site.ctx, ['a.test'])['failed'] == 0
+        assert everyday.verify_sites(site.ctx, ['a.test'])['failed'] == 0
     for upload_path in ('wp-content/uploads', '/var/www/other/uploads'):
         site.runner.site('a.test').paths = {'upload_path': upload_path}
         with pytest.raises(PartlyFailed) as raised:
-            mt.verify_sites(site.ctx, ['a.test'])
+            everyday.verify_sites(site.ctx, ['a.test'])
         assert checks_of(raised.value)['no_legacy_paths']['detail'] == (
             'option upload_path holds ' + upload_path)
 
@@ -238,7 +239,7 @@ def test_a_site_whose_database_is_not_known_fails_its_database_checks_the_others
         c.execute("UPDATE multitenancy_sites SET db_name = NULL WHERE domain = 'a.test'")
         c.execute("DELETE FROM sites WHERE sitename = 'a.test'")  # as wo site delete does
     with pytest.raises(PartlyFailed) as raised:
-        mt.verify_sites(site.ctx, [], every=True)
+        everyday.verify_sites(site.ctx, [], every=True)
     a, b = raised.value.result['sites']
     assert b['ok'] and not a['ok']
     assert [c['check'] for c in a['checks'] if not c['ok']] == [
@@ -262,16 +263,16 @@ def test_keep_failed_leaves_a_site_failing_verification_unrouted_for_diagnosis(s
     assert 'database_writer: no grant on `a_test`.*' in failed.value.message
     assert 'kept unrouted (--keep-failed): wo multitenancy info a.test' in failed.value.hint
     assert not os.path.exists(nginx.enabled(server.settings, 'a.test'))
-    assert mt.site_info(server.ctx, 'a.test')['state'] == 'failed'
+    assert everyday.site_info(server.ctx, 'a.test')['state'] == 'failed'
     assert server.databases == {'a_test': 'a.test'}
     assert os.path.isdir(os.path.join(server.settings.site_root('a.test'), 'htdocs'))
     with pytest.raises(PartlyFailed) as unhealthy:  # nginx's default site would answer
-        mt.status(server.ctx)
+        everyday.status(server.ctx)
     site, = unhealthy.value.result['sites']
     assert (site['ok'], site['state'], site['problem']) == (
         False, 'failed', 'not live (failed): wo multitenancy info shows why')
     with pytest.raises(PartlyFailed) as failed:
-        mt.verify_sites(server.ctx, ['a.test'])
+        everyday.verify_sites(server.ctx, ['a.test'])
     assert checks_of(failed.value)['serves']['detail'].startswith('not live (failed)')
     mt.delete_site(server.ctx, 'a.test')
     assert server.databases == {} and server.accounts == {}

@@ -50,19 +50,23 @@ def _nginx_built_with(monkeypatch, configure):
 
 
 def test_tls_listeners_without_quic_for_an_nginx_without_http3(app, sandbox, monkeypatch):
-    """WordOps' ssl.conf listens with QUIC, which Debian 12's nginx refuses."""
+    """WordOps' ssl.conf listens with QUIC, which Debian 12's nginx refuses: an empty file
+    first (deploycert keeps it; nginx -t passes), then WordOps' template without QUIC."""
     _nginx_built_with(monkeypatch, '--with-http_ssl_module --with-http_v2_module')
     os.makedirs(os.path.join(sandbox.site_root('a.test'), 'conf', 'nginx'))
-    path = nginx.write_tls_listeners(app, sandbox, 'a.test')
-    with open(path) as f:
+    assert nginx.hold_tls_conf(sandbox, 'a.test')
+    with open(nginx.tls_conf(sandbox, 'a.test')) as f:
+        assert f.read() == ''
+    assert not nginx.hold_tls_conf(sandbox, 'a.test')  # a file there is kept
+    nginx.write_tls_listeners(app, sandbox, 'a.test')
+    with open(nginx.tls_conf(sandbox, 'a.test')) as f:
         text = f.read()
     assert text.startswith('listen 443 ssl http2;\nlisten [::]:443 ssl http2;\n')
     assert 'ssl_certificate     /etc/letsencrypt/live/a.test/fullchain.pem;' in text
     assert 'quic' not in text
-    assert nginx.write_tls_listeners(app, sandbox, 'a.test') is None  # a file there is kept
 
 
-def test_an_nginx_with_http3_gets_wordops_own_ssl_conf(app, sandbox, monkeypatch):
+def test_an_nginx_with_http3_gets_wordops_own_ssl_conf(sandbox, monkeypatch):
     _nginx_built_with(monkeypatch, '--with-http_v2_module --with-http_v3_module')
-    assert nginx.write_tls_listeners(app, sandbox, 'a.test') is None
+    assert not nginx.hold_tls_conf(sandbox, 'a.test')
     assert not os.path.exists(os.path.join(sandbox.site_root('a.test'), 'conf', 'nginx'))

@@ -21,7 +21,8 @@ from wo.multitenancy import baseline, releases
 from wo.multitenancy.errors import InvalidInput, MTError
 
 COMMANDS = ('init', 'create', 'convert', 'revert', 'isolate', 'update', 'rollback',
-            'baseline', 'delete', 'remove', 'verify', 'login', 'maintenance')
+            'baseline', 'delete', 'remove', 'verify', 'login', 'maintenance', 'backup',
+            'restore')
 # Commands that act on every site: their events name every site known when they began.
 EVERY_SITE = ('init', 'update', 'rollback', 'baseline', 'remove')
 RESULTS = {0: 'ok', 1: 'failed', 2: 'refused', 3: 'unhealthy', 4: 'busy'}

@@ -18,7 +18,7 @@ import os
 import re
 import time
 
-from wo.multitenancy import fs, lock, mariadb, wordpress
+from wo.multitenancy import fs, lock, mariadb, verification, wordpress
 from wo.multitenancy.errors import Busy, MTError
 
 SPLAY_SECONDS = 30  # sites start within the first half of the minute
@@ -26,8 +26,10 @@ JOB_SECONDS = 120  # what one site's due events may take
 HEARTBEAT_STALE = 600  # seconds without a run before the sites take WP-Cron back (the MU-plugin's)
 PLUGIN = 'wo-system-cron.php'
 PLUGIN_SOURCE = os.path.join(os.path.dirname(__file__), 'php', PLUGIN)
-# The start of WordPress' serialized cron array: its first (earliest) time and hook.
+# The start of WordPress' serialized cron array: its first (earliest) time and hook; or
+# an array with no event, only its version.
 _FIRST_EVENT = re.compile(r'a:\d+:\{i:(\d{1,12});a:\d+:\{s:\d+:"([^"]{1,191})";')
+_NO_EVENT = re.compile(r'a:1:\{s:7:"version";i:\d+;\}\Z')
 
 
 def heartbeat_file(settings):
@@ -40,12 +42,23 @@ def splay(domain):
 
 
 def next_event(ctl, site):
-    """{'at': time, 'hook'} of the site's (our row) earliest WP-Cron event, or None (none
-    scheduled, or no database known)."""
-    if not site['db_name']:
-        return None
-    found = _FIRST_EVENT.match(mariadb.option_start(ctl, site['db_name'], 'cron', 256) or '')
-    return {'at': int(found.group(1)), 'hook': found.group(2)} if found else None
+    """{'at': time, 'hook'} of the site's (our row) earliest WP-Cron event; None when it
+    has none; {'at': None, 'hook': None} when that cannot be read (its options table is
+    not one we read, its database is away): then it is run, and its WordPress tells."""
+    unknown = {'at': None, 'hook': None}
+    try:
+        value = mariadb.option_start(ctl, site['db_name'], 'cron', 256) if site['db_name'] \
+            else None
+    except Exception:  # the site's database is the site's: any error of it is its own
+        return unknown
+    found = _FIRST_EVENT.match(value or '')
+    if found:
+        return {'at': int(found.group(1)), 'hook': found.group(2)}
+    return None if value is not None and _NO_EVENT.match(value) else unknown
+
+
+def is_due(event, now):
+    return event is not None and (event['at'] is None or event['at'] <= now)
 
 
 def heartbeat(settings):
@@ -69,8 +82,8 @@ def run_due(ctx, sites, clock=time.time, sleep=time.sleep):
         reports = {}
         for site in sorted(sites, key=lambda s: splay(s['domain'])):
             sleep(max(0.0, started + splay(site['domain']) - clock()))
-            due = next_event(ctx.ctl, site)
-            if due and due['at'] <= clock():
+            if is_due(next_event(ctx.ctl, site), clock()):
+                beat(ctx.settings)  # a long run does not hand WP-Cron back to the sites
                 reports[site['domain']] = run_site(ctx, site)
         return reports
 
@@ -87,20 +100,23 @@ def run_site(ctx, site):
             now = ctx.db.get_site(domain)
             if not now or now['state'] != 'live':
                 return dict(report, ok=True, error='no longer live')
-            done = wordpress.task(ctx.settings, domain, site['php_version'], 'cron',
-                                  timeout=JOB_SECONDS)
-            report.update(ok=True, ran=int(done['due_before']), left=int(done['due_after']))
+            done = verification.shaped(wordpress.task(
+                ctx.settings, domain, site['php_version'], 'cron', timeout=JOB_SECONDS),
+                verification.CRON_SIDE)
+            report.update(ok=True, ran=done['due_before'], left=done['due_after'])
     except Busy:
         return dict(report, ok=True, error='its job was running already')
-    except (MTError, KeyError, TypeError, ValueError) as e:
-        report['error'] = getattr(e, 'message', None) or 'its WordPress printed no counts'
+    except MTError as e:
+        report['error'] = e.message
+    except Exception as e:  # one site never stops the others' run
+        report['error'] = 'unexpected {0}: {1}'.format(type(e).__name__, e)
     report['seconds'] = round(time.time() - began, 2)
     ctx.db.record_cron(domain, report)
     return report
 
 
 def install(settings):
-    """The MU-plugin in the shared set, and a fresh heartbeat for it."""
+    """The MU-plugin in the shared set, and a fresh heartbeat for it (beat)."""
     with open(PLUGIN_SOURCE, encoding='utf-8') as f:
         source = f.read()
     target = os.path.join(settings.shared_content, 'mu-plugins', PLUGIN)
@@ -111,4 +127,8 @@ def install(settings):
         current = None
     if current != source:
         fs.write_file(target, source)
+    beat(settings)
+
+
+def beat(settings):
     fs.write_file(heartbeat_file(settings), '{0}\n'.format(int(time.time())))

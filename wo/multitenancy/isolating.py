@@ -11,7 +11,7 @@ site gone shared are removed after that (finish).
 import os
 import secrets
 
-from wo.multitenancy import (fs, layout, login_links, nginx, pools, rekeying, routing,
+from wo.multitenancy import (fs, layout, lock, login_links, nginx, pools, rekeying, routing,
                              site_files, sites, validate, verification, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 
@@ -185,7 +185,8 @@ def isolate_site(ctx, domain, model):
     require_movable(ctx, site, model)
     renew_login_key(ctx, domain)
     database = sites.database_of(ctx, site)
-    with ctx.changes() as changes:
+    # No WP-Cron run of the system cron as the going user while the files change hands.
+    with lock.site_job(ctx.settings, domain, wait=lock.JOB_WAIT), ctx.changes() as changes:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))
         if model == 'sovereign':
             to_sovereign(ctx, site, database, changes)

@@ -86,8 +86,9 @@ def turn_on(settings, domain, message, changes):
     if message_of(settings, domain) == message:
         return False
     nginx.require_roots_conf_dir(settings, domain)
-    changes.on_failure('take {0} out of maintenance'.format(domain),
-                       lambda: turn_off(settings, domain))
+    if not is_on(settings, domain):  # a new message for a site in maintenance stays
+        changes.on_failure('take {0} out of maintenance'.format(domain),
+                           lambda: turn_off(settings, domain))
     fs.write_file(page_path(settings, domain), PAGE_TEXT.format(html.escape(message)))
     fs.write_file(include_path(settings, domain), INCLUDE_TEXT.format(
         since=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), domain=domain, page=PAGE,

@@ -155,9 +155,13 @@ def option_start(ctl, db_name, name, length):
     """The first `length` characters of option `name` of database `db_name` (read_options'
     table), or None."""
     table = _options_table(ctl, db_name)
-    rows = _rows(ctl, 'SELECT LEFT(option_value, %s) FROM {0} WHERE option_name = %s'.format(
-        table), (length, name)) if table else ()
+    # The table is the site's: it may lock it, or make it huge; no wait, one row.
+    rows = _rows(ctl, 'SET STATEMENT max_statement_time = 5, lock_wait_timeout = 5 FOR '
+                      'SELECT LEFT(option_value, %s) FROM {0} WHERE option_name = %s '
+                      'LIMIT 1'.format(table), (length, name)) if table else ()
     for (value,) in rows:
+        if value is None:
+            return None
         return value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
     return None
 
@@ -234,6 +238,22 @@ def restore(db_name, path):
     """Load the SQL dump `path` into database `db_name` (its tables replaced)."""
     _require_identifier(db_name)
     runner.run(['mariadb', db_name, '--execute', 'source ' + path], timeout=6 * 3600)
+
+
+def replace_database(ctl, db_name, path):
+    """Database `db_name` made again (its character set and collation kept) from the SQL
+    dump `path`: nothing of it stays that the dump does not have. Grants name the
+    database, so its account keeps them."""
+    _require_identifier(db_name)
+    found = _rows(ctl, 'SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM '
+                       'information_schema.SCHEMATA WHERE SCHEMA_NAME = %s', (db_name,))
+    charset, collation = found[0] if found else ('utf8mb4', 'utf8mb4_unicode_ci')
+    for name in (charset, collation):
+        _require_identifier(name)
+    _execute(ctl, 'DROP DATABASE IF EXISTS `{0}`'.format(db_name))
+    _execute(ctl, 'CREATE DATABASE `{0}` CHARACTER SET {1} COLLATE {2}'.format(
+        db_name, charset, collation))
+    restore(db_name, path)
 
 
 def _require_identifier(identifier):

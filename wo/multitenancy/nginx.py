@@ -124,20 +124,30 @@ def render_vhost(app, settings, domain, php_version, cache):
     return app.render(data, 'virtualconf.mustache', out=None)
 
 
-def write_tls_listeners(app, settings, domain):
-    """Write the site's conf/nginx/ssl.conf before WordOps' deploycert does, when this
-    nginx has no HTTP/3; the path written, or None. WordOps' ssl.mustache listens with
+def tls_conf(settings, domain):
+    return os.path.join(site_conf_dir(settings, domain), 'ssl.conf')
+
+
+def hold_tls_conf(settings, domain):
+    """An empty conf/nginx/ssl.conf of the site, for WordOps' deploycert to keep, when
+    this nginx has no HTTP/3; whether it made one. WordOps' ssl.mustache listens with
     QUIC (`listen 443 quic`, `quic_retry`), which only an nginx built with HTTP/3 knows
-    (not Debian 12's 1.22: `nginx -t` refuses the site), and WordOps keeps a file that is
-    there. Ours is the same template without QUIC, after WordOps' TLS listeners."""
-    from wo.core.variables import WOVar
-    path = os.path.join(site_conf_dir(settings, domain), 'ssl.conf')
+    (not Debian 12's 1.22), so its file would fail the `nginx -t` of acme.sh's reload
+    command; WordOps writes it only where there is none. write_tls_listeners follows."""
+    path = tls_conf(settings, domain)
     if '--with-http_v3_module' in runner.run(['nginx', '-V']).stderr or os.path.lexists(path):
-        return None
+        return False
+    fs.write_file(path, '', exclusive=True)
+    return True
+
+
+def write_tls_listeners(app, settings, domain):
+    """The site's ssl.conf: WordOps' template without QUIC, after WordOps' TLS
+    listeners (its certificate deployed: nginx -t passes at every moment)."""
+    from wo.core.variables import WOVar
     data = dict(ssl_live_path=WOVar.wo_ssl_live, domain=domain, quic=False)
-    fs.write_file(path, 'listen 443 ssl http2;\nlisten [::]:443 ssl http2;\n'
-                  + app.render(data, 'ssl.mustache', out=None), exclusive=True)
-    return path
+    fs.write_file(tls_conf(settings, domain), 'listen 443 ssl http2;\nlisten [::]:443 ssl '
+                  'http2;\n' + app.render(data, 'ssl.mustache', out=None))
 
 
 def serves(settings, domain, docroot):

@@ -1,7 +1,8 @@
 """Reverting one site: a site on the shared core gets its own copy of the current
 release again (built beside it, swapped in, its own files moved back, a standalone
 wp-config.php), or a stopped revert is finished; then our record of it goes."""
-from wo.multitenancy import docroot_swap, health, layout, login_links, nginx, wordpress, wp_config
+from wo.multitenancy import (docroot_swap, health, layout, login_links, maintenance, nginx,
+                             wordpress, wp_config)
 from wo.multitenancy.conversion import forget_old_scripts, keep_config, swap_back
 from wo.multitenancy.errors import MTError
 from wo.multitenancy.shared_root import require_free_space
@@ -61,7 +62,10 @@ def forget_site(ctx, domain):
     tree that was swapped out. The site root stays root's (its htdocs is the web
     user's, as WordOps has it): were it the site's, it could put a conf/ of its own in
     place of root's, and nginx includes conf/nginx/*.conf as root. Its login key goes
-    too: the shared MU-plugin that took its links no longer runs there."""
+    too: the shared MU-plugin that took its links no longer runs there; and its
+    maintenance page (`maintenance` is for sites on the shared core)."""
     ctx.db.release_site(domain)
     login_links.forget_key(ctx.settings, domain)
+    if maintenance.turn_off(ctx.settings, domain):
+        nginx.reload()
     docroot_swap.remove_old(ctx.settings, domain)

@@ -36,6 +36,10 @@ class Settings:
     enable_health_check: bool = True
     alert_email: str = ''
     audit_keep_days: int = 365
+    backup_repository: str = '/var/backups/wo-multitenancy'
+    keep_daily: int = 7
+    keep_weekly: int = 4
+    keep_monthly: int = 6
     min_free_space: int = 1000
     db_connect_timeout: int = 5
     db_connect_retries: int = 3
@@ -150,6 +154,10 @@ def _check(settings):
     if settings.isolation not in ISOLATIONS:
         raise InvalidInput('isolation = {0!r} is not one of {1}'.format(
             settings.isolation, ', '.join(ISOLATIONS)))
+    keep = (settings.keep_daily, settings.keep_weekly, settings.keep_monthly)
+    if min(keep) < 0 or not any(keep):
+        raise InvalidInput('keep_daily, keep_weekly and keep_monthly must be 0 or more, and '
+                           'one of them more than 0', 'backup --prune would forget every snapshot')
     if settings.pool_max_children < 1:
         raise InvalidInput('pool_max_children = {0}: a pool needs at least 1'.format(
             settings.pool_max_children))

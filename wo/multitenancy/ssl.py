@@ -19,15 +19,18 @@ def secure(ctl, settings, domain, dns, hsts, changes):
     from wo.core.acme import WOAcme
     redirect = _redirect(settings, domain)
     changes.on_failure('remove the HTTPS redirect of ' + domain, lambda: fs.remove(redirect))
-    listeners = nginx.write_tls_listeners(ctl.app, settings, domain)
-    if listeners:
-        changes.on_failure('remove the TLS listeners of ' + domain, lambda: fs.remove(listeners))
     with contextlib.redirect_stdout(sys.stderr):  # WordOps prints; stdout is for results
         if not WOAcme.cert_check(ctl, domain):
             changes.on_failure('remove the new certificate of ' + domain,
                                lambda: WOAcme.removeconf(ctl, domain))
             _issue(ctl, domain, dns)
+        held = nginx.hold_tls_conf(settings, domain)
+        if held:
+            changes.on_failure('remove the TLS listeners of ' + domain,
+                               lambda: fs.remove(nginx.tls_conf(settings, domain)))
         WOAcme.deploycert(ctl, domain)  # returns 0; a failure exits through Log.error
+        if held:
+            nginx.write_tls_listeners(ctl.app, settings, domain)
         _redirect_and_hsts(ctl, domain, hsts)
     nginx.check_config('the SSL configuration of {0} was refused by nginx'.format(domain))
     nginx.reload()

@@ -114,22 +114,49 @@ def cron_text(report):
         + (' (last run {0})'.format(_utc(beat['last_run'])) if beat['last_run'] else ''))]
     for s in report['sites']:
         event, run = s['next_event'], s['last_run']
-        lines.append('  {0:40} second {1:2}  next: {2}  last run: {3}'.format(
-            s['domain'], s['splay_second'],
-            '{0} ({1})'.format(_utc(event['at']), event['hook']) if event else 'none',
+        lines.append(_CONTROL.sub('?', '  {0:40} second {1:2}  next: {2}  last run: {3}'.format(
+            s['domain'], s['splay_second'], _event_text(event),
             'none' if not run else '{at} UTC, {ran} event(s){0}'.format(
-                '' if run['ok'] else ', FAILED: ' + (run['error'] or ''), **run)))
+                '' if run['ok'] else ', FAILED: ' + (run['error'] or ''), **run))))
     return '\n'.join(lines)
+
+
+def _event_text(event):
+    if event is None:
+        return 'none'
+    if event['at'] is None:
+        return 'not readable (each run runs it)'
+    return '{0} ({1})'.format(_utc(event['at']), event['hook'])
 
 
 def cron_run_text(outcome):
     """Nothing unless a site's run failed: cron mails what a command prints."""
-    return '\n'.join('FAILED {0}: {1}'.format(domain, r['error'])
+    return '\n'.join(_CONTROL.sub('?', 'FAILED {0}: {1}'.format(domain, r['error']))
                      for domain, r in sorted(outcome['sites'].items()) if not r['ok'])
 
 
 def _utc(epoch):
     return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(epoch))
+
+
+def backup_text(outcome):
+    lines = ['{domain:40} snapshot {snapshot}  {0:.1f} MB added  {seconds:.1f} s{1}'.format(
+        r['added_bytes'] / 1e6, '  ({0} forgotten)'.format(len(r['forgotten']))
+        if 'forgotten' in r else '', **r) for r in outcome['sites']]
+    if outcome['repository_bytes'] is not None:
+        lines.append('The repository stores {0:.1f} MB.'.format(outcome['repository_bytes'] / 1e6))
+    return '\n'.join(lines)
+
+
+def snapshots_text(found):
+    return '\n'.join(['{0}:'.format(found['domain'])] + ([
+        '  {short_id}  {time}'.format(**s) for s in found['snapshots']] or ['  none']))
+
+
+def restore_text(result):
+    return ('{domain} is back to snapshot {snapshot} ({taken_at}); it ran WordPress {0} then '
+            'and runs {1} now.'.format(result['ran']['wp_version'], result['runs']['wp_version'],
+                                       **result))
 
 
 def baseline_text(current):

@@ -77,7 +77,7 @@ def site_side(settings, domain, php_version):
     """What the site's own WordPress reports (php/wp-runner.php's verify), or {'error'}
     when it did not: it could not connect to its database, or its code died."""
     try:
-        return _shaped(wordpress.task(settings, domain, php_version, 'verify',
+        return shaped(wordpress.task(settings, domain, php_version, 'verify',
                                       timeout=REPORT_SECONDS), SITE_SIDE)
     except MTError as e:
         return {'error': e.message}
@@ -292,7 +292,7 @@ def jobs_drain(settings, domain, php_version):
     """The site's due WP-Cron events run, as its PHP user through its own PHP, and
     none is due after."""
     try:
-        done = _shaped(wordpress.task(settings, domain, php_version, 'cron',
+        done = shaped(wordpress.task(settings, domain, php_version, 'cron',
                                       timeout=CRON_SECONDS), CRON_SIDE)
     except MTError as e:
         problems, done = [e.message], {}
@@ -313,7 +313,7 @@ def serves(site):
                   'see /var/log/nginx/{0}.error.log'.format(site['domain']))
 
 
-def _shaped(report, shapes):
+def shaped(report, shapes):
     """`report`, what the site's WordPress printed, if it has the shape our task prints
     (`shapes`: key -> type); the site's own code ran, so it is checked."""
     wrong = sorted(k for k, kind in shapes.items() if not isinstance(report, dict)

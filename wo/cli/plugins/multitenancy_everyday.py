@@ -1,11 +1,11 @@
 """wo multitenancy's everyday commands on the sites there are: list, status, info, verify,
-baseline, login, maintenance, cron and audit. Their controllers build on multitenancy.MTCommand, which
+baseline, login, maintenance, cron, backup, restore and audit. Their controllers build on multitenancy.MTCommand, which
 parses, runs and prints them and turns their errors into exit codes; the commands that
 make, move or remove sites and releases are in multitenancy.py.
 """
 from cement.core.controller import expose
 
-from wo.cli.plugins import multitenancy_functions as mt
+from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins.multitenancy import MTCommand
 from wo.multitenancy import texts, validate
 
@@ -19,7 +19,7 @@ class ListController(MTCommand):
 
     @expose(hide=True)
     def default(self):
-        self._run(mt.list_sites, lambda sites: self._emit(sites, texts.list_text(sites)))
+        self._run(everyday.list_sites, lambda sites: self._emit(sites, texts.list_text(sites)))
 
 
 class StatusController(MTCommand):
@@ -33,7 +33,7 @@ class StatusController(MTCommand):
 
     @expose(hide=True)
     def default(self):
-        self._run(mt.status, lambda report: self._emit(report, texts.status_text(report)))
+        self._run(everyday.status, lambda report: self._emit(report, texts.status_text(report)))
 
 
 class InfoController(MTCommand):
@@ -52,7 +52,7 @@ class InfoController(MTCommand):
     @expose(hide=True)
     def default(self):
         domains = self.app.pargs.domain
-        self._run(lambda ctx: mt.site_info(ctx, validate.one_domain(domains, 'info example.com')),
+        self._run(lambda ctx: everyday.site_info(ctx, validate.one_domain(domains, 'info example.com')),
                   lambda record: self._emit(record, texts.info_text(record)))
 
 
@@ -82,7 +82,7 @@ class VerifyController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        self._run(lambda ctx: mt.verify_sites(ctx, pargs.domain, pargs.every),
+        self._run(lambda ctx: everyday.verify_sites(ctx, pargs.domain, pargs.every),
                   lambda outcome: self._emit(outcome, texts.verification_text(outcome['sites'])))
 
 
@@ -105,7 +105,7 @@ class BaselineController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        self._run(lambda ctx: mt.change_baseline(ctx, pargs.add_plugin, pargs.remove_plugin,
+        self._run(lambda ctx: everyday.change_baseline(ctx, pargs.add_plugin, pargs.remove_plugin,
                                                  pargs.theme),
                   lambda current: self._emit(current, texts.baseline_text(current)))
 
@@ -139,7 +139,7 @@ class LoginController(MTCommand):
     def default(self):
         pargs = self.app.pargs
         domains = pargs.domain
-        self._run(lambda ctx: mt.login(ctx, validate.one_domain(domains, 'login example.com'),
+        self._run(lambda ctx: everyday.login(ctx, validate.one_domain(domains, 'login example.com'),
                                        pargs.user, pargs.redirect, pargs.ttl),
                   lambda result: self._emit(result, texts.login_link_text(result)))
 
@@ -166,7 +166,7 @@ class MaintenanceController(MTCommand):
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        self._run(lambda ctx: mt.set_maintenance(ctx, pargs.mode, pargs.domain, pargs.every,
+        self._run(lambda ctx: everyday.set_maintenance(ctx, pargs.mode, pargs.domain, pargs.every,
                                                  pargs.message),
                   lambda outcome: self._emit(outcome, texts.maintenance_text(outcome['sites'])))
 
@@ -191,16 +191,72 @@ class CronController(MTCommand):
     @expose(hide=True)
     def default(self):
         if self.app.pargs.run:
-            self._run(mt.run_cron, lambda outcome: self._emit_if_news(
+            self._run(everyday.run_cron, lambda outcome: self._emit_if_news(
                 outcome, texts.cron_run_text(outcome)))
         else:
-            self._run(mt.cron_jobs, lambda report: self._emit(report, texts.cron_text(report)))
+            self._run(everyday.cron_jobs, lambda report: self._emit(report, texts.cron_text(report)))
 
     def _emit_if_news(self, outcome, text):
         if self.app.pargs.json:
             self._emit(outcome, text)
         elif text:
             print(text)
+
+
+class BackupController(MTCommand):
+    class Meta:
+        label = 'mt_backup'
+        aliases = ['backup']
+        description = ('Back up sites on the shared core into the restic repository '
+                       '(backup_repository: deduplicated, encrypted, checked; its password '
+                       'is root\'s alone): a snapshot per site of its wp-config.php, its '
+                       'uploads, a consistent dump of its database (no lock that stops the '
+                       'site) and its registry record with the core, baseline, plugins and '
+                       'theme it runs. Never the shared core. --prune then keeps keep_daily, '
+                       'keep_weekly and keep_monthly snapshots per site and frees the rest. '
+                       '--list shows a site\'s snapshots.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the sites')),
+            (['--all'], dict(action='store_true', dest='every', help='every live site on the shared core')),
+            (['--prune'], dict(action='store_true', help='then forget snapshots beyond the retention')),
+            (['--list'], dict(action='store_true', help='list the snapshots of one site')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        if pargs.list:
+            self._run(lambda ctx: everyday.snapshots_of(ctx, validate.one_domain(
+                pargs.domain, 'backup --list example.com')),
+                lambda found: self._emit(found, texts.snapshots_text(found)))
+        else:
+            self._run(lambda ctx: everyday.back_up_sites(ctx, pargs.domain, pargs.every, pargs.prune),
+                      lambda outcome: self._emit(outcome, texts.backup_text(outcome)))
+
+
+class RestoreController(MTCommand):
+    class Meta:
+        label = 'mt_restore'
+        aliases = ['restore']
+        description = ('Bring a site\'s database and uploads back to a snapshot (the newest '
+                       'unless --snapshot), the site in maintenance meanwhile, its database '
+                       'upgraded to the core it runs now, and proven over HTTP before it says '
+                       'done. Its wp-config.php stays (its database account is the one that '
+                       'works now). A restore that fails puts the database and the uploads '
+                       'back as they were.')
+        arguments = [
+            (['domain'], dict(nargs='*', help='the site')),
+            (['--snapshot'], dict(metavar='ID', help='the snapshot (backup --list shows them)')),
+            (['--json'], dict(action='store_true', help='print JSON')),
+        ]
+
+    @expose(hide=True)
+    def default(self):
+        pargs = self.app.pargs
+        self._run(lambda ctx: everyday.restore_site(ctx, validate.one_domain(
+            pargs.domain, 'restore example.com'), pargs.snapshot),
+            lambda result: self._emit(result, texts.restore_text(result)))
 
 
 class AuditController(MTCommand):
@@ -235,9 +291,9 @@ class AuditController(MTCommand):
     def default(self):
         pargs = self.app.pargs
         if pargs.summary:
-            self._run(lambda ctx: mt.audit_summary(ctx, pargs.day), self._summary)
+            self._run(lambda ctx: everyday.audit_summary(ctx, pargs.day), self._summary)
         else:
-            self._run(lambda ctx: mt.audit_events(ctx, pargs.site, pargs.since, pargs.until,
+            self._run(lambda ctx: everyday.audit_events(ctx, pargs.site, pargs.since, pargs.until,
                                                    pargs.failed),
                       lambda result: self._emit(result, texts.audit_text(result)))
 
@@ -251,4 +307,4 @@ class AuditController(MTCommand):
 
 CONTROLLERS = (ListController, StatusController, InfoController, VerifyController,
                BaselineController, LoginController, MaintenanceController, CronController,
-               AuditController)
+               BackupController, RestoreController, AuditController)

@@ -9,22 +9,19 @@ Each command returns its result, or raises an MTError (its exit code, a hint, an
 for a command that did part of its work, the result): `run` is how the controller
 calls one, and it turns an interruption or an unexpected OSError into an MTError too.
 """
-import json
 import secrets
 
 from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import (audit, baseline, conversion, cron, fs, isolating, lock, login_links,
-                             mail, maintenance, mariadb, nginx, releases, reversion, rollout,
-                             shared_root, sites, ssl, sources, switching, texts, validate,
-                             verification, wordpress)
+from wo.multitenancy import (audit, baseline, conversion, fs, isolating, lock, login_links,
+                             mariadb, nginx, releases, reversion, rollout, shared_root, sites,
+                             ssl, sources, switching, validate)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
-from wo.multitenancy.errors import (EXIT_FAILED, EXIT_REFUSED, EXIT_UNHEALTHY, Busy,
-                                   InvalidInput, MTError, PartlyFailed)
-from wo.multitenancy.fleet import health_of_every_site, require_every_site
+from wo.multitenancy.errors import EXIT_FAILED, EXIT_REFUSED, MTError, PartlyFailed
+from wo.multitenancy.fleet import require_every_site
 from wo.multitenancy.logs import attach_syslog
 from wo.multitenancy.sites import removal_plan, require_removable
 from wo.multitenancy.wordops import Caller
@@ -221,133 +218,6 @@ def remove_everything(ctx, force=False):
     return plan
 
 
-# -- list, status, info, verify ---------------------------------------------------------
-def list_sites(ctx):
-    return [{'domain': s['domain'], 'php': s['php_version'], 'cache': s['cache_type'],
-             'ssl': bool(s['is_ssl']), 'release': s['shared_release'], 'state': s['state'],
-             'baseline_version': s['baseline_version']} for s in ctx.db.get_shared_sites()]
-
-
-def status(ctx):
-    """The shared core, its releases and disk use, and each site's health; a site that
-    is not healthy raises PartlyFailed (exit 3) carrying the report."""
-    settings = ctx.settings
-    current = shared_root.require_initialized(settings)
-    kept = shared_root.kept_releases(settings, current)
-    found = health_of_every_site(ctx)
-    report = {'release': current, 'wp_version': releases.version(settings, current)[0],
-              'releases': kept,
-              'shared_disk_bytes': fs.disk_usage(settings.shared_root),
-              'baseline_version': (baseline.read(settings) or {}).get('version'),
-              'sites': found, 'healthy': all(s['ok'] for s in found)}
-    if not report['healthy']:
-        raise PartlyFailed('', result=report, exit_code=EXIT_UNHEALTHY)
-    return report
-
-
-def site_info(ctx, domain):
-    return sites.record_of(ctx, validate.domain(domain))
-
-
-def login(ctx, domain, user=None, redirect=None, ttl=login_links.DEFAULT_TTL):
-    """A link that logs its bearer into `domain`'s dashboard once, as `user` (default:
-    its first administrator), within `ttl` seconds (login_links)."""
-    settings = ctx.settings
-    validate.domain(domain)
-    login_links.require_ttl(ttl)
-    login_links.require_path(redirect)
-    site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
-    sites.require_live(site)
-    found = wordpress.task(settings, domain, site['php_version'], 'login_user',
-                           user=user or '')['login']  # the site's word: checked as text
-    if not (isinstance(found, str) and login_links.LOGIN.match(found)):
-        raise InvalidInput('{0} has {1}'.format(domain, 'no user ' + repr(user) if user else
-                                                'no administrator'),
-                           'name one of its users with --user LOGIN')
-    login_links.install_plugin(settings)
-    key = login_links.install_key(settings, site)
-    claims = login_links.claims(domain, found, ttl, redirect)
-    link = login_links.url(domain, bool(site['is_ssl']), login_links.token(key, claims))
-    return {'domain': domain, 'user': found, 'url': link, 'ttl': ttl,
-            'expires_at': audit.stamp_of(claims['exp'])[:19] + ' UTC',
-            'link_id': claims['jti'][:8],
-            'audit': 'link {0} for {1}, {2} s'.format(claims['jti'][:8], found, ttl)}
-
-
-def audit_events(ctx, site=None, since=None, until=None, failed=False):
-    """The audit trail's events asked for, oldest first (audit.listing), the sites'
-    login-link events collected first."""
-    if site:
-        validate.domain(site)
-    login_links.collect_events(ctx)
-    return {'events': audit.listing(ctx.db, site, since, until, failed)}
-
-
-def audit_summary(ctx, day=None):
-    """The summary of `day` (default yesterday): mailed to alert_email when it has news
-    and alert_email is set; events older than audit_keep_days pruned."""
-    login_links.collect_events(ctx)
-    report = audit.summary(ctx.db, audit.day_of(day), ctx.settings.audit_keep_days)
-    if report['news'] and ctx.settings.alert_email:
-        mail.send(ctx.settings.alert_email, texts.summary_subject(report),
-                  texts.summary_text(report))
-        report['mailed_to'] = ctx.settings.alert_email
-    return report
-
-
-def verify_sites(ctx, domains, every=False):
-    """Verify sites on the shared core (or, `every`, all of them), holding the lock: a
-    delete or an update meanwhile is refused (exit 4). Returns {'sites': one report per
-    site (verification.verify), each kept as its last verification, 'failed': how many
-    failed}; when any did, raises PartlyFailed (exit 3) carrying it. Neither domains nor
-    `every`, or both: InvalidInput."""
-    validate.domains_or_all(domains, every, 'verify', 'wo multitenancy verify example.com')
-    found = ctx.db.get_shared_sites() if every else [
-        sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy list') for d in domains]
-    reports = []
-    with lock.exclusive(ctx.settings.lock_file):
-        for site in found:
-            ctx.report('Verifying ' + site['domain'])
-            with lock.site_job(ctx.settings, site['domain'], wait=lock.JOB_WAIT):
-                reports.append(verification.verify(ctx, site, sites.database_of(ctx, site)))
-            ctx.db.record_verification(site['domain'], reports[-1])
-    outcome = {'sites': reports, 'failed': sum(not r['ok'] for r in reports)}
-    if outcome['failed']:
-        raise PartlyFailed('', result=outcome, exit_code=EXIT_UNHEALTHY)
-    return outcome
-
-
-# -- baseline ------------------------------------------------------------------------------
-def show_baseline(ctx):
-    shared_root.require_initialized(ctx.settings)
-    return baseline.read(ctx.settings)
-
-
-def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None):
-    """Change what every site must have and bring every site to it; with no change
-    asked for, the baseline as it is (show_baseline).
-
-    Re-running the same command finishes sites a previous run could not reach.
-    Returns the baseline with failed_sites; sites that could not be brought to it
-    raise PartlyFailed (exit 1) naming them, carrying that result.
-    """
-    if not (add_plugins or remove_plugins or theme):
-        return show_baseline(ctx)
-    settings = ctx.settings
-    slugs = [baseline.slug_of(p) for p in add_plugins]
-    removed = [baseline.slug_of(p) for p in remove_plugins]
-    theme_slug = baseline.slug_of(theme) if theme else None
-    with lock.exclusive(settings.lock_file):
-        current = shared_root.require_initialized(settings)
-        with ctx.changes() as changes:
-            rollout.add_to_shared_set(settings, add_plugins, theme,
-                                      releases.path(settings, current), changes)
-            rollout.change(settings, slugs, removed, theme_slug, changes)
-        failed = rollout.apply_to_all_sites(ctx)
-    return require_every_site(dict(baseline.read(settings), failed_sites=failed), failed,
-                              'could not be brought to the baseline')
-
-
 # -- convert, revert: a standalone WordOps site onto the shared core and back --------------
 def convert_sites(ctx, domains, every=False, force=False, dry_run=False, isolation=None):
     """Convert standalone WordOps sites (or, `every`, all of them) to the shared core,
@@ -435,59 +305,3 @@ def revert_site(ctx, domain):
             reversion.finish_revert(ctx, site, release_dir, changes)
         reversion.forget_site(ctx, domain)
     return {'domain': domain, 'status': 'reverted', 'wp_version': releases.version(settings, current)[0]}
-
-
-def set_maintenance(ctx, mode, domains, every=False, message=None):
-    """Turn maintenance (maintenance.py) `mode` on or off for sites on the shared core
-    (or, `every`, all of them), all checked before any changes; nginx is tested and
-    reloaded once. Each site's status: on, off or unchanged."""
-    validate.domains_or_all(domains, every, 'maintenance ' + mode,
-                            'wo multitenancy maintenance {0} example.com'.format(mode))
-    if mode == 'off' and message is not None:
-        raise InvalidInput('--message is for maintenance on')
-    maintenance.require_message(message)
-    settings = ctx.settings
-    with lock.exclusive(settings.lock_file):
-        shared_root.require_initialized(settings)
-        chosen = [s['domain'] for s in ctx.db.get_shared_sites()] if every else [
-            sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy list')['domain']
-            for d in domains]
-        for domain in chosen if mode == 'on' else ():
-            nginx.require_roots_conf_dir(settings, domain)
-        with ctx.changes() as changes:
-            changed = [d for d in chosen if (
-                maintenance.turn_on(settings, d, message, changes) if mode == 'on'
-                else maintenance.turn_off(settings, d))]
-            if changed:
-                nginx.check_config('nginx refused the maintenance page of ' + ', '.join(changed))
-                nginx.reload()
-    return {'sites': [{'domain': d, 'status': mode if d in changed else 'unchanged',
-                       'maintenance': mode == 'on'} for d in chosen]}
-
-
-# -- the system cron ---------------------------------------------------------------------
-def cron_jobs(ctx):
-    """Whether the system cron runs (its heartbeat is fresh), and each site's next
-    WP-Cron event, its second of the minute and its last run by the system cron."""
-    shared_root.require_initialized(ctx.settings)
-    return {'system_cron': cron.heartbeat(ctx.settings), 'sites': [dict(
-        domain=s['domain'], state=s['state'], splay_second=cron.splay(s['domain']),
-        next_event=cron.next_event(ctx.ctl, s), last_run=json.loads(s['last_cron'] or 'null'))
-        for s in ctx.db.get_shared_sites()]}
-
-
-def run_cron(ctx):
-    """What the system cron runs every minute (cron.run_due): {'sites': the runs of the
-    live sites that had due events}. Quiet when nothing is set up, or when the last run
-    still runs ('skipped'). A site whose run failed raises PartlyFailed (exit 1)."""
-    if not shared_root.initialized_release(ctx.settings):
-        return {'sites': {}}
-    live = [s for s in ctx.db.get_shared_sites() if s['state'] == 'live']
-    try:
-        reports = cron.run_due(ctx, live)
-    except Busy as e:
-        return {'sites': {}, 'skipped': e.message}
-    outcome = {'sites': reports}
-    if not all(r['ok'] for r in reports.values()):
-        raise PartlyFailed('', result=outcome, exit_code=EXIT_FAILED)
-    return outcome

@@ -1,0 +1,141 @@
+"""Backups with restic on the real stack: a site whose uploads and database were damaged
+is restored from its snapshot and its content checked over HTTP; a restore that fails
+leaves the site as it was; a second backup right after the first adds almost nothing;
+--prune applies the retention; nothing of the shared core is in a snapshot."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from stack import CONF, SITES, get, mysql, purge_site, wo, write_conf
+
+DOMAINS = ('keep-a.test', 'keep-b.test')  # sovereign, shared
+REPOSITORY = '/var/backups/wo-multitenancy-tests'
+
+
+@pytest.fixture(scope='module')
+def sites(shared_core):
+    subprocess.run(['rm', '-rf', REPOSITORY], check=True)
+    original = open(CONF).read()
+    write_conf(backup_repository=REPOSITORY, isolation='sovereign')
+    for domain in DOMAINS:
+        purge_site(domain)
+    wo('create', DOMAINS[0])
+    wo('create', DOMAINS[1], '--isolation', 'shared')
+    yield DOMAINS
+    for domain in DOMAINS:
+        wo('delete', domain, '--force')
+    with open(CONF, 'w') as f:
+        f.write(original)
+    subprocess.run(['rm', '-rf', REPOSITORY], check=True)
+
+
+def _database(domain):
+    return json.loads(wo('info', domain, '--json').stdout)['db_name']
+
+
+def _upload(domain, name, text):
+    path = os.path.join(SITES, domain, 'htdocs', 'wp-content', 'uploads', name)
+    with open(path, 'w') as f:
+        f.write(text)
+    owner = os.stat(os.path.dirname(path))
+    os.chown(path, owner.st_uid, owner.st_gid)
+    return path
+
+
+def _page(domain):
+    return get(domain, '/?fresh={0}'.format(os.urandom(4).hex())).text  # not cached
+
+
+def test_a_damaged_site_comes_back_from_its_snapshot(sites):
+    for domain in sites:
+        _title(domain, 'Kept title')
+        _upload(domain, 'kept.txt', 'kept upload of ' + domain)
+    done = json.loads(wo('backup', *sites, '--json').stdout)
+    assert [r['domain'] for r in done['sites']] == list(sites)
+    for domain in sites:
+        _title(domain, 'Damaged')
+        os.unlink(os.path.join(SITES, domain, 'htdocs', 'wp-content', 'uploads', 'kept.txt'))
+        _upload(domain, 'junk.txt', 'junk')
+        assert 'Damaged' in _page(domain)
+        result = json.loads(wo('restore', domain, '--json').stdout)
+        assert result['snapshot'] == [r for r in done['sites'] if r['domain'] == domain][0][
+            'snapshot']
+        assert 'Kept title' in _page(domain) and 'Damaged' not in _page(domain)
+        assert get(domain, '/wp-content/uploads/kept.txt').text == 'kept upload of ' + domain
+        assert get(domain, '/wp-content/uploads/junk.txt').status_code == 404
+        content = os.path.join(SITES, domain, 'htdocs', 'wp-content')
+        assert sorted(n for n in os.listdir(content) if n.startswith('.')) == []
+        assert not os.path.exists(os.path.join(SITES, domain, '.wo-mt-restore'))
+        assert get(domain, '/').status_code == 200  # out of maintenance
+        assert wo('verify', domain).returncode == 0
+
+
+POISON = '''<?php // test_backup.py: a page with post 1 titled Poison dies
+add_action( 'wp', function () {
+	if ( 'cli' !== PHP_SAPI && 'Poison' === get_the_title( 1 ) ) {
+		throw new Error( 'poisoned' );
+	}
+} );
+'''
+
+
+def _title(domain, text):
+    mysql("UPDATE `{0}`.wp_posts SET post_title = '{1}' WHERE ID = 1".format(
+        _database(domain), text))
+
+
+def test_a_restore_that_fails_leaves_the_site_as_it_was(sites):
+    """The snapshot's content breaks the site (a shared MU-plugin dies on it): the
+    restore is refused over HTTP and the database and uploads are as before."""
+    domain = sites[0]
+    _title(domain, 'Poison')
+    wo('backup', domain)
+    _title(domain, 'After the backup')
+    _upload(domain, 'after.txt', 'after')
+    poison = '/var/www/shared/wp-content/mu-plugins/zz-test-poison.php'
+    with open(poison, 'w') as f:
+        f.write(POISON)
+    try:
+        failed = wo('restore', domain, check=False)
+    finally:
+        os.unlink(poison)
+    assert failed.returncode == 1 and 'does not serve well' in failed.stderr
+    assert 'After the backup' in _page(domain)
+    assert get(domain, '/wp-content/uploads/after.txt').text == 'after'
+    assert not os.path.exists(os.path.join(SITES, domain, '.wo-mt-restore'))
+    content = os.path.join(SITES, domain, 'htdocs', 'wp-content')
+    assert sorted(n for n in os.listdir(content) if n.startswith('.')) == []
+    assert get(domain, '/').status_code == 200  # not left in maintenance
+
+
+def test_a_second_backup_adds_almost_nothing_and_prune_keeps_the_retention(sites):
+    first = json.loads(wo('backup', '--all', '--json').stdout)
+    second = json.loads(wo('backup', '--all', '--json').stdout)
+    mine = [r for r in second['sites'] if r['domain'] in sites]
+    assert len(mine) == 2 and all(r['added_bytes'] < 200000 for r in mine)
+    assert second['repository_bytes'] - first['repository_bytes'] < 400000
+    before = json.loads(wo('backup', '--list', sites[1], '--json').stdout)['snapshots']
+    assert len(before) >= 3
+    pruned = json.loads(wo('backup', sites[1], '--prune', '--json').stdout)['sites'][0]
+    after = json.loads(wo('backup', '--list', sites[1], '--json').stdout)['snapshots']
+    assert len(after) == 1 and len(pruned['forgotten']) == len(before)  # one a day: the last
+
+
+def test_a_snapshot_holds_the_site_and_nothing_of_the_shared_core(sites):
+    snapshot = json.loads(wo('backup', '--list', sites[0], '--json').stdout)['snapshots'][-1]
+    assert sorted(snapshot['paths']) == sorted([
+        os.path.join(SITES, sites[0], 'wp-config.php'),
+        os.path.join(SITES, sites[0], 'htdocs', 'wp-content', 'uploads'),
+        '/var/lib/wo/multitenancy/backups/' + sites[0]])
+
+
+@pytest.mark.parametrize('args,message', [
+    (('restore', 'keep-a.test', '--snapshot', 'deadbeef'), 'is not a snapshot of keep-a.test'),
+    (('restore', 'nobody.test'), 'nobody.test'),
+    (('backup',), 'give the domains to backup, or --all'),
+])
+def test_bad_requests_are_refused(sites, args, message):
+    done = wo(*args, check=False)
+    assert done.returncode == 2 and message in done.stderr

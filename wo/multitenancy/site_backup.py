@@ -1,0 +1,179 @@
+"""Backups of sites into the restic repository (restic.py), and restoring one.
+
+A site's snapshot holds what is the site's own and nothing of the shared core:
+    <site root>/wp-config.php, <site root>/htdocs/wp-content/uploads/
+    <control_dir>/backups/<domain>/database.sql   a consistent dump (one transaction,
+                                                  no lock that stops the site)
+    <control_dir>/backups/<domain>/site.json      its registry record and the core,
+                                                  baseline, plugins and theme it ran
+Everything else under the site root is our layout, made again by `create`.
+
+A restore brings the database and the uploads back, into the site as it is now: its
+wp-config.php stays (its database account is the one that works now; the snapshot's
+copy is there to read). The snapshot is restored into a directory of root's in the site
+root, the site goes into maintenance meanwhile, the current database is dumped and the
+current uploads kept aside, so that a failure puts both back.
+"""
+import json
+import os
+import stat
+import time
+
+from wo.multitenancy import (baseline, fs, health, layout, maintenance, mariadb, nginx, pools,
+                             releases, restic, site_files, wordpress)
+from wo.multitenancy.errors import InvalidInput, MTError
+
+DUMP = 'database.sql'
+RECORD = 'site.json'
+SCRATCH = '.wo-mt-restore'
+KEPT_UPLOADS = '.uploads-before-restore'
+RESTORING = 'This site is being restored. Please come back in a few minutes.'
+# Registry columns a snapshot does not keep: secrets and what belongs to the moment.
+NOT_KEPT = ('login_nonce', 'last_verification', 'last_cron', 'id')
+
+
+def stage_dir(settings, domain):
+    return os.path.join(settings.control_dir, 'backups', domain)
+
+
+def uploads(settings, domain):
+    return os.path.join(layout.htdocs(settings, domain), 'wp-content', 'uploads')
+
+
+def back_up(ctx, site):
+    """A snapshot of the site (our row); {'domain', 'snapshot', 'added_bytes', 'seconds'}."""
+    settings, domain, began = ctx.settings, site['domain'], time.time()
+    staged = stage_dir(settings, domain)
+    fs.remove(staged)
+    fs.make_dir(staged, mode=0o700)
+    try:
+        mariadb.dump(site['db_name'], os.path.join(staged, DUMP))
+        fs.write_file(os.path.join(staged, RECORD), json.dumps(_record(settings, site),
+                                                                 indent=1, sort_keys=True),
+                      mode=0o600)
+        summary = restic.backup(settings, domain, [
+            os.path.join(settings.site_root(domain), 'wp-config.php'), uploads(settings, domain),
+            staged], excludes=())
+    finally:
+        fs.remove(staged)
+    return {'domain': domain, 'snapshot': summary['snapshot_id'],
+            'added_bytes': summary.get('data_added', 0),
+            'seconds': round(time.time() - began, 2)}
+
+
+def _record(settings, site):
+    current = baseline.read(settings) or {}
+    return {'site': {k: v for k, v in site.items() if k not in NOT_KEPT},
+            'release': site['shared_release'],
+            'wp_version': releases.version(settings, site['shared_release'])[0]
+            if site['shared_release'] and os.path.isdir(
+                releases.path(settings, site['shared_release'])) else None,
+            'baseline': {k: current.get(k) for k in ('version', 'theme', 'plugins')}}
+
+
+def choose_snapshot(settings, domain, snapshot_id=None):
+    """The snapshot of `domain` to restore: `snapshot_id` (short or long), or the newest.
+    InvalidInput when there is none, or the id is not one of this site's."""
+    found = restic.snapshots(settings, domain)
+    if snapshot_id:
+        found = [s for s in found if s['id'].startswith(snapshot_id.lower())]
+        if len(found) != 1:
+            raise InvalidInput('{0} is not a snapshot of {1}'.format(snapshot_id, domain),
+                               'wo multitenancy backup --list {0} shows them'.format(domain))
+    if not found:
+        raise InvalidInput('there is no snapshot of ' + domain,
+                           'wo multitenancy backup {0} makes one'.format(domain))
+    return found[-1]
+
+
+def restore(ctx, site, snapshot, changes):
+    """Bring the site's database and uploads back to `snapshot`, proven over HTTP, the
+    site in maintenance meanwhile; the undo puts back what was there. finish_restore
+    comes after. {'domain', 'snapshot', 'taken_at', 'ran', 'runs'}."""
+    settings, domain = ctx.settings, site['domain']
+    scratch = os.path.join(settings.site_root(domain), SCRATCH)
+    site_files.remove_tree(scratch)  # left by a restore that was killed
+    changes.on_failure('remove ' + scratch, lambda: site_files.remove_tree(scratch))
+    fs.create_dir(scratch, mode=0o700)
+    ctx.report('Restoring snapshot {0} of {1}'.format(snapshot['short_id'], domain))
+    restic.restore(settings, snapshot['id'], scratch)
+    staged = scratch + stage_dir(settings, domain)
+    record = _read_record(os.path.join(staged, RECORD), domain)
+    _close_for_visitors(ctx, domain, changes)
+    _restore_database(ctx, site, os.path.join(staged, DUMP), scratch, changes)
+    _restore_uploads(settings, domain, scratch + uploads(settings, domain), changes)
+    wordpress.upgrade_database(settings, domain, site['php_version'])
+    nginx.purge_page_cache([domain], settings.page_caches)
+    found = health.probe(domain, bool(site['is_ssl']))
+    if not found['ok']:
+        raise MTError('{0} does not serve well from snapshot {1}: {2}'.format(
+            domain, snapshot['short_id'], found['problem']), 'it is back as it was')
+    return {'domain': domain, 'snapshot': snapshot['short_id'], 'taken_at': snapshot['time'],
+            'ran': {'release': record.get('release'), 'wp_version': record.get('wp_version')},
+            'runs': {'release': site['shared_release'], 'wp_version': found['version']}}
+
+
+def _read_record(path, domain):
+    try:
+        with open(path, encoding='utf-8') as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        raise MTError('the snapshot holds no readable record of ' + domain)
+    if (record.get('site') or {}).get('domain') != domain:
+        raise MTError('the snapshot is not one of ' + domain)
+    return record
+
+
+def _close_for_visitors(ctx, domain, changes):
+    """Maintenance meanwhile (our probes still see the site), unless it is on already."""
+    if maintenance.is_on(ctx.settings, domain):
+        return
+    changes.on_failure('reload nginx', nginx.reload)  # after the maintenance page is gone
+    maintenance.turn_on(ctx.settings, domain, RESTORING, changes)
+    nginx.reload()
+
+
+def finish_restore(settings, domain):
+    """After a restore: the uploads the site had before and the scratch go, and the
+    maintenance the restore turned on (its message) is turned off."""
+    site_files.remove_tree(os.path.join(os.path.dirname(uploads(settings, domain)),
+                                        KEPT_UPLOADS))
+    site_files.remove_tree(os.path.join(settings.site_root(domain), SCRATCH))
+    if maintenance.message_of(settings, domain) == RESTORING:
+        maintenance.turn_off(settings, domain)
+        nginx.reload()
+
+
+def _restore_database(ctx, site, dump, scratch, changes):
+    """The site's database replaced by the snapshot's dump; the undo loads a dump of it
+    taken just before."""
+    if not os.path.isfile(dump):
+        raise MTError('the snapshot holds no database dump of ' + site['domain'])
+    before = os.path.join(scratch, 'database-before-restore.sql')
+    mariadb.dump(site['db_name'], before)
+    changes.on_failure('put the database of {0} back'.format(site['domain']),
+                       lambda: mariadb.replace_database(ctx.ctl, site['db_name'], before))
+    mariadb.replace_database(ctx.ctl, site['db_name'], dump)
+
+
+def _restore_uploads(settings, domain, restored, changes):
+    """The restored uploads (an empty directory when the snapshot had none), given to the
+    site's PHP user, swapped in; the site's uploads are kept aside until success."""
+    if os.path.lexists(restored) and not stat.S_ISDIR(os.lstat(restored).st_mode):
+        raise MTError('the uploads in the snapshot of {0} are not a directory'.format(domain))
+    fs.make_dir(restored, mode=0o700)  # root's for give_tree (the scratch is root's alone)
+    uid, gid, mode = layout.own_dirs(settings, pools.php_user(settings, domain))
+    site_files.give_tree(restored, (uid, gid))
+    fs.make_dir_ids(restored, mode, (uid, gid))
+    live, content = uploads(settings, domain), os.path.dirname(uploads(settings, domain))
+    kept = os.path.join(content, KEPT_UPLOADS)
+    site_files.remove_tree(kept)
+    fs.rename(live, kept)
+    changes.on_failure('put the uploads of {0} back'.format(domain),
+                       lambda: _swap_back(live, kept))
+    fs.rename(restored, live)
+
+
+def _swap_back(live, kept):
+    site_files.remove_tree(live)
+    fs.rename(kept, live)
