@@ -7,13 +7,17 @@ A backup is written under a dot-name and renamed when complete, so a backup that
 has its final name is whole. Backups are root's alone (0700): they hold credentials.
 To restore by hand:  tar --zstd -xpf files.tar.zst -C /var/www
                      mariadb <db_name> < database.sql
+`backup --prune` keeps them as it keeps snapshots (prune: keep_daily, keep_weekly,
+keep_monthly), the newest always.
 """
 import os
+import re
 from datetime import datetime
 
 from wo.multitenancy import fs, mariadb
 
 FILES = 'files.tar.zst'
+_STAMP = re.compile(r'(\d{8}-\d{6})(-\d+)?\Z')  # what follows '<domain>-'
 DATABASE = 'database.sql'
 
 
@@ -40,6 +44,40 @@ def latest(settings, domain):
     found = sorted(n for n in _names(settings) if n.startswith(prefix)
                    and n[len(prefix):].replace('-', '').isdigit())
     return os.path.join(settings.backups_dir, found[-1]) if found else None
+
+
+def prune(settings, domain, keep):
+    """Remove the complete backups of `domain` the retention `keep` ({'daily': n,
+    'weekly': n, 'monthly': n}) does not keep; their names."""
+    prefix, stamps = domain + '-', {}
+    for name in _names(settings):
+        found = _STAMP.match(name[len(prefix):]) if name.startswith(prefix) else None
+        if found:
+            stamps[name] = datetime.strptime(found.group(1), '%Y%m%d-%H%M%S')
+    kept = retained(stamps, keep)
+    gone = sorted(n for n in stamps if n not in kept)
+    for name in gone:
+        fs.remove(os.path.join(settings.backups_dir, name))
+    return gone
+
+
+def retained(stamps, keep):
+    """The names of `stamps` ({name: datetime}) kept by `keep`, as restic's forget keeps
+    snapshots: the newest of each of the last n days, weeks, months that have any."""
+    buckets = {'daily': lambda t: t.date(), 'weekly': lambda t: t.isocalendar()[:2],
+               'monthly': lambda t: (t.year, t.month)}
+    newest_first = sorted(stamps, key=lambda n: (stamps[n], n), reverse=True)
+    kept = set(newest_first[:1])
+    for period, count in keep.items():
+        seen = []
+        for name in newest_first:
+            bucket = buckets[period](stamps[name])
+            if bucket not in seen:
+                if len(seen) == count:
+                    break
+                seen.append(bucket)
+                kept.add(name)
+    return kept
 
 
 def restore_database(backup_dir, db_name):

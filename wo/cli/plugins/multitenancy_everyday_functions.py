@@ -6,7 +6,7 @@ every command).
 """
 import json
 
-from wo.multitenancy import (audit, baseline, cron, fs, lock, login_links, mail, maintenance,
+from wo.multitenancy import (audit, backup, baseline, cron, fs, lock, login_links, mail, maintenance,
                              nginx, releases, restic, rollout, shared_root, site_backup, sites,
                              texts, validate, verification, wordpress)
 from wo.multitenancy.errors import EXIT_FAILED, EXIT_UNHEALTHY, Busy, InvalidInput, PartlyFailed
@@ -200,7 +200,7 @@ def run_cron(ctx):
 def back_up_sites(ctx, domains, every=False, prune=False):
     """A snapshot of each site (or, `every`, of all of ours) in the restic repository,
     then with `prune` the retention (keep_daily, keep_weekly, keep_monthly) applied to
-    them. {'sites': one result each, 'repository_bytes': what the repository stores}."""
+    its snapshots and to the backups `convert` took of it. {'sites': one result each, 'repository_bytes': what the repository stores}."""
     settings = ctx.settings
     validate.domains_or_all(domains, every, 'backup', 'wo multitenancy backup example.com')
     chosen = [s for s in ctx.db.get_shared_sites() if s['state'] == 'live'] if every else [
@@ -214,7 +214,10 @@ def back_up_sites(ctx, domains, every=False, prune=False):
             ctx.report('[{0}/{1}] Backing up {2}'.format(number, len(chosen), site['domain']))
             results.append(site_backup.back_up(ctx, site))
             if prune:
-                results[-1]['forgotten'] = restic.forget(settings, site['domain'], retention(settings))
+                results[-1].update(
+                    forgotten=restic.forget(settings, site['domain'], retention(settings)),
+                    convert_backups_removed=backup.prune(settings, site['domain'],
+                                                         retention(settings)))
     return {'sites': results, 'repository_bytes': restic.stats(settings).get('total_size')}
 
 

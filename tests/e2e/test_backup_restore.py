@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from stack import CONF, SITES, get, mysql, purge_site, wo, write_conf
+from stack import CONF, SHARED, SITES, get, mysql, purge_site, wo, write_conf
 
 DOMAINS = ('keep-a.test', 'keep-b.test')  # sovereign, shared
 REPOSITORY = '/var/backups/wo-multitenancy-tests'
@@ -72,7 +72,7 @@ def test_a_damaged_site_comes_back_from_its_snapshot(sites):
         assert wo('verify', domain).returncode == 0
 
 
-POISON = '''<?php // test_backup.py: a page with post 1 titled Poison dies
+POISON = '''<?php // test_backup_restore.py: a page with post 1 titled Poison dies
 add_action( 'wp', function () {
 	if ( 'cli' !== PHP_SAPI && 'Poison' === get_the_title( 1 ) ) {
 		throw new Error( 'poisoned' );
@@ -118,9 +118,15 @@ def test_a_second_backup_adds_almost_nothing_and_prune_keeps_the_retention(sites
     assert second['repository_bytes'] - first['repository_bytes'] < 400000
     before = json.loads(wo('backup', '--list', sites[1], '--json').stdout)['snapshots']
     assert len(before) >= 3
+    converted = ['{0}-202501{1:02d}-000000'.format(sites[1], day) for day in range(1, 11)]
+    for name in converted:  # what ten days of convert's backups leave (7 daily, 4 weekly, 6 monthly)
+        os.makedirs(os.path.join(SHARED, 'backups', name))
     pruned = json.loads(wo('backup', sites[1], '--prune', '--json').stdout)['sites'][0]
     after = json.loads(wo('backup', '--list', sites[1], '--json').stdout)['snapshots']
     assert len(after) == 1 and len(pruned['forgotten']) == len(before)  # one a day: the last
+    assert pruned['convert_backups_removed'] == converted[:3]  # Jan 4-10 daily, Jan 5 weekly
+    for name in converted[3:]:
+        subprocess.run(['rm', '-rf', os.path.join(SHARED, 'backups', name)], check=True)
 
 
 def test_a_snapshot_holds_the_site_and_nothing_of_the_shared_core(sites):
