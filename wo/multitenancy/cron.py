@@ -43,18 +43,22 @@ def splay(domain):
 
 def next_event(ctl, site):
     """{'at': time, 'hook'} of the site's (our row) earliest WP-Cron event; None when it
-    has none; {'at': None, 'hook': None} when that cannot be read (its options table is
-    not one we read, its database is away): then it is run, and its WordPress tells."""
+    has none (or no cron option); {'at': None, 'hook': None} when that cannot be read (no
+    database known, an options table we do not read, an error): then it is run, and its
+    WordPress tells."""
     unknown = {'at': None, 'hook': None}
+    if not site['db_name']:
+        return unknown
     try:
-        value = mariadb.option_start(ctl, site['db_name'], 'cron', 256) if site['db_name'] \
-            else None
+        value = mariadb.option_start(ctl, site['db_name'], 'cron', 256)
     except Exception:  # the site's database is the site's: any error of it is its own
         return unknown
-    found = _FIRST_EVENT.match(value or '')
+    if value is None:  # no cron option: WordPress has scheduled nothing
+        return None
+    found = _FIRST_EVENT.match(value)
     if found:
         return {'at': int(found.group(1)), 'hook': found.group(2)}
-    return None if value is not None and _NO_EVENT.match(value) else unknown
+    return None if _NO_EVENT.match(value) else unknown
 
 
 def is_due(event, now):
@@ -111,7 +115,10 @@ def run_site(ctx, site):
     except Exception as e:  # one site never stops the others' run
         report['error'] = 'unexpected {0}: {1}'.format(type(e).__name__, e)
     report['seconds'] = round(time.time() - began, 2)
-    ctx.db.record_cron(domain, report)
+    try:
+        ctx.db.record_cron(domain, report)
+    except Exception as e:  # WordOps' database busy: the run goes on, the next records
+        report['error'] = (report['error'] or '') + ' (not recorded: {0})'.format(e)
     return report
 
 

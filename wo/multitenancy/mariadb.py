@@ -108,6 +108,13 @@ def restore_account(ctl, user, host, statements):
         _execute(ctl, statement)
 
 
+def set_account_locked(ctl, user, host, locked):
+    """Lock user@host (no new connection: its sessions go on until ended) or unlock it."""
+    _require_identifier(user)
+    _execute(ctl, 'ALTER USER %s@%s ACCOUNT {0}'.format('LOCK' if locked else 'UNLOCK'),
+             (user, host))
+
+
 def end_sessions(ctl, user, wait):
     """Give the sessions of `user` up to `wait` seconds to end, then kill those left;
     how many were killed."""
@@ -153,12 +160,16 @@ def read_options(ctl, db_name, prefix, limit=1000, longest=4096):
 
 def option_start(ctl, db_name, name, length):
     """The first `length` characters of option `name` of database `db_name` (read_options'
-    table), or None."""
+    table), or None when it has no such option. MTError when it has no one options
+    table we read."""
     table = _options_table(ctl, db_name)
+    if not table:
+        raise MTError('{0} has no one options table (base table with option_name)'.format(
+            db_name))
     # The table is the site's: it may lock it, or make it huge; no wait, one row.
     rows = _rows(ctl, 'SET STATEMENT max_statement_time = 5, lock_wait_timeout = 5 FOR '
                       'SELECT LEFT(option_value, %s) FROM {0} WHERE option_name = %s '
-                      'LIMIT 1'.format(table), (length, name)) if table else ()
+                      'LIMIT 1'.format(table), (length, name))
     for (value,) in rows:
         if value is None:
             return None
@@ -230,8 +241,8 @@ def dump(db_name, path):
     """Dump database `db_name` to the SQL file `path` (root's alone), consistently (one
     transaction)."""
     _require_identifier(db_name)
-    runner.run(['mysqldump', '--single-transaction', '--hex-blob', '--result-file=' + path,
-                db_name], timeout=6 * 3600, umask=0o077)
+    runner.run(['mysqldump', '--single-transaction', '--hex-blob', '--routines', '--events',
+                '--result-file=' + path, db_name], timeout=6 * 3600, umask=0o077)
 
 
 def restore(db_name, path):
@@ -243,7 +254,9 @@ def restore(db_name, path):
 def replace_database(ctl, db_name, path):
     """Database `db_name` made again (its character set and collation kept) from the SQL
     dump `path`: nothing of it stays that the dump does not have. Grants name the
-    database, so its account keeps them."""
+    database, so its account keeps them. The dump runs as root: the site's account must
+    be locked and its sessions ended first (a site could put a view of its own where
+    root's INSERT goes)."""
     _require_identifier(db_name)
     found = _rows(ctl, 'SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM '
                        'information_schema.SCHEMATA WHERE SCHEMA_NAME = %s', (db_name,))

@@ -13,6 +13,7 @@ from wo.multitenancy import fs, runner
 from wo.multitenancy.errors import CommandFailed, MTError
 
 TAG = 'wo-multitenancy'
+BACKUP_SECONDS = 3600  # one site's snapshot at most (the lock is held meanwhile)
 
 
 def password_file(settings):
@@ -33,13 +34,14 @@ def ensure_repository(settings):
         _run(settings, ['init'])
 
 
-def backup(settings, domain, paths, excludes):
+def backup(settings, domain, paths):
     """A snapshot of `paths` (links stored as links, never followed; one filesystem)
-    tagged for `domain`; its summary ({'snapshot_id', 'data_added', ...})."""
+    tagged for `domain`; its summary ({'snapshot_id', 'data_added', ...}). A file that
+    went while restic read the tree (its exit 3: the snapshot is made) is no failure."""
     argv = ['backup', '--json', '--one-file-system', '--tag', TAG, '--tag', site_tag(domain)]
-    for pattern in excludes:
-        argv += ['--exclude', pattern]
-    done = _run(settings, argv + list(paths), timeout=6 * 3600)
+    done = _run(settings, argv + list(paths), check=False, timeout=BACKUP_SECONDS)
+    if done.returncode not in (0, 3):
+        raise MTError('restic backup of {0} failed: {1}'.format(domain, done.stderr.strip()[-500:]))
     for line in reversed(done.stdout.splitlines()):
         message = _json(line)
         if message.get('message_type') == 'summary':
@@ -58,10 +60,22 @@ def restore(settings, snapshot_id, target):
     _run(settings, ['restore', snapshot_id, '--target', target], timeout=6 * 3600)
 
 
+def restore_size(settings, snapshot_id):
+    """The bytes restoring snapshot `snapshot_id` writes."""
+    done = _run(settings, ['stats', '--json', '--mode', 'restore-size', snapshot_id],
+                timeout=3600)
+    return int((_json(done.stdout) or {}).get('total_size') or 0)
+
+
+def prune(settings):
+    """Free what no snapshot needs any more."""
+    _run(settings, ['prune'], timeout=6 * 3600)
+
+
 def forget(settings, domain, keep):
-    """Apply the retention `keep` ({'daily': n, ...}) to the snapshots of `domain` and
-    prune what no snapshot needs; [ids removed]."""
-    argv = ['forget', '--json', '--prune', '--tag', site_tag(domain)]
+    """Apply the retention `keep` ({'daily': n, ...}) to the snapshots of `domain` (prune
+    frees their data); [ids forgotten]."""
+    argv = ['forget', '--json', '--tag', site_tag(domain)]
     for period, count in keep.items():
         argv += ['--keep-' + period, str(count)]
     done = _run(settings, argv, timeout=6 * 3600)
@@ -73,7 +87,8 @@ def forget(settings, domain, keep):
 
 def stats(settings):
     """{'total_size', 'total_file_count'} of the repository's stored data."""
-    return _json(_run(settings, ['stats', '--json', '--mode', 'raw-data']).stdout) or {}
+    return _json(_run(settings, ['stats', '--json', '--mode', 'raw-data'],
+                      timeout=3600).stdout) or {}
 
 
 def _run(settings, argv, check=True, timeout=600):

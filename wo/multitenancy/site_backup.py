@@ -40,23 +40,24 @@ def uploads(settings, domain):
     return os.path.join(layout.htdocs(settings, domain), 'wp-content', 'uploads')
 
 
-def back_up(ctx, site):
-    """A snapshot of the site (our row); {'domain', 'snapshot', 'added_bytes', 'seconds'}."""
+def back_up(ctx, site, database):
+    """A snapshot of the site (our row; `database` its db_name ...); {'domain', 'status':
+    'saved', 'snapshot', 'added_bytes', 'seconds'}."""
     settings, domain, began = ctx.settings, site['domain'], time.time()
     staged = stage_dir(settings, domain)
     fs.remove(staged)
     fs.make_dir(staged, mode=0o700)
     try:
-        mariadb.dump(site['db_name'], os.path.join(staged, DUMP))
+        mariadb.dump(database['db_name'], os.path.join(staged, DUMP))
         fs.write_file(os.path.join(staged, RECORD), json.dumps(_record(settings, site),
                                                                  indent=1, sort_keys=True),
                       mode=0o600)
         summary = restic.backup(settings, domain, [
             os.path.join(settings.site_root(domain), 'wp-config.php'), uploads(settings, domain),
-            staged], excludes=())
+            staged])
     finally:
         fs.remove(staged)
-    return {'domain': domain, 'snapshot': summary['snapshot_id'],
+    return {'domain': domain, 'status': 'saved', 'snapshot': summary['snapshot_id'],
             'added_bytes': summary.get('data_added', 0),
             'seconds': round(time.time() - began, 2)}
 
@@ -86,13 +87,15 @@ def choose_snapshot(settings, domain, snapshot_id=None):
     return found[-1]
 
 
-def restore(ctx, site, snapshot, changes):
-    """Bring the site's database and uploads back to `snapshot`, proven over HTTP, the
-    site in maintenance meanwhile; the undo puts back what was there. finish_restore
-    comes after. {'domain', 'snapshot', 'taken_at', 'ran', 'runs'}."""
+def restore(ctx, site, database, snapshot, changes):
+    """Bring the site's (our row; `database` its db_name, db_user, db_grant_host)
+    database and uploads back to `snapshot`, proven over HTTP, the site in maintenance
+    meanwhile; the undo puts back what was there. finish_restore comes after.
+    {'domain', 'snapshot', 'taken_at', 'ran', 'runs'}."""
     settings, domain = ctx.settings, site['domain']
     scratch = os.path.join(settings.site_root(domain), SCRATCH)
-    site_files.remove_tree(scratch)  # left by a restore that was killed
+    _settle_killed_restore(settings, domain, scratch)
+    _require_room(settings, domain, restic.restore_size(settings, snapshot['id']))
     changes.on_failure('remove ' + scratch, lambda: site_files.remove_tree(scratch))
     fs.create_dir(scratch, mode=0o700)
     ctx.report('Restoring snapshot {0} of {1}'.format(snapshot['short_id'], domain))
@@ -100,7 +103,7 @@ def restore(ctx, site, snapshot, changes):
     staged = scratch + stage_dir(settings, domain)
     record = _read_record(os.path.join(staged, RECORD), domain)
     _close_for_visitors(ctx, domain, changes)
-    _restore_database(ctx, site, os.path.join(staged, DUMP), scratch, changes)
+    _restore_database(ctx, database, os.path.join(staged, DUMP), scratch, changes)
     _restore_uploads(settings, domain, scratch + uploads(settings, domain), changes)
     wordpress.upgrade_database(settings, domain, site['php_version'])
     nginx.purge_page_cache([domain], settings.page_caches)
@@ -111,6 +114,27 @@ def restore(ctx, site, snapshot, changes):
     return {'domain': domain, 'snapshot': snapshot['short_id'], 'taken_at': snapshot['time'],
             'ran': {'release': record.get('release'), 'wp_version': record.get('wp_version')},
             'runs': {'release': site['shared_release'], 'wp_version': found['version']}}
+
+
+def _settle_killed_restore(settings, domain, scratch):
+    """What a killed restore left: uploads kept aside go back where the live ones are
+    missing (it stopped between the two renames), the scratch goes."""
+    live = uploads(settings, domain)
+    kept = os.path.join(os.path.dirname(live), KEPT_UPLOADS)
+    if os.path.isdir(kept) and not os.path.lexists(live):
+        fs.rename(kept, live)
+    site_files.remove_tree(kept)
+    site_files.remove_tree(scratch)
+
+
+def _require_room(settings, domain, size):
+    """The restored files need `size` bytes on the disk of the site, written out in full
+    (restic writes a sparse file whole), with min_free_space left."""
+    free = fs.free_mb(settings.site_root(domain))
+    if free - size / 1e6 < settings.min_free_space:
+        raise InvalidInput('restoring {0} needs {1:.0f} MB and {2} MB are free; min_free_space '
+                           'is {3} MB'.format(domain, size / 1e6, free, settings.min_free_space),
+                           'free some space on the disk of ' + settings.sites_root)
 
 
 def _read_record(path, domain):
@@ -125,12 +149,17 @@ def _read_record(path, domain):
 
 
 def _close_for_visitors(ctx, domain, changes):
-    """Maintenance meanwhile (our probes still see the site), unless it is on already."""
-    if maintenance.is_on(ctx.settings, domain):
+    """Maintenance meanwhile (our probes still see the site), unless it is on already
+    (a killed restore's is taken over)."""
+    ours = maintenance.message_of(ctx.settings, domain)
+    if ours not in (None, RESTORING):
         return
     changes.on_failure('reload nginx', nginx.reload)  # after the maintenance page is gone
-    maintenance.turn_on(ctx.settings, domain, RESTORING, changes)
-    nginx.reload()
+    changes.on_failure('take {0} out of maintenance'.format(domain),
+                       lambda: maintenance.turn_off(ctx.settings, domain))
+    if maintenance.turn_on(ctx.settings, domain, RESTORING, changes):
+        nginx.check_config('nginx refused the maintenance page of ' + domain)
+        nginx.reload()
 
 
 def finish_restore(settings, domain):
@@ -144,16 +173,24 @@ def finish_restore(settings, domain):
         nginx.reload()
 
 
-def _restore_database(ctx, site, dump, scratch, changes):
-    """The site's database replaced by the snapshot's dump; the undo loads a dump of it
+def _restore_database(ctx, database, dump, scratch, changes):
+    """The site's database (`database`: db_name, db_user, db_grant_host) replaced by the
+    snapshot's dump, its account locked and its sessions ended meanwhile: root loads
+    the dump, and no statement of the site's may run beside it. The undo loads a dump
     taken just before."""
     if not os.path.isfile(dump):
-        raise MTError('the snapshot holds no database dump of ' + site['domain'])
+        raise MTError('the snapshot holds no database dump')
+    name, user, host = database['db_name'], database['db_user'], database['db_grant_host']
     before = os.path.join(scratch, 'database-before-restore.sql')
-    mariadb.dump(site['db_name'], before)
-    changes.on_failure('put the database of {0} back'.format(site['domain']),
-                       lambda: mariadb.replace_database(ctx.ctl, site['db_name'], before))
-    mariadb.replace_database(ctx.ctl, site['db_name'], dump)
+    mariadb.dump(name, before)
+    changes.on_failure('unlock ' + user, lambda: mariadb.set_account_locked(ctx.ctl, user, host,
+                                                                              False))
+    mariadb.set_account_locked(ctx.ctl, user, host, True)
+    mariadb.end_sessions(ctx.ctl, user, wait=5)
+    changes.on_failure('put the database back', lambda: mariadb.replace_database(
+        ctx.ctl, name, before))
+    mariadb.replace_database(ctx.ctl, name, dump)
+    mariadb.set_account_locked(ctx.ctl, user, host, False)
 
 
 def _restore_uploads(settings, domain, restored, changes):

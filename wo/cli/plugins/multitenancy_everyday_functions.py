@@ -9,7 +9,8 @@ import json
 from wo.multitenancy import (audit, backup, baseline, cron, fs, lock, login_links, mail, maintenance,
                              nginx, releases, restic, rollout, shared_root, site_backup, sites,
                              texts, validate, verification, wordpress)
-from wo.multitenancy.errors import EXIT_FAILED, EXIT_UNHEALTHY, Busy, InvalidInput, PartlyFailed
+from wo.multitenancy.errors import (EXIT_FAILED, EXIT_UNHEALTHY, Busy, InvalidInput, MTError,
+                                   PartlyFailed)
 from wo.multitenancy.fleet import health_of_every_site, require_every_site
 
 
@@ -198,27 +199,56 @@ def run_cron(ctx):
 
 # -- backups -------------------------------------------------------------------------------
 def back_up_sites(ctx, domains, every=False, prune=False):
-    """A snapshot of each site (or, `every`, of all of ours) in the restic repository,
-    then with `prune` the retention (keep_daily, keep_weekly, keep_monthly) applied to
-    its snapshots and to the backups `convert` took of it. {'sites': one result each, 'repository_bytes': what the repository stores}."""
+    """A snapshot of each site (or, `every`, of every live one of ours) in the restic
+    repository, one after another; then with `prune` the retention (keep_daily,
+    keep_weekly, keep_monthly) applied to its snapshots and to the backups `convert`
+    took of it, and the data no snapshot needs freed. {'sites': one result each (status
+    saved or failed), 'repository_bytes'}; a site that failed does not stop the others,
+    and raises PartlyFailed (exit 1) at the end."""
     settings = ctx.settings
     validate.domains_or_all(domains, every, 'backup', 'wo multitenancy backup example.com')
-    chosen = [s for s in ctx.db.get_shared_sites() if s['state'] == 'live'] if every else [
-        sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy list') for d in domains]
-    for site in chosen:
+    named = [] if every else [sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy '
+                                                'list') for d in domains]
+    for site in named:
         sites.require_live(site)
     with lock.exclusive(settings.lock_file):
+        chosen = [s for s in ctx.db.get_shared_sites() if s['state'] == 'live' and (
+            every or s['domain'] in [n['domain'] for n in named])]
         restic.ensure_repository(settings)
         results = []
         for number, site in enumerate(chosen, 1):
             ctx.report('[{0}/{1}] Backing up {2}'.format(number, len(chosen), site['domain']))
-            results.append(site_backup.back_up(ctx, site))
-            if prune:
-                results[-1].update(
-                    forgotten=restic.forget(settings, site['domain'], retention(settings)),
-                    convert_backups_removed=backup.prune(settings, site['domain'],
-                                                         retention(settings)))
-    return {'sites': results, 'repository_bytes': restic.stats(settings).get('total_size')}
+            results.append(_back_up(ctx, site, prune))
+        if prune:
+            ctx.report('Freeing what no snapshot needs')
+            restic.prune(settings)
+        outcome = {'sites': results, 'repository_bytes': restic.stats(settings).get('total_size')}
+    if any(r['status'] == 'failed' for r in results):
+        raise PartlyFailed('', result=outcome, exit_code=EXIT_FAILED)
+    return outcome
+
+
+def _back_up(ctx, site, prune):
+    domain = site['domain']
+    try:
+        result = site_backup.back_up(ctx, site, known_database(ctx, site))
+        if prune:
+            result.update(forgotten=restic.forget(ctx.settings, domain, retention(ctx.settings)),
+                          convert_backups_removed=backup.prune(ctx.settings, domain,
+                                                               retention(ctx.settings)))
+        return result
+    except (MTError, OSError) as e:
+        return {'domain': domain, 'status': 'failed',
+                'error': getattr(e, 'message', None) or str(e)}
+
+
+def known_database(ctx, site):
+    """sites.database_of, or InvalidInput for a site whose database nobody knows."""
+    database = sites.database_of(ctx, site)
+    if not database:
+        raise InvalidInput('the database of {0} is not known'.format(site['domain']),
+                           'wo multitenancy info {0}'.format(site['domain']))
+    return database
 
 
 def retention(settings):
@@ -235,11 +265,13 @@ def restore_site(ctx, domain, snapshot_id=None):
     """Bring a live site's database and uploads back to a snapshot (the newest unless
     `snapshot_id`), proven over HTTP; a failure leaves it as it was."""
     settings = ctx.settings
-    site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
-    sites.require_live(site)
+    validate.domain(domain)
     with lock.exclusive(settings.lock_file):
+        site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
+        sites.require_live(site)
         snapshot = site_backup.choose_snapshot(settings, domain, snapshot_id)
         with lock.site_job(settings, domain, wait=lock.JOB_WAIT), ctx.changes() as changes:
-            result = site_backup.restore(ctx, site, snapshot, changes)
+            result = site_backup.restore(ctx, site, known_database(ctx, site), snapshot,
+                                         changes)
         site_backup.finish_restore(settings, domain)
     return result
