@@ -47,12 +47,12 @@ def restic_run():
     return time.time() - began, done['repository_bytes']
 
 
-def tar_run(domains, target):
-    """What a script would do: per site a tar of its own files and a dump."""
+def tar_run(databases, target):
+    """What a script would do: per site ({domain: database}) a tar of its own files and
+    a dump."""
     began = time.time()
     os.makedirs(target)
-    for domain in domains:
-        database = json.loads(wo('info', domain, '--json').stdout)['db_name']
+    for domain, database in databases.items():
         subprocess.run(['tar', '--zstd', '-cf', os.path.join(target, domain + '.tar.zst'),
                         '-C', os.path.join(SITES, domain), 'wp-config.php',
                         'htdocs/wp-content/uploads'], check=True)
@@ -86,10 +86,11 @@ def main():
         if others:
             sys.exit('other sites are on the shared core ({0}): --all would back them up '
                      'too'.format(', '.join(others)))
+        databases = {d: json.loads(wo('info', d, '--json').stdout)['db_name'] for d in domains}
         first = restic_run()
         second = restic_run()
-        tar_first = tar_run(domains, os.path.join(scratch, 'first'))
-        tar_second = tar_run(domains, os.path.join(scratch, 'second'))
+        tar_first = tar_run(databases, os.path.join(scratch, 'first'))
+        tar_second = tar_run(databases, os.path.join(scratch, 'second'))
     finally:
         for domain in domains:
             wo('delete', domain, '--force', check=False)
