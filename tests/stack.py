@@ -2,6 +2,7 @@
 sites through nginx, and a snapshot of everything a command could leave behind.
 Shared by the end-to-end tests and the benchmark; run as root with WordOps' Python.
 """
+import contextlib
 import glob
 import json
 import os
@@ -117,6 +118,20 @@ def purge_site(domain):
     subprocess.run(['nginx', '-s', 'reload'], check=True, stderr=subprocess.DEVNULL)
     # a later site of the same name must not get its pages
     nginx.purge_page_cache([domain], Settings().page_caches)
+
+
+@contextlib.contextmanager
+def sovereign_and_shared(sovereign, shared, *flags):
+    """Two sites made by `create` (with `flags`), one sovereign, one shared; deleted after."""
+    for domain in (sovereign, shared):
+        purge_site(domain)
+    try:
+        wo('create', sovereign, *flags, '--isolation', 'sovereign')
+        wo('create', shared, *flags, '--isolation', 'shared')
+        yield sovereign, shared
+    finally:
+        for domain in (sovereign, shared):
+            wo('delete', domain, '--force', check=False)
 
 
 def purge_sovereign(domain):

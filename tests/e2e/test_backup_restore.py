@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from stack import CONF, SHARED, SITES, get, mysql, purge_site, wo, write_conf
+from stack import CONF, SHARED, SITES, get, mysql, sovereign_and_shared, wo, write_conf
 
 DOMAINS = ('keep-a.test', 'keep-b.test')  # sovereign, shared
 REPOSITORY = '/var/backups/wo-multitenancy-tests'
@@ -18,17 +18,14 @@ REPOSITORY = '/var/backups/wo-multitenancy-tests'
 def sites(shared_core):
     subprocess.run(['rm', '-rf', REPOSITORY], check=True)
     original = open(CONF).read()
-    write_conf(backup_repository=REPOSITORY, isolation='sovereign')
-    for domain in DOMAINS:
-        purge_site(domain)
-    wo('create', DOMAINS[0])
-    wo('create', DOMAINS[1], '--isolation', 'shared')
-    yield DOMAINS
-    for domain in DOMAINS:
-        wo('delete', domain, '--force')
-    with open(CONF, 'w') as f:
-        f.write(original)
-    subprocess.run(['rm', '-rf', REPOSITORY], check=True)
+    write_conf(backup_repository=REPOSITORY)
+    try:
+        with sovereign_and_shared(*DOMAINS) as made:
+            yield made
+    finally:
+        with open(CONF, 'w') as f:
+            f.write(original)
+        subprocess.run(['rm', '-rf', REPOSITORY], check=True)
 
 
 def _database(domain):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from stack import mysql, purge_site, run_in_docroot, wo
+from stack import mysql, purge_site, run_in_docroot, sovereign_and_shared, wo
 
 from wo.multitenancy import cron, lock
 from wo.multitenancy.settings import Settings
@@ -23,13 +23,8 @@ CRON_FILE = '/etc/cron.d/wo-multitenancy-wp-cron'
 
 @pytest.fixture(scope='module')
 def sites(shared_core):
-    for domain in DOMAINS:
-        purge_site(domain)
-    wo('create', DOMAINS[0])
-    wo('create', DOMAINS[1], '--isolation', 'shared')
-    yield DOMAINS
-    for domain in DOMAINS:
-        wo('delete', domain, '--force')
+    with sovereign_and_shared(*DOMAINS) as made:
+        yield made
 
 
 def _database(domain):

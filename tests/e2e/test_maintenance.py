@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from stack import PROBE, SITES, get, purge_site, wo
+from stack import PROBE, SITES, get, sovereign_and_shared, wo
 
 DOMAINS = ('maint-a.test', 'maint-b.test')  # sovereign, shared
 ACCESS_LOG = '/var/log/nginx/{0}.access.log'
@@ -17,13 +17,8 @@ ACCESS_LOG = '/var/log/nginx/{0}.access.log'
 
 @pytest.fixture(scope='module')
 def sites(shared_core):
-    for domain in DOMAINS:
-        purge_site(domain)
-    wo('create', DOMAINS[0], '--wpfc')
-    wo('create', DOMAINS[1], '--wpfc', '--isolation', 'shared')
-    yield DOMAINS
-    for domain in DOMAINS:
-        wo('delete', domain, '--force')
+    with sovereign_and_shared(*DOMAINS, '--wpfc') as made:
+        yield made
 
 
 def _maintenance(*args):

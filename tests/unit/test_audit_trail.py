@@ -9,7 +9,7 @@ import pytest
 from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.multitenancy import audit, mail, texts
-from wo.multitenancy.errors import CommandFailed, InvalidInput, MTError
+from wo.multitenancy.errors import CommandFailed, InvalidInput, MTError, PartlyFailed
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
 
@@ -42,6 +42,18 @@ def test_a_refusal_is_recorded_with_its_exit_code_and_message(server):
     event, = events(server)
     assert (event['result'], event['exit_code'], event['detail']) == ('refused', 2,
                                                                        'no such thing')
+
+
+def test_sites_that_failed_in_a_run_over_many_are_named_with_their_reasons(server):
+    def partly(ctx):
+        raise PartlyFailed('', result={'sites': [
+            {'domain': 'a.test', 'status': 'converted'},
+            {'domain': 'b.test', 'status': 'refused', 'error': 'b.test has no wp-config.php'}]},
+            exit_code=2)
+    with pytest.raises(PartlyFailed):
+        run(server, 'convert', partly, ['convert', '--all'])
+    event, = events(server)
+    assert (event['result'], event['detail']) == ('refused', 'b.test: b.test has no wp-config.php')
 
 
 def test_a_bug_is_recorded_as_failed_not_as_killed(server):

@@ -52,14 +52,22 @@ def begin(ctx, command, argv, domains):
             'domains': set(domains), 'before': event['state_before']}
 
 
+def _site_errors(result):
+    """'<domain>: <error>; ...' of the sites a per-site result says failed or refused."""
+    found = result.get('sites')
+    return '; '.join('{0}: {1}'.format(r.get('domain'), r['error']) for r in found
+                     if isinstance(r, dict) and r.get('error')) if isinstance(found, list) \
+        else None
+
+
 def close(ctx, started, exit_code, result=None, detail=None):
     """Close a started event (begin's answer; None: nothing) with `exit_code`, the
     sites `result` names and the error `detail` (or what the result says for the
-    trail: its 'audit')."""
+    trail: its 'audit', or the errors of the sites it names)."""
     if started is None:  # not audited, or the command never began
         return
-    if detail is None and isinstance(result, dict):
-        detail = result.get('audit')
+    if not detail and isinstance(result, dict):
+        detail = result.get('audit') or _site_errors(result) or detail
     after = json.dumps(server_state(ctx.settings))
     ctx.db.close_event(started['id'], {
         'ended_at': _stamp(now()), 'exit_code': exit_code,

@@ -105,7 +105,7 @@ def run_site(ctx, site):
             if not now or now['state'] != 'live':
                 return dict(report, ok=True, error='no longer live')
             done = verification.shaped(wordpress.task(
-                ctx.settings, domain, site['php_version'], 'cron', timeout=JOB_SECONDS),
+                ctx.settings, domain, now['php_version'], 'cron', timeout=JOB_SECONDS),
                 verification.CRON_SIDE)
             report.update(ok=True, ran=done['due_before'], left=done['due_after'])
     except Busy:
