@@ -40,6 +40,15 @@ def uploads(settings, domain):
     return os.path.join(layout.htdocs(settings, domain), 'wp-content', 'uploads')
 
 
+def kept_uploads(settings, domain):
+    """Where a restore keeps the site's uploads aside (in its root-owned wp-content)."""
+    return os.path.join(os.path.dirname(uploads(settings, domain)), KEPT_UPLOADS)
+
+
+def scratch_dir(settings, domain):
+    return os.path.join(settings.site_root(domain), SCRATCH)
+
+
 def back_up(ctx, site, database):
     """A snapshot of the site (our row; `database` its db_name ...); {'domain', 'status':
     'saved', 'snapshot', 'added_bytes', 'seconds'}."""
@@ -93,8 +102,8 @@ def restore(ctx, site, database, snapshot, changes):
     meanwhile; the undo puts back what was there. finish_restore comes after.
     {'domain', 'snapshot', 'taken_at', 'ran', 'runs'}."""
     settings, domain = ctx.settings, site['domain']
-    scratch = os.path.join(settings.site_root(domain), SCRATCH)
-    _settle_killed_restore(settings, domain, scratch)
+    scratch = scratch_dir(settings, domain)
+    _clear_leftovers(settings, domain)
     _require_room(settings, domain, restic.restore_size(settings, snapshot['id']))
     changes.on_failure('remove ' + scratch, lambda: site_files.remove_tree(scratch))
     fs.create_dir(scratch, mode=0o700)
@@ -116,15 +125,15 @@ def restore(ctx, site, database, snapshot, changes):
             'runs': {'release': site['shared_release'], 'wp_version': found['version']}}
 
 
-def _settle_killed_restore(settings, domain, scratch):
-    """What a killed restore left: uploads kept aside go back where the live ones are
-    missing (it stopped between the two renames), the scratch goes."""
-    live = uploads(settings, domain)
-    kept = os.path.join(os.path.dirname(live), KEPT_UPLOADS)
+def _clear_leftovers(settings, domain):
+    """What a restore leaves (a killed one, or one done): uploads kept aside go back where
+    the live ones are missing (it stopped between the two renames), else they go; the
+    scratch goes."""
+    live, kept = uploads(settings, domain), kept_uploads(settings, domain)
     if os.path.isdir(kept) and not os.path.lexists(live):
         fs.rename(kept, live)
     site_files.remove_tree(kept)
-    site_files.remove_tree(scratch)
+    site_files.remove_tree(scratch_dir(settings, domain))
 
 
 def _require_room(settings, domain, size):
@@ -165,9 +174,7 @@ def _close_for_visitors(ctx, domain, changes):
 def finish_restore(settings, domain):
     """After a restore: the uploads the site had before and the scratch go, and the
     maintenance the restore turned on (its message) is turned off."""
-    site_files.remove_tree(os.path.join(os.path.dirname(uploads(settings, domain)),
-                                        KEPT_UPLOADS))
-    site_files.remove_tree(os.path.join(settings.site_root(domain), SCRATCH))
+    _clear_leftovers(settings, domain)
     if maintenance.message_of(settings, domain) == RESTORING:
         maintenance.turn_off(settings, domain)
         nginx.reload()
@@ -202,8 +209,7 @@ def _restore_uploads(settings, domain, restored, changes):
     uid, gid, mode = layout.own_dirs(settings, pools.php_user(settings, domain))
     site_files.give_tree(restored, (uid, gid))
     fs.make_dir_ids(restored, mode, (uid, gid))
-    live, content = uploads(settings, domain), os.path.dirname(uploads(settings, domain))
-    kept = os.path.join(content, KEPT_UPLOADS)
+    live, kept = uploads(settings, domain), kept_uploads(settings, domain)
     site_files.remove_tree(kept)
     fs.rename(live, kept)
     changes.on_failure('put the uploads of {0} back'.format(domain),
