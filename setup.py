@@ -19,6 +19,7 @@ setup(
         'wo.cli.plugins.multitenancy_db',
         'wo.cli.plugins.multitenancy_everyday',
         'wo.cli.plugins.multitenancy_everyday_functions',
+        'wo.cli.plugins.multitenancy_items',
     ],
     packages=['wo.multitenancy'],
     package_data={'wo.multitenancy': ['templates/*', 'php/*.php', 'php/config-stop/*']},

@@ -22,9 +22,10 @@ from wo.multitenancy.errors import InvalidInput, MTError
 
 COMMANDS = ('init', 'create', 'convert', 'revert', 'isolate', 'update', 'rollback',
             'baseline', 'delete', 'remove', 'verify', 'login', 'maintenance', 'backup',
-            'restore')
+            'restore', 'plugin_update', 'plugin_rollback', 'theme_update', 'theme_rollback')
 # Commands that act on every site: their events name every site known when they began.
-EVERY_SITE = ('init', 'update', 'rollback', 'baseline', 'remove')
+EVERY_SITE = ('init', 'update', 'rollback', 'baseline', 'remove', 'plugin_update',
+              'plugin_rollback', 'theme_update', 'theme_rollback')
 RESULTS = {0: 'ok', 1: 'failed', 2: 'refused', 3: 'unhealthy', 4: 'busy'}
 NOT_OK = ('failed', 'refused', 'unhealthy', 'busy', 'interrupted')
 _SECRET_OPTION = re.compile(r'^--[\w-]*(pass|secret|token|key)[\w-]*', re.I)

@@ -12,7 +12,7 @@ off the files alone, so a run killed anywhere is finished by the next one.
 import os
 import stat
 
-from wo.multitenancy import fs, layout, site_files
+from wo.multitenancy import fs, layout, shared_items, site_files
 from wo.multitenancy.errors import MTError
 
 SWAP = '.htdocs.mt-swap'
@@ -94,7 +94,7 @@ def build_standalone(settings, domain, release_dir, dropins):
     for name in ('plugins', 'themes', 'languages'):
         fs.remove(os.path.join(content, name))
         if os.path.isdir(os.path.join(settings.shared_content, name)):
-            fs.copy_tree(os.path.join(settings.shared_content, name), os.path.join(content, name))
+            shared_items.copy_set(settings, name, os.path.join(content, name))
     fs.make_dir(uploads(spare))
     _copy_dropins(settings, domain, dropins)
     site_files.give_tree(spare, fs.ids((settings.web_user, settings.web_user)))

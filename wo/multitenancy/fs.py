@@ -2,6 +2,7 @@
 import ctypes
 import errno
 import grp
+import hashlib
 import os
 import pwd
 import shutil
@@ -218,6 +219,15 @@ def unused_name(directory, base):
         n += 1
         name = '{0}-{1}'.format(base, n)
     return name
+
+
+def sha256(path):
+    """The hex SHA-256 of a file's contents."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def free_mb(path):

@@ -57,6 +57,17 @@ def release_problem(domain, https, wp_version):
         return front['problem']
     if front['version'] != wp_version:
         return 'serves WordPress {0}, not {1}'.format(front['version'], wp_version)
+    return _admin_problem(domain, https)
+
+
+def page_problem(domain, https):
+    """Why the site does not answer cleanly, or None: its front page answers 200 without
+    a PHP error, and /wp-admin/ sends a visitor to the login."""
+    front = probe(domain, https)
+    return front['problem'] if not front['ok'] else _admin_problem(domain, https)
+
+
+def _admin_problem(domain, https):
     try:
         status, head, _ = fetch(domain, '/wp-admin/?mt-probe={0}'.format(int(time.time())), https)
     except CommandFailed as e:

@@ -15,6 +15,7 @@ from wo.multitenancy.errors import InvalidInput, MTError
 
 VERSION_API = 'https://api.wordpress.org/core/version-check/1.7/'
 RELEASE_URL = 'https://wordpress.org/wordpress-{0}.tar.gz'
+PLUGIN_CHECKSUMS = 'https://downloads.wordpress.org/plugin-checksums/{0}/{1}.json'
 _VERSION = re.compile(r'^\d+\.\d+(\.\d+)?$')
 
 
@@ -61,7 +62,23 @@ def fetch(source, workdir, version=None):
     if source is None:
         url = RELEASE_URL.format(version or latest_version())
         return _download_verified(url, workdir, checksum_required=True)
-    return _download_verified(source, workdir, checksum_required=False)
+    return download(source, workdir)
+
+
+def download(url, workdir):
+    """Download `url` into `workdir`, checked against its .sha1 where one is published."""
+    return _download_verified(url, workdir, checksum_required=False)
+
+
+def plugin_checksums(slug, version):
+    """{path: [sha256, ...]} of every file of wordpress.org's plugin `slug` at `version`,
+    as wordpress.org publishes them."""
+    files = _get(PLUGIN_CHECKSUMS.format(slug, version)).json().get('files')
+    if not isinstance(files, dict) or not files:
+        raise MTError('wordpress.org publishes no checksums for plugin {0} {1}'.format(slug, version),
+                      'pass --source with a copy you trust')
+    return {path: [s] if isinstance(s, str) else list(s)
+            for path, sums in files.items() for s in [(sums or {}).get('sha256') or []]}
 
 
 def _download_verified(url, workdir, checksum_required):

@@ -22,6 +22,31 @@ def switch_text(result, verb):
         '\n' + result['note'] if 'note' in result else '')
 
 
+def item_switch_text(result, verb):
+    """A plugin|theme update's or rollback's result, one line per plugin or theme."""
+    lines = []
+    for item in result.get('items', [result]):
+        if not item['changed']:
+            lines.append('{slug}: already on {version}, nothing to do.'.format(**item))
+            continue
+        lines.append('{0} {1} to {2} (was {3}) on every site; {4} site(s) use it{5}.'.format(
+            verb, item['slug'], item['version'], item['previous'], len(item['sites_using']),
+            ', proven on ' + item['canary'] if item.get('canary') else ', no canary'))
+    return '\n'.join(lines)
+
+
+def items_text(listing):
+    """plugin|theme list: one line per plugin or theme of the shared set."""
+    lines = ['{0:<28} {1:<12} {2:<24} {3}'.format(listing['kind'].upper(), 'IN USE', 'KEPT', 'SITES')]
+    for item in listing['items']:
+        lines.append('{0:<28} {1:<12} {2:<24} {3}'.format(
+            item['slug'], item['version'] or '?', ', '.join(item['kept']) or '(not versioned yet)',
+            ', '.join(item['sites']) or '-'))
+    if listing['unknown']:
+        lines.append('Could not tell for: ' + ', '.join(listing['unknown']))
+    return '\n'.join(lines)
+
+
 def login_text(result):
     return ('Site ready: {url}\n  Admin: {admin_url}  user {admin_user}  password '
             '{admin_password}\n  (the password is shown once and not logged)'.format(**result))

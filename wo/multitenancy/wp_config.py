@@ -13,7 +13,7 @@ import string
 
 import pystache
 
-from wo.multitenancy import fs, phpfpm, pools, runner
+from wo.multitenancy import fs, layout, phpfpm, pools, runner
 from wo.multitenancy.errors import CommandFailed, InvalidInput, MTError
 
 HERE = os.path.dirname(__file__)
@@ -70,11 +70,36 @@ def defaults(settings, domain, db=None):
 
 def shared_layout(settings, domain, docroot):
     """{constant: PHP literal} that put a site on the shared core: its content in
-    `docroot`/wp-content, plugins from the shared set, core updates left to wo."""
+    `docroot`/wp-content, plugins from the shared set through its own wp-content/plugins
+    link (a canary site's link points at the version proven), core updates left to wo."""
     return {'WP_CONTENT_DIR': php_literal(docroot + '/wp-content'),
-            'WP_PLUGIN_DIR': php_literal(settings.shared_content + '/plugins'),
+            'WP_PLUGIN_DIR': php_literal(docroot + '/wp-content/plugins'),
             'WPMU_PLUGIN_DIR': php_literal(settings.shared_content + '/mu-plugins'),
             'WP_AUTO_UPDATE_CORE': 'false'}
+
+
+def plugins_through_docroot(settings, domain, php_version):
+    """Make the site's WP_PLUGIN_DIR its own wp-content/plugins, as this version writes
+    it, where an earlier one named the shared folder (both hold the same files); returns
+    whether it is so now. A file that is not root's, or holds neither line, is left."""
+    config = path(settings, domain)
+    own = _plugin_dir_line(layout.htdocs(settings, domain) + '/wp-content/plugins')
+    kept = fs.keep_file(config)
+    if kept is None or kept[2][0] != 0:
+        return False
+    text = kept[0].decode('utf-8', 'replace')
+    earlier = _plugin_dir_line(settings.shared_content + '/plugins')
+    if own in text:
+        return True
+    if text.count(earlier) != 1:
+        return False
+    fs.restore_file(config, (text.replace(earlier, own).encode('utf-8'), kept[1], kept[2]))
+    phpfpm.forget_scripts(settings, [php_version], config)
+    return True
+
+
+def _plugin_dir_line(directory):
+    return "define( 'WP_PLUGIN_DIR', {0} );".format(php_literal(directory))
 
 
 def read(settings, config_file, domain, php_version, user=None):

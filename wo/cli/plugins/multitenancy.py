@@ -386,9 +386,11 @@ def refuse_unparsable_args(app):
 
 
 def load(app):
-    from wo.cli.plugins import multitenancy_everyday as everyday  # it builds on MTCommand
+    from wo.cli.plugins import multitenancy_everyday as everyday  # they build on MTCommand
+    from wo.cli.plugins import multitenancy_items as items
     app.hook.register('pre_argument_parsing', refuse_unparsable_args)
     for controller in (MultitenancyController, InitController, CreateController,
                        UpdateController, RollbackController, ConvertController, IsolateController,
-                       RevertController, DeleteController, RemoveController) + everyday.CONTROLLERS:
+                       RevertController, DeleteController, RemoveController) + everyday.CONTROLLERS + \
+            items.CONTROLLERS:
         app.handler.register(controller)

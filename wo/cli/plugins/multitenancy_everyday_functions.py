@@ -6,9 +6,10 @@ every command).
 """
 import json
 
-from wo.multitenancy import (audit, backup, baseline, cron, fs, lock, login_links, mail, maintenance,
-                             nginx, releases, restic, rollout, shared_root, site_backup, sites,
-                             texts, validate, verification, wordpress)
+from wo.multitenancy import (audit, backup, baseline, cron, fs, item_switching, lock, login_links,
+                             mail, maintenance, nginx, releases, restic, rollout, shared_items,
+                             shared_root, site_backup, sites, texts, validate, verification,
+                             wordpress)
 from wo.multitenancy.errors import (EXIT_FAILED, EXIT_UNHEALTHY, Busy, InvalidInput, MTError,
                                    PartlyFailed)
 from wo.multitenancy.fleet import health_of_every_site, require_every_site
@@ -275,3 +276,28 @@ def restore_site(ctx, domain, snapshot_id=None):
                                          changes)
         site_backup.finish_restore(settings, domain)
     return result
+
+
+def list_items(ctx, kind):
+    """The shared plugins (or themes) kept as folders: the version every site runs, the
+    versions kept, and the sites that use each."""
+    settings = ctx.settings
+    shared_root.require_initialized(settings)
+    active = item_switching.active_items(ctx, kind)
+    items = []
+    for slug in shared_items.slugs(settings, kind):
+        items.append({'slug': slug, 'kept': shared_items.kept(settings, kind, slug),
+                      'version': _version_in_use(settings, kind, slug),
+                      'sites': sorted(d for d, names in active.items() if names and slug in names)})
+    return {'kind': kind[:-1], 'items': items,
+            'unknown': sorted(d for d, names in active.items() if names is None)}
+
+
+def _version_in_use(settings, kind, slug):
+    """The version every site runs: the one linked, or what a folder not adopted yet
+    declares (None when it declares none)."""
+    try:
+        return shared_items.in_use(settings, kind, slug) or \
+            shared_items.header_version(shared_items.link_path(settings, kind, slug), kind)
+    except MTError:
+        return None

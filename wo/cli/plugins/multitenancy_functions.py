@@ -14,13 +14,13 @@ import secrets
 from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import (audit, baseline, conversion, fs, isolating, lock, login_links,
-                             mariadb, nginx, releases, reversion, rollout, shared_root, sites,
-                             ssl, sources, switching, validate)
+from wo.multitenancy import (audit, baseline, conversion, fs, isolating, item_switching, lock,
+                             login_links, mariadb, nginx, releases, reversion, rollout,
+                             shared_items, shared_root, sites, ssl, sources, switching, validate)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
-from wo.multitenancy.errors import EXIT_FAILED, EXIT_REFUSED, MTError, PartlyFailed
+from wo.multitenancy.errors import EXIT_FAILED, EXIT_REFUSED, InvalidInput, MTError, PartlyFailed
 from wo.multitenancy.fleet import require_every_site
 from wo.multitenancy.logs import attach_syslog
 from wo.multitenancy.sites import removal_plan, require_removable
@@ -137,6 +137,78 @@ def rollback(ctx, to=None, force=False):
         result = dict(switching.settle(ctx, target, current), changed=True, previous=current,
                       note=switching.DOWNGRADE_NOTE)
     return require_every_site(result, result['failed'])
+
+
+# -- plugin|theme update, rollback: the versions of the shared set every site runs ---------
+def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=False):
+    """For each shared plugin (or theme) named: stage the new version, prove it on a
+    canary site that uses it, switch every site to it at once, let each site using it
+    upgrade, probe them, prune. One already on that version: nothing to do. One that
+    fails is undone and stops the rest; those switched before it stay switched."""
+    slugs = _shared_items_named(ctx, kind, slugs, every)
+    if source is not None and len(slugs) != 1:
+        raise InvalidInput('--source gives one {0}: name exactly one'.format(kind[:-1]))
+    shared_items.check_source(source)
+    sources.check_version(version)
+    done = []
+    with lock.exclusive(ctx.settings.lock_file):
+        shared_root.require_initialized(ctx.settings)
+        for slug in slugs:
+            try:
+                done.append(_update_item(ctx, kind, slug, source, version, force))
+            except MTError as e:
+                moved = [r['slug'] for r in done if r['changed']]
+                if not moved:
+                    raise
+                raise PartlyFailed('{0}: {1}'.format(slug, e.message), 'already switched: {0}; '
+                                   'the others were not tried'.format(', '.join(moved)),
+                                   {'items': done, 'changed': True})
+    result = {'items': done, 'changed': any(r['changed'] for r in done)}
+    return require_every_site(result, {d: p for r in done for d, p in r.get('failed', {}).items()},
+                              'not answering cleanly after the switch')
+
+
+def _update_item(ctx, kind, slug, source, version, force):
+    settings = ctx.settings
+    current = shared_items.adopt(settings, kind, slug)
+    with ctx.changes() as changes:
+        ctx.report('Staging {0} {1} from {2}'.format(kind[:-1], slug, source or 'wordpress.org'))
+        staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
+        if staged == current:
+            return {'slug': slug, 'version': current, 'changed': False}
+        using = item_switching.users(ctx, kind, slug)
+        canary = item_switching.switch_every_site(ctx, kind, slug, staged, using, force, changes)
+    return item_switching.settle(ctx, kind, slug, staged, current, using, canary)
+
+
+def item_rollback(ctx, kind, slugs, to=None, force=False):
+    """Switch every site back to the version of one shared plugin (or theme) that served
+    before (or `to`), proven on a canary site first unless force."""
+    if len(slugs) != 1:
+        raise InvalidInput('rollback takes one {0}'.format(kind[:-1]),
+                           'wo multitenancy {0} rollback SLUG [--to VERSION]'.format(kind[:-1]))
+    slug = _shared_items_named(ctx, kind, slugs, False)[0]
+    with lock.exclusive(ctx.settings.lock_file):
+        shared_root.require_initialized(ctx.settings)
+        current = shared_items.adopt(ctx.settings, kind, slug)
+        target = item_switching.rollback_target(ctx, kind, slug, current, to)
+        with ctx.changes() as changes:
+            using = item_switching.users(ctx, kind, slug)
+            canary = item_switching.switch_every_site(ctx, kind, slug, target, using, force, changes)
+        result = item_switching.settle(ctx, kind, slug, target, current, using, canary)
+    return require_every_site(result, result['failed'], 'not answering cleanly after the switch')
+
+
+def _shared_items_named(ctx, kind, slugs, every):
+    """The slugs a plugin|theme command acts on; InvalidInput for none, both a list and
+    --all, or one not in the shared set."""
+    if bool(slugs) == bool(every):
+        raise InvalidInput('name the {0}s (their slugs), or --all'.format(kind[:-1]),
+                           'see wo multitenancy {0} list'.format(kind[:-1]))
+    slugs = shared_items.slugs(ctx.settings, kind) if every else slugs
+    for slug in slugs:
+        shared_items.require_shared(ctx.settings, kind, slug)
+    return slugs
 
 
 # -- create, delete, remove: one site, or all of it ----------------------------------------

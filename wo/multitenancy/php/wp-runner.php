@@ -102,6 +102,32 @@ switch ( $wo_mt_job['action'] ) {
 		) );
 		break;
 
+	case 'item_upgraded':
+		// What WordPress' own upgrader does once it replaced a plugin or theme: its
+		// completion hook. The site's plugins are loaded, so one that upgrades its own
+		// data on load (plugins_loaded, init) has done so by now, as on a first request.
+		require_once ABSPATH . 'wp-admin/includes/class-wp-upgrader.php';
+		$wo_mt_admins = get_users( array( 'role' => 'administrator', 'orderby' => 'ID', 'number' => 1, 'fields' => 'ID' ) );
+		if ( $wo_mt_admins ) {
+			wp_set_current_user( (int) $wo_mt_admins[0] );
+		}
+		$wo_mt_plugin = 'plugins' === $wo_mt_job['kind'];
+		$wo_mt_items  = array( $wo_mt_job['slug'] );
+		if ( $wo_mt_plugin ) {
+			$wo_mt_items = array_values( array_filter( (array) get_option( 'active_plugins', array() ), function ( $main ) use ( $wo_mt_job ) {
+				return is_string( $main ) && 0 === strpos( $main, $wo_mt_job['slug'] . '/' );
+			} ) );
+		}
+		$wo_mt_upgrader = $wo_mt_plugin ? new Plugin_Upgrader( new Automatic_Upgrader_Skin() ) : new Theme_Upgrader( new Automatic_Upgrader_Skin() );
+		do_action( 'upgrader_process_complete', $wo_mt_upgrader, array(
+			'action' => 'update',
+			'type'   => $wo_mt_plugin ? 'plugin' : 'theme',
+			'bulk'   => true,
+			$wo_mt_job['kind'] => $wo_mt_items,
+		) );
+		wo_mt_done( array( 'items' => $wo_mt_items ) );
+		break;
+
 	case 'login_user':
 		// The user a login link is for: the one named, or the first administrator.
 		if ( '' !== $wo_mt_job['user'] ) {

@@ -1,0 +1,175 @@
+"""Moving every site to another version of a shared plugin or theme (plugin|theme update,
+rollback), as switching.py moves them to another core release: the sites that use it,
+proving the version on one of them, the one-rename switch and its undo, and settling
+(each user's chance to upgrade, page caches, HTTP checks, pruning)."""
+import os
+import time
+
+from wo.multitenancy import fs, health, layout, nginx, phpfpm, shared_items, wordpress, wp_config
+from wo.multitenancy.errors import InvalidInput, MTError
+from wo.multitenancy.fleet import for_each_site, live_sites
+
+PROBE_TRIES = 3  # a canary's probe is tried again after OPcache's revalidate_freq (2 s)
+PROBE_PAUSE = 2
+
+
+def previous_key(kind, slug):
+    """The multitenancy_config key of the version that served before the last switch."""
+    return 'previous:{0}/{1}'.format(kind, slug)
+
+
+def rollback_target(ctx, kind, slug, current, to=None):
+    """The version a rollback goes to: `to`, else the one that served before, else the
+    newest older one kept. Raises InvalidInput naming the kept versions otherwise."""
+    versions = shared_items.kept(ctx.settings, kind, slug)
+    target = to or ctx.db.get_config(previous_key(kind, slug))
+    if not to and (target == current or target not in versions):
+        older = [v for v in versions
+                 if shared_items.version_key(v) < shared_items.version_key(current)]
+        target = older[-1] if older else None
+    if target not in versions:
+        raise InvalidInput('{0} {1}: {2}'.format(
+            kind[:-1], slug, 'no version {0} is kept'.format(to) if to else
+            'no version older than {0} is kept'.format(current)),
+            'versions kept: {0}'.format(', '.join(versions) or 'none'))
+    return target
+
+
+def users(ctx, kind, slug):
+    """The live sites that have `slug` active (a plugin) or as their theme or its parent;
+    a site whose WordPress cannot say counts as one (it is probed)."""
+    active = active_items(ctx, kind)
+    return [s for s in live_sites(ctx) if s['domain'] in active
+            and (active[s['domain']] is None or slug in active[s['domain']])]
+
+
+def active_items(ctx, kind):
+    """{domain: the slugs of the plugins it has active, or of its theme and parent} of
+    every live site; None for a site whose WordPress cannot say (reported)."""
+    found = {}
+
+    def look(site):
+        found[site['domain']] = None
+        active = wordpress.task(ctx.settings, site['domain'], site['php_version'], 'inspect')
+        found[site['domain']] = [p.split('/')[0] for p in active['plugins'] if isinstance(p, str)] \
+            if kind == 'plugins' else [t for t in active['themes'] if isinstance(t, str)]
+
+    for domain, problem in for_each_site(ctx, live_sites(ctx), 'finding which sites use which '
+                                         + kind, 'looked at', look).items():
+        ctx.report('{0}: cannot tell which {1} it uses ({2})'.format(domain, kind, problem))
+    return found
+
+
+def switch_every_site(ctx, kind, slug, version, using, force, changes):
+    """Prove `version` of `slug` on a canary among `using` (unless force), then point
+    every site at it in one rename; the version before is dropped from OPcache. Returns
+    the canary's domain (None: no canary)."""
+    settings = ctx.settings
+    previous = shared_items.in_use(settings, kind, slug)
+    for site in live_sites(ctx):  # their entry stub clears a worker's realpath cache
+        layout.link_core(settings, site['domain'])
+    canary = None
+    if using and not force:
+        canary = prove_on_canary(ctx, kind, slug, version, using, changes)
+    ctx.report('Switching every site to {0} {1}'.format(slug, version))
+    changes.on_failure('switch {0} back to {1}'.format(slug, previous),
+                       lambda: shared_items.switch(settings, kind, slug, previous))
+    shared_items.switch(settings, kind, slug, version)
+    if canary:
+        unpin(ctx, kind, canary)
+    versions = [s['php_version'] for s in live_sites(ctx)]
+    if versions:
+        phpfpm.forget_scripts(settings, versions,
+                              shared_items.version_path(settings, kind, slug, previous))
+    ctx.db.set_config(previous_key(kind, slug), previous)
+    return canary and canary['domain']
+
+
+def prove_on_canary(ctx, kind, slug, version, using, changes):
+    """Run one site that uses `slug` alone on `version`, give the version its chance to
+    upgrade there, and probe the site over HTTP. Raises MTError when it fails; the undo
+    puts it back on the shared set. Returns the canary, still pinned."""
+    site = _canary(ctx, kind, using)
+    domain = site['domain']
+    ctx.report('Proving {0} {1} on the canary site {2}'.format(slug, version, domain))
+    view = shared_items.canary_set(ctx.settings, kind, slug, version)
+    changes.on_failure('put {0} back on the shared {1}'.format(domain, kind),
+                       lambda: unpin(ctx, kind, site))
+    fs.symlink(view, _content_link(ctx.settings, domain, kind))
+    shared_items.next_generation(ctx.settings)
+    try:
+        give_chance_to_upgrade(ctx, kind, slug, site)
+        problem = settled_problem(site)
+    except MTError as e:
+        problem = e.message
+    if problem:
+        raise MTError('the canary site {0} fails on {1} {2}: {3}'.format(domain, slug, version, problem),
+                      'no other site saw it; {0} is back on {1} as before'.format(domain, slug))
+    return site
+
+
+def _canary(ctx, kind, using):
+    """The first site of `using` that can be pinned alone: for a plugin, one whose
+    WP_PLUGIN_DIR goes through its own wp-content (made so if an earlier version of this
+    plugin wrote it otherwise)."""
+    for site in using:
+        if kind == 'themes' or wp_config.plugins_through_docroot(
+                ctx.settings, site['domain'], site['php_version']):
+            return site
+    raise MTError('no site using it can be a canary: their wp-config.php name the shared '
+                  'plugins folder in a way this version does not rewrite',
+                  'pass --force to switch without a canary')
+
+
+def _content_link(settings, domain, kind):
+    return os.path.join(layout.htdocs(settings, domain), 'wp-content', kind)
+
+
+def unpin(ctx, kind, site):
+    """Put a canary back on the shared set."""
+    fs.symlink(os.path.join(ctx.settings.shared_content, kind),
+               _content_link(ctx.settings, site['domain'], kind))
+    shared_items.next_generation(ctx.settings)
+    shared_items.remove_canary_set(ctx.settings, kind)
+
+
+def give_chance_to_upgrade(ctx, kind, slug, site):
+    """What WordPress' upgrader runs after it replaced a plugin or theme, on one site."""
+    wordpress.task(ctx.settings, site['domain'], site['php_version'], 'item_upgraded',
+                   kind=kind, slug=slug)
+
+
+def settled_problem(site):
+    """Why the site does not answer cleanly, tried again a few times (OPcache looks at
+    a changed file only every revalidate_freq seconds), or None."""
+    problem = None
+    for attempt in range(PROBE_TRIES):
+        if attempt:
+            time.sleep(PROBE_PAUSE)
+        problem = health.page_problem(site['domain'], bool(site['is_ssl']))
+        if not problem:
+            return None
+    return problem
+
+
+def settle(ctx, kind, slug, version, previous, using, canary):
+    """After a switch: each site using `slug` given its chance to upgrade (the canary
+    had it), page caches purged, those sites probed; old versions pruned. Returns the
+    result, with the sites that failed as {domain: problem}."""
+    settings = ctx.settings
+    rest = [s for s in using if s['domain'] != canary]
+    failed = for_each_site(ctx, rest, 'letting {0} {1} upgrade'.format(slug, version),
+                           'upgraded on', lambda site: give_chance_to_upgrade(ctx, kind, slug, site))
+    purged = nginx.purge_page_cache([s['domain'] for s in live_sites(ctx)], settings.page_caches)
+
+    def check(site):
+        problem = settled_problem(site)
+        if problem:
+            raise MTError(problem)
+
+    failed.update(for_each_site(ctx, [s for s in using if s['domain'] not in failed],
+                                'checking the sites using ' + slug, 'checked', check))
+    pruned = shared_items.prune(settings, kind, slug, settings.keep_releases, {version, previous})
+    return {'kind': kind[:-1], 'slug': slug, 'version': version, 'previous': previous,
+            'changed': True, 'sites_using': [s['domain'] for s in using], 'failed': failed,
+            'canary': canary, 'purged_cache_entries': purged, 'pruned': pruned}

@@ -1,0 +1,302 @@
+"""Versions of the shared plugins and themes on disk, kept as core releases are.
+
+    <shared_content>/.versions/<kind>/<slug>/<version>/   one version, root's, read-only
+    <shared_content>/<kind>/<slug>  -> ../.versions/<kind>/<slug>/<version>, the one in use
+    <shared_content>/.canary/<kind>/  the set a canary site sees while a version is proven
+    <shared_content>/.generation  -> .generations/<n>, moved on every switch
+
+Every site reaches a plugin or theme through <kind>/<slug>, so moving that link in one
+rename moves every site. PHP-FPM's workers resolve paths through their realpath cache
+for up to realpath_cache_ttl (120 s): php/site-entry.php compares `.generation` as the
+cache has it with the link itself and clears the worker's cache when they differ, so a
+worker runs the new version from its next request on.
+
+A plugin or theme still a plain directory there (what `baseline` and `init` put in
+place) is adopted first: copied into its version, then exchanged with a link to it.
+"""
+import os
+import re
+
+from wo.multitenancy import fs, sources
+from wo.multitenancy.errors import InvalidInput, MTError
+
+KINDS = ('plugins', 'themes')
+DOWNLOAD = {'plugins': 'https://downloads.wordpress.org/plugin/{0}.{1}.zip',
+            'themes': 'https://downloads.wordpress.org/theme/{0}.{1}.zip'}
+_SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*\Z')
+_VERSION = re.compile(r'^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}\Z')
+_HEADER = {'plugins': 'Plugin Name', 'themes': 'Theme Name'}
+
+
+def check_slug(kind, slug):
+    if not _SLUG.match(slug or '') or slug.endswith(('.php', '.zip')):
+        raise InvalidInput('{0!r} is not a {1} slug'.format(slug, kind[:-1]),
+                           'name it as its folder in the shared wp-content/{0}'.format(kind))
+
+
+def check_source(source):
+    """Refuse a --source that is not a .zip, a folder or an http(s) URL."""
+    if source is None or sources.is_url(source) or os.path.isdir(source) or \
+            source.endswith('.zip') and os.path.isfile(source):
+        return
+    raise InvalidInput('--source {0}: not a .zip, a folder or an http(s) URL'.format(source),
+                       'give the plugin\'s or theme\'s .zip (as wordpress.org ships it), '
+                       'its unpacked folder, or a URL')
+
+
+def slugs(settings, kind):
+    """The plugins or themes of the shared set that are folders (a one-file plugin such
+    as hello.php has no versions)."""
+    folder = os.path.join(settings.shared_content, kind)
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return sorted(n for n in names if _SLUG.match(n) and not n.endswith('.php')
+                  and os.path.isdir(os.path.join(folder, n)))
+
+
+def require_shared(settings, kind, slug):
+    """Raises InvalidInput unless `slug` is a folder of the shared set."""
+    check_slug(kind, slug)
+    if slug not in slugs(settings, kind):
+        raise InvalidInput('{0} {1} is not in the shared set'.format(kind[:-1], slug),
+                           'add it with wo multitenancy baseline --add-{0} {1}; shared now: {2}'
+                           .format(kind[:-1], slug, ', '.join(slugs(settings, kind)) or 'none'))
+
+
+def link_path(settings, kind, slug):
+    return os.path.join(settings.shared_content, kind, slug)
+
+
+def version_path(settings, kind, slug, version):
+    return os.path.join(settings.shared_content, '.versions', kind, slug, version)
+
+
+def kept(settings, kind, slug):
+    """The versions kept of `slug`, oldest first (by version number)."""
+    folder = os.path.dirname(version_path(settings, kind, slug, 'x'))
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    return sorted((n for n in names if _VERSION.match(n)), key=version_key)
+
+
+def version_key(version):
+    """Orders '1.10' after '1.9' and '2.0' after '2.0-beta'... close enough to PHP's
+    version_compare for the versions a plugin names."""
+    return [(0, int(p), '') if p.isdigit() else (-1, 0, p) for p in re.split(r'[._+-]', version)]
+
+
+def in_use(settings, kind, slug):
+    """The version every site runs, or None while `slug` is not adopted yet."""
+    link = link_path(settings, kind, slug)
+    if not os.path.islink(link):
+        return None
+    return os.path.basename(os.readlink(link))
+
+
+def header_version(directory, kind):
+    """The Version: its main file (a plugin) or style.css (a theme) declares. Raises
+    MTError when there is no such file or no usable version in it."""
+    mains = main_files(directory, kind)
+    if not mains:
+        raise MTError('{0} holds no {1}: no file with a "{2}:" header'.format(
+            directory, kind[:-1], _HEADER[kind]), 'give the {0}\'s .zip or folder'.format(kind[:-1]))
+    version = _header(os.path.join(directory, mains[0]), 'Version')
+    if not version or not _VERSION.match(version):
+        raise MTError('{0}/{1} names no usable Version: ({2!r})'.format(directory, mains[0], version))
+    return version
+
+
+def main_files(directory, kind):
+    """The files WordPress takes for the plugin's (or theme's) head: top-level .php files
+    with a Plugin Name: header, or style.css with a Theme Name:."""
+    candidates = ['style.css'] if kind == 'themes' else sorted(
+        n for n in os.listdir(directory) if n.endswith('.php'))
+    return [n for n in candidates if os.path.isfile(os.path.join(directory, n))
+            and not os.path.islink(os.path.join(directory, n))
+            and _header(os.path.join(directory, n), _HEADER[kind])]
+
+
+def _header(path, name):
+    """A header field as WordPress' get_file_data reads it: in the first 8 KB."""
+    with open(path, encoding='utf-8', errors='replace') as f:
+        found = re.search(r'^[ \t/*#@]*' + re.escape(name) + r':(.*)$', f.read(8192),
+                          re.MULTILINE | re.IGNORECASE)
+    return found.group(1).strip() if found else None
+
+
+def adopt(settings, kind, slug):
+    """Turn a plugin or theme kept as a plain folder into a version and a link to it;
+    returns the version in use. Sites see the same files before and after."""
+    current = in_use(settings, kind, slug)
+    if current:
+        return current
+    link = link_path(settings, kind, slug)
+    version = header_version(link, kind)
+    target = version_path(settings, kind, slug, version)
+    fs.make_dir(os.path.dirname(target))
+    fs.remove(target)  # a copy an interrupted adoption left
+    fs.copy_tree(link, target)
+    fs.lock_down(target)
+    beside = link + '.mt-adopt'
+    fs.remove(beside)
+    fs.symlink(_relative_target(kind, slug, version), beside)
+    fs.exchange(beside, link)  # the folder and the link change places: never nothing there
+    fs.remove(beside)
+    return version
+
+
+def stage(settings, kind, slug, source, version, changes):
+    """Stage `slug` from `source` (a .zip, a folder, a URL; None: wordpress.org, at
+    `version` or its latest) as a kept version; returns (version, whether it is new).
+    A version kept already is not staged twice. Raises MTError when the download or
+    the tree is bad; nothing is left behind then."""
+    parent = os.path.dirname(version_path(settings, kind, slug, 'x'))
+    fs.make_dir(parent)
+    scratch = sources.scratch_dir(parent)
+    try:
+        tree = _unpacked(kind, slug, source, version, scratch)
+        staged = header_version(tree, kind)
+        if version and staged != version:
+            raise MTError('{0} {1} from {2} is version {3}, not {4}'.format(
+                kind[:-1], slug, source or 'wordpress.org', staged, version))
+        if source is None and kind == 'plugins':
+            check_published_sums(tree, sources.plugin_checksums(slug, staged))
+        target = version_path(settings, kind, slug, staged)
+        if os.path.isdir(target):
+            return staged, False
+        _check_replaces(settings, kind, slug, tree)
+        fs.lock_down(tree)
+        changes.on_failure('remove {0} {1} {2}'.format(kind[:-1], slug, staged),
+                           lambda: fs.remove(target))
+        fs.rename(tree, target)
+        return staged, True
+    finally:
+        fs.remove(scratch)
+
+
+def check_published_sums(tree, published):
+    """Raises MTError unless the files of `tree` are exactly those `published`
+    ({path: [sha256, ...]}, sources.plugin_checksums) with those contents."""
+    found = {}
+    for top, _, files in os.walk(tree):
+        for name in files:
+            path = os.path.join(top, name)
+            found[os.path.relpath(path, tree)] = fs.sha256(path)
+    wrong = sorted(p for p, digest in found.items() if digest not in published.get(p, ()))
+    missing = sorted(set(published) - set(found))
+    if wrong or missing:
+        raise MTError('the download does not match the checksums wordpress.org publishes: {0}'
+                      .format(', '.join(['changed or unknown: ' + p for p in wrong[:5]] +
+                                        ['missing: ' + p for p in missing[:5]])),
+                      'the download is damaged or was tampered with; nothing was changed')
+
+
+def _unpacked(kind, slug, source, version, scratch):
+    """The folder of the plugin or theme `source` holds, unpacked under `scratch`."""
+    if source is None:
+        source = DOWNLOAD[kind].format(slug, version or 'latest-stable')
+    if sources.is_url(source):
+        source = sources.download(source, scratch)
+    tree = os.path.join(scratch, 'tree')
+    if os.path.isdir(source):
+        fs.copy_tree(_single_top(source, slug, kind), tree)
+    elif source.endswith('.zip') and os.path.isfile(source):
+        fs.extract_archive(source, os.path.join(scratch, 'unzipped'))
+        fs.rename(_single_top(os.path.join(scratch, 'unzipped'), slug, kind), tree)
+    else:
+        raise InvalidInput('--source {0}: not a .zip, a folder or a URL'.format(source))
+    return tree
+
+
+def _single_top(folder, slug, kind):
+    """The plugin's folder: `folder` itself when it holds the plugin, else its one
+    subfolder (a wordpress.org .zip holds <slug>/)."""
+    if main_files(folder, kind):
+        return folder
+    entries = [e for e in os.listdir(folder) if os.path.isdir(os.path.join(folder, e))]
+    if len(entries) == 1 and not os.path.islink(os.path.join(folder, entries[0])):
+        return os.path.join(folder, entries[0])
+    raise MTError('{0} does not hold the {1} {2}: no "{3}:" header at its top or in its one '
+                  'folder'.format(folder, kind[:-1], slug, _HEADER[kind]))
+
+
+def _check_replaces(settings, kind, slug, tree):
+    """A new version must keep the main files of the one in use: sites name a plugin by
+    its main file ('akismet/akismet.php'), and WordPress deactivates one it cannot find."""
+    link = link_path(settings, kind, slug)
+    if not os.path.isdir(link):
+        return
+    lost = sorted(set(main_files(link, kind)) - set(main_files(tree, kind)))
+    if lost:
+        raise MTError('the new {0} {1} has no {2}: the sites using it would lose it'.format(
+            kind[:-1], slug, ', '.join(lost)), 'nothing was switched')
+
+
+def switch(settings, kind, slug, version):
+    """Point every site at `version` of `slug` in one rename."""
+    if version not in kept(settings, kind, slug):
+        raise MTError('{0} {1} {2} is not kept'.format(kind[:-1], slug, version))
+    fs.symlink(_relative_target(kind, slug, version), link_path(settings, kind, slug))
+    next_generation(settings)
+
+
+def _relative_target(kind, slug, version):
+    return os.path.join('..', '.versions', kind, slug, version)
+
+
+def canary_set(settings, kind, slug, version):
+    """A folder of links like <shared_content>/<kind>, but `slug` at `version`: what a
+    canary site's wp-content/<kind> points at while the version is proven."""
+    view = os.path.join(settings.shared_content, '.canary', kind)
+    fs.remove(view)
+    fs.make_dir(os.path.dirname(view))
+    fs.make_dir(view)
+    shared = os.path.join(settings.shared_content, kind)
+    for name in os.listdir(shared):
+        if '.mt-' not in name:
+            fs.symlink(os.path.join(shared, name), os.path.join(view, name))
+    fs.symlink(version_path(settings, kind, slug, version), os.path.join(view, slug))
+    return view
+
+
+def remove_canary_set(settings, kind):
+    fs.remove(os.path.join(settings.shared_content, '.canary', kind))
+
+
+def next_generation(settings):
+    """Move `.generation` on: every PHP worker drops its realpath cache once."""
+    folder = os.path.join(settings.shared_content, '.generations')
+    fs.make_dir(folder)
+    numbers = sorted(int(n) for n in os.listdir(folder) if n.isdigit())
+    number = (numbers[-1] + 1) if numbers else 1
+    fs.make_dir(os.path.join(folder, str(number)))
+    fs.symlink(os.path.join('.generations', str(number)),
+               os.path.join(settings.shared_content, '.generation'))
+    for old in numbers[:-1]:
+        fs.remove(os.path.join(folder, str(old)))
+
+
+def prune(settings, kind, slug, keep, protected):
+    """Remove the oldest versions of `slug` beyond `keep`, never one in `protected`;
+    returns the removed ones."""
+    versions = kept(settings, kind, slug)
+    removed = [v for v in versions[:max(0, len(versions) - keep)] if v not in protected]
+    for version in removed:
+        fs.remove(version_path(settings, kind, slug, version))
+    return removed
+
+
+def copy_set(settings, kind, destination):
+    """Copy the shared plugins or themes to `destination` as plain folders, each at the
+    version in use (for a site leaving the shared core)."""
+    shared = os.path.join(settings.shared_content, kind)
+    fs.make_dir(destination)
+    for name in os.listdir(shared):
+        source = os.path.join(shared, name)
+        if '.mt-' in name:
+            continue
+        if os.path.islink(source) and name in slugs(settings, kind):
+            fs.copy_tree(os.path.realpath(source), os.path.join(destination, name))
+        elif os.path.isdir(source) and not os.path.islink(source):
+            fs.copy_tree(source, os.path.join(destination, name))
+        elif os.path.isfile(source) and not os.path.islink(source):
+            with open(source, 'rb') as f:
+                fs.write_bytes(os.path.join(destination, name), f.read())
