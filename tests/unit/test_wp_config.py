@@ -25,11 +25,29 @@ def test_a_shared_core_config_routes_content_to_the_site_and_code_to_the_shared_
     text = written(sandbox, wp_config.defaults(sandbox, 'a.test', DB))
     assert "define( 'DB_PASSWORD', 'it\\'s\\\\secret' );" in text
     assert "define( 'WP_CONTENT_DIR', '{0}/wp-content' );".format(layout.htdocs(sandbox, 'a.test')) in text
-    assert "define( 'WP_PLUGIN_DIR', '{0}/plugins' );".format(sandbox.shared_content) in text
+    assert "define( 'WP_PLUGIN_DIR', '{0}/wp-content/plugins' );".format(
+        layout.htdocs(sandbox, 'a.test')) in text  # its own link: a canary's goes elsewhere
     assert "define( 'DISALLOW_FILE_EDIT', true );" in text
     assert "define( 'ABSPATH', '{0}/wp/' );".format(layout.htdocs(sandbox, 'a.test')) in text
     assert text.count("define( 'AUTH_KEY', '") == 1
     assert oct(os.stat(wp_config.path(sandbox, 'a.test')).st_mode)[-3:] == '640'
+
+
+def test_an_earlier_config_naming_the_shared_plugins_is_routed_through_the_site(sandbox, monkeypatch):
+    forgotten = []
+    monkeypatch.setattr(wp_config.phpfpm, 'forget_scripts', lambda s, v, path: forgotten.append(path))
+    text = written(sandbox, wp_config.defaults(sandbox, 'a.test', DB))
+    own = "define( 'WP_PLUGIN_DIR', '{0}/wp-content/plugins' );".format(layout.htdocs(sandbox, 'a.test'))
+    earlier = "define( 'WP_PLUGIN_DIR', '{0}/plugins' );".format(sandbox.shared_content)
+    config = wp_config.path(sandbox, 'a.test')
+    fs.write_file(config, text.replace(own, earlier), mode=0o640)
+    assert wp_config.plugins_through_docroot(sandbox, 'a.test', '8.2')
+    with open(config) as f:
+        assert f.read() == text
+    assert oct(os.stat(config).st_mode)[-3:] == '640' and forgotten == [config]
+    assert wp_config.plugins_through_docroot(sandbox, 'a.test', '8.2') and len(forgotten) == 1
+    fs.write_file(config, text.replace(own, ''), mode=0o640)  # edited by hand: left alone
+    assert not wp_config.plugins_through_docroot(sandbox, 'a.test', '8.2')
 
 
 def test_a_standalone_config_has_no_shared_layout(sandbox):

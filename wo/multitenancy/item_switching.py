@@ -66,8 +66,6 @@ def switch_every_site(ctx, kind, slug, version, using, force, changes):
     the canary's domain (None: no canary)."""
     settings = ctx.settings
     previous = shared_items.in_use(settings, kind, slug)
-    for site in live_sites(ctx):  # their entry stub clears a worker's realpath cache
-        layout.link_core(settings, site['domain'])
     canary = None
     if using and not force:
         canary = prove_on_canary(ctx, kind, slug, version, using, changes)
@@ -96,7 +94,6 @@ def prove_on_canary(ctx, kind, slug, version, using, changes):
     changes.on_failure('put {0} back on the shared {1}'.format(domain, kind),
                        lambda: unpin(ctx, kind, site))
     fs.symlink(view, _content_link(ctx.settings, domain, kind))
-    shared_items.next_generation(ctx.settings)
     try:
         give_chance_to_upgrade(ctx, kind, slug, site)
         problem = settled_problem(site)
@@ -129,7 +126,6 @@ def unpin(ctx, kind, site):
     """Put a canary back on the shared set."""
     fs.symlink(os.path.join(ctx.settings.shared_content, kind),
                _content_link(ctx.settings, site['domain'], kind))
-    shared_items.next_generation(ctx.settings)
     shared_items.remove_canary_set(ctx.settings, kind)
 
 

@@ -3,13 +3,11 @@
     <shared_content>/.versions/<kind>/<slug>/<version>/   one version, root's, read-only
     <shared_content>/<kind>/<slug>  -> ../.versions/<kind>/<slug>/<version>, the one in use
     <shared_content>/.canary/<kind>/  the set a canary site sees while a version is proven
-    <shared_content>/.generation  -> .generations/<n>, moved on every switch
 
 Every site reaches a plugin or theme through <kind>/<slug>, so moving that link in one
-rename moves every site. PHP-FPM's workers resolve paths through their realpath cache
-for up to realpath_cache_ttl (120 s): php/site-entry.php compares `.generation` as the
-cache has it with the link itself and clears the worker's cache when they differ, so a
-worker runs the new version from its next request on.
+rename moves every site, from its next request on: PHP keeps no realpath cache where
+open_basedir is set, as it is in every pool here (WordOps' and ours), and OPcache
+compiles the file the path now names (measured: docs/architecture.md).
 
 A plugin or theme still a plain directory there (what `baseline` and `init` put in
 place) is adopted first: copied into its version, then exchanged with a link to it.
@@ -78,9 +76,10 @@ def kept(settings, kind, slug):
 
 
 def version_key(version):
-    """Orders '1.10' after '1.9' and '2.0' after '2.0-beta'... close enough to PHP's
-    version_compare for the versions a plugin names."""
-    return [(0, int(p), '') if p.isdigit() else (-1, 0, p) for p in re.split(r'[._+-]', version)]
+    """Orders '1.10' after '1.9', '2.0' after '2.0-beta' and before '2.0.1', as PHP's
+    version_compare does for the versions plugins name."""
+    parts = [(1, int(p), '') if p.isdigit() else (0, 0, p) for p in re.split(r'[._+-]', version)]
+    return parts + [(0.5, 0, '')]
 
 
 def in_use(settings, kind, slug):
@@ -235,7 +234,6 @@ def switch(settings, kind, slug, version):
     if version not in kept(settings, kind, slug):
         raise MTError('{0} {1} {2} is not kept'.format(kind[:-1], slug, version))
     fs.symlink(_relative_target(kind, slug, version), link_path(settings, kind, slug))
-    next_generation(settings)
 
 
 def _relative_target(kind, slug, version):
@@ -259,19 +257,6 @@ def canary_set(settings, kind, slug, version):
 
 def remove_canary_set(settings, kind):
     fs.remove(os.path.join(settings.shared_content, '.canary', kind))
-
-
-def next_generation(settings):
-    """Move `.generation` on: every PHP worker drops its realpath cache once."""
-    folder = os.path.join(settings.shared_content, '.generations')
-    fs.make_dir(folder)
-    numbers = sorted(int(n) for n in os.listdir(folder) if n.isdigit())
-    number = (numbers[-1] + 1) if numbers else 1
-    fs.make_dir(os.path.join(folder, str(number)))
-    fs.symlink(os.path.join('.generations', str(number)),
-               os.path.join(settings.shared_content, '.generation'))
-    for old in numbers[:-1]:
-        fs.remove(os.path.join(folder, str(old)))
 
 
 def prune(settings, kind, slug, keep, protected):

@@ -17,15 +17,7 @@ for ( $wo_mt_hops = 0; is_link( $wo_mt_core ) && $wo_mt_hops < 8; $wo_mt_hops++ 
 	$wo_mt_core   = '/' === $wo_mt_target[0] ? $wo_mt_target : dirname( $wo_mt_core ) . '/' . $wo_mt_target;
 }
 $wo_mt_file = $wo_mt_core . substr( __FILE__, strlen( $wo_mt_root ) );
-// Shared plugins and themes are reached through links that move to another version
-// (shared_items.py), and a worker's realpath cache would keep the old one for up to
-// realpath_cache_ttl. Each move also moves wp-content/.generation: a worker whose cache
-// still resolves it to the generation before forgets what it resolved.
-$wo_mt_generation = dirname( $wo_mt_core, 2 ) . '/wp-content/.generation';
-if ( is_link( $wo_mt_generation ) && basename( (string) realpath( $wo_mt_generation ) ) !== basename( (string) readlink( $wo_mt_generation ) ) ) {
-	clearstatcache( true );
-}
-unset( $wo_mt_hops, $wo_mt_target, $wo_mt_core, $wo_mt_root, $wo_mt_generation );
+unset( $wo_mt_hops, $wo_mt_target, $wo_mt_core, $wo_mt_root );
 if ( ! is_file( $wo_mt_file ) ) { // the stub's own name, or an entry the release dropped
 	http_response_code( 404 );
 	exit;
