@@ -48,6 +48,7 @@ def test_https_probes_port_443(answers):
      'There has been a critical error'),
     (FRONT.format('Error establishing a database connection'), 'Error establishing a database'),
     ('curl: (7) Failed to connect', 'HTTP 0'),
+    (FRONT.format('footer')[:-len('</html>')], 'the page stops before </html>: PHP failed part-way'),
 ])
 def test_what_makes_a_site_unhealthy(answers, page, problem):
     answers['/'] = page

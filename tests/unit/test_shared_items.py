@@ -9,6 +9,9 @@ from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
 
 
+FORGET = [].append  # what adopt asks to drop from OPcache
+
+
 def make_plugin(folder, version, main='mt-marker.php', extra=''):
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, main), 'w') as f:
@@ -30,11 +33,13 @@ def shared(sandbox):
 
 def test_a_plain_folder_is_adopted_as_a_version_behind_a_link(shared):
     assert shared_items.in_use(shared, 'plugins', 'mt-marker') is None
-    assert shared_items.adopt(shared, 'plugins', 'mt-marker') == '1.0'
+    forgotten = []
+    assert shared_items.adopt(shared, 'plugins', 'mt-marker', forgotten.append) == '1.0'
     link = shared_items.link_path(shared, 'plugins', 'mt-marker')
+    assert forgotten == [link]  # compiled from the folder: gone from OPcache
     assert os.readlink(link) == '../.versions/plugins/mt-marker/1.0'
     assert os.path.isfile(os.path.join(link, 'mt-marker.php'))
-    assert shared_items.adopt(shared, 'plugins', 'mt-marker') == '1.0'  # idempotent
+    assert shared_items.adopt(shared, 'plugins', 'mt-marker', FORGET) == '1.0'  # idempotent
     assert shared_items.kept(shared, 'plugins', 'mt-marker') == ['1.0']
     assert not [n for n in os.listdir(os.path.dirname(link)) if '.mt-' in n]
 
@@ -48,11 +53,15 @@ def test_one_file_plugins_have_no_versions(shared):
 
 
 def test_a_staged_version_is_kept_and_switched_to_in_one_link(shared, tmp_path):
-    shared_items.adopt(shared, 'plugins', 'mt-marker')
+    shared_items.adopt(shared, 'plugins', 'mt-marker', FORGET)
     source = make_plugin(str(tmp_path / 'new' / 'mt-marker'), '1.1')
     with Changes() as changes:
         assert shared_items.stage(shared, 'plugins', 'mt-marker', source, None, changes) == ('1.1', True)
     assert shared_items.in_use(shared, 'plugins', 'mt-marker') == '1.0'
+    times = {os.stat(os.path.join(shared_items.version_path(shared, 'plugins', 'mt-marker', v),
+                                  'mt-marker.php')).st_mtime for v in ('1.0', '1.1')}
+    times = {int(t) for t in times}
+    assert len(times) == 2  # OPcache tells files apart by their mtime
     shared_items.switch(shared, 'plugins', 'mt-marker', '1.1')
     assert shared_items.in_use(shared, 'plugins', 'mt-marker') == '1.1'
     with Changes() as changes:  # the same version again: nothing new
@@ -117,7 +126,7 @@ def test_versions_are_ordered_as_numbers_and_pruned_but_never_one_in_use(shared)
 
 
 def test_the_canary_set_differs_from_the_shared_one_in_the_version_proven(shared):
-    shared_items.adopt(shared, 'plugins', 'mt-marker')
+    shared_items.adopt(shared, 'plugins', 'mt-marker', FORGET)
     make_plugin(shared_items.version_path(shared, 'plugins', 'mt-marker', '1.1'), '1.1')
     view = shared_items.canary_set(shared, 'plugins', 'mt-marker', '1.1')
     assert os.readlink(os.path.join(view, 'mt-marker')) == shared_items.version_path(
@@ -128,7 +137,7 @@ def test_the_canary_set_differs_from_the_shared_one_in_the_version_proven(shared
 
 
 def test_a_site_leaving_the_shared_core_gets_plain_copies(shared, tmp_path):
-    shared_items.adopt(shared, 'plugins', 'mt-marker')
+    shared_items.adopt(shared, 'plugins', 'mt-marker', FORGET)
     shared_items.copy_set(shared, 'plugins', str(tmp_path / 'own'))
     own = tmp_path / 'own' / 'mt-marker'
     assert own.is_dir() and not own.is_symlink() and (own / 'mt-marker.php').is_file()

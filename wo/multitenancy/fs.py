@@ -186,8 +186,9 @@ def copy_tree(source, destination):
     shutil.copytree(source, destination, symlinks=True)
 
 
-def lock_down(path, owner=ROOT):
-    """Give a tree to `owner` with directories 0755 and files 0644, not following links."""
+def lock_down(path, owner=ROOT, stamp=None):
+    """Give a tree to `owner` with directories 0755 and files 0644, not following links;
+    `stamp`: its files' and directories' mtime becomes that (epoch seconds)."""
     uid, gid = ids(owner)
     for top, dirs, files in os.walk(path, followlinks=False):
         os.lchown(top, uid, gid)
@@ -197,6 +198,13 @@ def lock_down(path, owner=ROOT):
             os.lchown(item, uid, gid)
             if not os.path.islink(item):
                 os.chmod(item, 0o644)
+                _stamp(item, stamp)
+        _stamp(top, stamp)
+
+
+def _stamp(path, stamp):
+    if stamp is not None:
+        os.utime(path, (stamp, stamp))
 
 
 def archive_tree(parent, name, archive):

@@ -44,6 +44,8 @@ def probe(domain, https=False):
         problem = 'HTTP {0}'.format(status)
     elif broken:
         problem = broken[0]
+    elif '</html>' not in body[-4096:].lower():  # a fatal error after the headers went out
+        problem = 'the page stops before </html>: PHP failed part-way'
     return {'ok': problem is None, 'status': status,
             'version': version.group(1) if version else None, 'problem': problem}
 

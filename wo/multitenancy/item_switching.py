@@ -60,10 +60,22 @@ def active_items(ctx, kind):
     return found
 
 
+def adopt(ctx, kind, slug):
+    """shared_items.adopt: the version every site runs, `slug` made a link to it first."""
+    return shared_items.adopt(ctx.settings, kind, slug, lambda folder: forget(ctx, folder))
+
+
+def forget(ctx, directory):
+    """Drop what the PHP-FPMs of the live sites compiled from files under `directory`."""
+    versions = [s['php_version'] for s in live_sites(ctx)]
+    if versions:
+        phpfpm.forget_scripts(ctx.settings, versions, directory)
+
+
 def switch_every_site(ctx, kind, slug, version, using, force, changes):
     """Prove `version` of `slug` on a canary among `using` (unless force), then point
-    every site at it in one rename; the version before is dropped from OPcache. Returns
-    the canary's domain (None: no canary)."""
+    every site at it in one rename; what PHP compiled of the version before is dropped
+    from OPcache (shared_items.py says why). Returns the canary's domain (None: none)."""
     settings = ctx.settings
     previous = shared_items.in_use(settings, kind, slug)
     canary = None
@@ -71,16 +83,19 @@ def switch_every_site(ctx, kind, slug, version, using, force, changes):
         canary = prove_on_canary(ctx, kind, slug, version, using, changes)
     ctx.report('Switching every site to {0} {1}'.format(slug, version))
     changes.on_failure('switch {0} back to {1}'.format(slug, previous),
-                       lambda: shared_items.switch(settings, kind, slug, previous))
+                       lambda: switch_back(ctx, kind, slug, previous, version))
     shared_items.switch(settings, kind, slug, version)
     if canary:
         unpin(ctx, kind, canary)
-    versions = [s['php_version'] for s in live_sites(ctx)]
-    if versions:
-        phpfpm.forget_scripts(settings, versions,
-                              shared_items.version_path(settings, kind, slug, previous))
+    forget(ctx, shared_items.version_path(settings, kind, slug, previous))
     ctx.db.set_config(previous_key(kind, slug), previous)
     return canary and canary['domain']
+
+
+def switch_back(ctx, kind, slug, previous, leaving):
+    """The undo of a switch: every site back on `previous`, `leaving` dropped from OPcache."""
+    shared_items.switch(ctx.settings, kind, slug, previous)
+    forget(ctx, shared_items.version_path(ctx.settings, kind, slug, leaving))
 
 
 def prove_on_canary(ctx, kind, slug, version, using, changes):
@@ -92,8 +107,10 @@ def prove_on_canary(ctx, kind, slug, version, using, changes):
     ctx.report('Proving {0} {1} on the canary site {2}'.format(slug, version, domain))
     view = shared_items.canary_set(ctx.settings, kind, slug, version)
     changes.on_failure('put {0} back on the shared {1}'.format(domain, kind),
-                       lambda: unpin(ctx, kind, site))
+                       lambda: unpin(ctx, kind, site, forgetting=version, slug=slug))
     fs.symlink(view, _content_link(ctx.settings, domain, kind))
+    forget(ctx, shared_items.version_path(ctx.settings, kind, slug,
+                                          shared_items.in_use(ctx.settings, kind, slug)))
     try:
         give_chance_to_upgrade(ctx, kind, slug, site)
         problem = settled_problem(site)
@@ -122,10 +139,13 @@ def _content_link(settings, domain, kind):
     return os.path.join(layout.htdocs(settings, domain), 'wp-content', kind)
 
 
-def unpin(ctx, kind, site):
-    """Put a canary back on the shared set."""
+def unpin(ctx, kind, site, forgetting=None, slug=None):
+    """Put a canary back on the shared set; `forgetting`: the version of `slug` it leaves
+    (not the one the set has now), dropped from OPcache."""
     fs.symlink(os.path.join(ctx.settings.shared_content, kind),
                _content_link(ctx.settings, site['domain'], kind))
+    if forgetting:
+        forget(ctx, shared_items.version_path(ctx.settings, kind, slug, forgetting))
     shared_items.remove_canary_set(ctx.settings, kind)
 
 

@@ -5,15 +5,19 @@
     <shared_content>/.canary/<kind>/  the set a canary site sees while a version is proven
 
 Every site reaches a plugin or theme through <kind>/<slug>, so moving that link in one
-rename moves every site, from its next request on: PHP keeps no realpath cache where
-open_basedir is set, as it is in every pool here (WordOps' and ours), and OPcache
-compiles the file the path now names (measured: docs/architecture.md).
+rename moves every site. But OPcache (revalidate_path off, as PHP ships it) answers an
+include of a path it has seen with the script it compiled then, without looking at the
+disk again, and it checks that script's file only by its mtime (in seconds). So every
+file of a version gets the second it was staged, later than any kept before, and the
+caller drops the version a site leaves from OPcache (item_switching.py) once its link
+has moved: the next include resolves the path anew.
 
 A plugin or theme still a plain directory there (what `baseline` and `init` put in
 place) is adopted first: copied into its version, then exchanged with a link to it.
 """
 import os
 import re
+import time
 
 from wo.multitenancy import fs, sources
 from wo.multitenancy.errors import InvalidInput, MTError
@@ -121,9 +125,11 @@ def _header(path, name):
     return found.group(1).strip() if found else None
 
 
-def adopt(settings, kind, slug):
+def adopt(settings, kind, slug, forget):
     """Turn a plugin or theme kept as a plain folder into a version and a link to it;
-    returns the version in use. Sites see the same files before and after."""
+    returns the version in use. Sites see the same files before and after. forget(dir)
+    drops what PHP compiled from the folder: once it is a link, a path under it names
+    the version's file, and OPcache could not find the folder's scripts by it."""
     current = in_use(settings, kind, slug)
     if current:
         return current
@@ -133,10 +139,11 @@ def adopt(settings, kind, slug):
     fs.make_dir(os.path.dirname(target))
     fs.remove(target)  # a copy an interrupted adoption left
     fs.copy_tree(link, target)
-    fs.lock_down(target)
+    fs.lock_down(target, stamp=_new_stamp(settings, kind, slug))
     beside = link + '.mt-adopt'
     fs.remove(beside)
     fs.symlink(_relative_target(kind, slug, version), beside)
+    forget(link)
     fs.exchange(beside, link)  # the folder and the link change places: never nothing there
     fs.remove(beside)
     return version
@@ -162,7 +169,7 @@ def stage(settings, kind, slug, source, version, changes):
         if os.path.isdir(target):
             return staged, False
         _check_replaces(settings, kind, slug, tree)
-        fs.lock_down(tree)
+        fs.lock_down(tree, stamp=_new_stamp(settings, kind, slug))
         changes.on_failure('remove {0} {1} {2}'.format(kind[:-1], slug, staged),
                            lambda: fs.remove(target))
         fs.rename(tree, target)
@@ -227,6 +234,13 @@ def _check_replaces(settings, kind, slug, tree):
     if lost:
         raise MTError('the new {0} {1} has no {2}: the sites using it would lose it'.format(
             kind[:-1], slug, ', '.join(lost)), 'nothing was switched')
+
+
+def _new_stamp(settings, kind, slug):
+    """The mtime for a new version's files: now, and a second later than any kept."""
+    kept_stamps = [os.stat(version_path(settings, kind, slug, v)).st_mtime
+                   for v in kept(settings, kind, slug)]
+    return max([int(time.time())] + [int(t) + 1 for t in kept_stamps])
 
 
 def switch(settings, kind, slug, version):

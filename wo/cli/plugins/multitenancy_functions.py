@@ -170,7 +170,7 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
 
 def _update_item(ctx, kind, slug, source, version, force):
     settings = ctx.settings
-    current = shared_items.adopt(settings, kind, slug)
+    current = item_switching.adopt(ctx, kind, slug)
     with ctx.changes() as changes:
         ctx.report('Staging {0} {1} from {2}'.format(kind[:-1], slug, source or 'wordpress.org'))
         staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
@@ -190,7 +190,7 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
     slug = _shared_items_named(ctx, kind, slugs, False)[0]
     with lock.exclusive(ctx.settings.lock_file):
         shared_root.require_initialized(ctx.settings)
-        current = shared_items.adopt(ctx.settings, kind, slug)
+        current = item_switching.adopt(ctx, kind, slug)
         target = item_switching.rollback_target(ctx, kind, slug, current, to)
         with ctx.changes() as changes:
             using = item_switching.users(ctx, kind, slug)
