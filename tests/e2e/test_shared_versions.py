@@ -10,7 +10,7 @@ import time
 
 import pytest
 from load import Saturated
-from stack import SHARED, get, mysql, purge_site, wo
+from stack import SHARED, WO_LOG, get, mysql, purge_site, wo
 
 CANARY, OTHER = 'shv-a.test', 'shv-b.test'  # the canary is the first by name
 THEME = 'twentytwentyfour'
@@ -172,6 +172,21 @@ def test_a_version_that_breaks_only_the_pages_is_refused_by_the_canary_s_http_pr
     assert 'the canary site {0} fails on {1} 1.3: the page stops before </html>'.format(
         CANARY, PLUGIN) in done.stderr
     assert {plugin_version_served(d) for d in two_sites} == {'1.1'}
+
+
+def test_a_canary_left_pinned_by_a_killed_run_is_put_back_first(two_sites, sources):
+    link = '/var/www/{0}/htdocs/wp-content/plugins'.format(CANARY)
+    stale = os.path.join(SHARED, 'wp-content', '.canary', 'plugins')
+    os.makedirs(stale)
+    os.symlink(os.path.join(SHARED, 'wp-content', 'plugins', PLUGIN), os.path.join(stale, PLUGIN))
+    os.unlink(link)
+    os.symlink(stale, link)
+    log_size = os.path.getsize(WO_LOG)
+    wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.1'])
+    with open(WO_LOG) as log:
+        log.seek(log_size)
+        assert '{0}: back on the shared plugins, left pinned'.format(CANARY) in log.read()
+    assert os.readlink(link) == os.path.join(SHARED, 'wp-content', 'plugins')
 
 
 def test_a_rollback_to_a_version_not_kept_is_refused_with_the_kept_ones(two_sites):

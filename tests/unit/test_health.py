@@ -48,11 +48,17 @@ def test_https_probes_port_443(answers):
      'There has been a critical error'),
     (FRONT.format('Error establishing a database connection'), 'Error establishing a database'),
     ('curl: (7) Failed to connect', 'HTTP 0'),
-    (FRONT.format('footer')[:-len('</html>')], 'the page stops before </html>: PHP failed part-way'),
 ])
 def test_what_makes_a_site_unhealthy(answers, page, problem):
     answers['/'] = page
     assert health.probe('a.test')['problem'] == problem
+
+
+def test_a_page_cut_short_fails_where_the_whole_page_is_asked_for(answers):
+    answers['/'] = FRONT.format('footer')[:-len('</html>')]
+    assert health.probe('a.test')['ok']
+    assert health.probe('a.test', whole=True)['problem'] == \
+        'the page stops before </html>: PHP failed part-way'
 
 
 def test_curl_failing_is_a_problem_not_an_exception(answers):

@@ -162,3 +162,21 @@ def test_wordpress_org_checksums_are_read_as_lists(monkeypatch):
                               'b.php': {'md5': ['y'], 'sha256': ['bb', 'cc']}}}
     monkeypatch.setattr(sources, '_get', lambda url: Answer)
     assert sources.plugin_checksums('mt-marker', '1.0') == {'a.php': ['aa'], 'b.php': ['bb', 'cc']}
+
+
+def test_a_source_holding_a_link_is_refused_and_nothing_is_kept(shared, tmp_path):
+    source = make_plugin(str(tmp_path / 'new' / 'mt-marker'), '1.1')
+    os.symlink('/etc/shadow', os.path.join(source, 'readme.txt'))
+    with pytest.raises(MTError, match='readme.txt is not a plain file or folder'):
+        with Changes() as changes:
+            shared_items.stage(shared, 'plugins', 'mt-marker', source, None, changes)
+    assert shared_items.kept(shared, 'plugins', 'mt-marker') == []
+
+
+def test_leftovers_of_a_killed_run_are_no_plugins(shared):
+    os.makedirs(shared_items.link_path(shared, 'plugins', 'mt-marker') + '.mt-adopt')
+    assert shared_items.slugs(shared, 'plugins') == ['mt-marker']
+    with pytest.raises(InvalidInput):
+        shared_items.check_slug('plugins', 'mt-marker.mt-adopt')
+    shared_items.adopt(shared, 'plugins', 'mt-marker', FORGET)
+    assert not os.path.exists(shared_items.link_path(shared, 'plugins', 'mt-marker') + '.mt-adopt')

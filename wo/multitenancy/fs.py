@@ -181,6 +181,35 @@ def rename(source, destination):
     os.rename(source, destination)
 
 
+def copy_plain_tree(source, destination):
+    """Copy a tree of plain files and directories; MTError at a link or anything else
+    (a link in code every site runs could name a file a site writes, or root's secrets).
+    Files are opened without following links: one swapped for a link meanwhile fails."""
+    for top, dirs, files in os.walk(source, followlinks=False):
+        here = os.path.join(destination, os.path.relpath(top, source))
+        os.makedirs(here, exist_ok=True)
+        for name in dirs + files:
+            path = os.path.join(top, name)
+            mode = os.lstat(path).st_mode
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                raise MTError('{0} is not a plain file or folder (a link?): refused'.format(path),
+                              'a plugin or theme must hold plain files only')
+        for name in files:
+            _copy_file_nofollow(os.path.join(top, name), os.path.join(here, name))
+
+
+def _copy_file_nofollow(source, destination):
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise MTError('{0} could not be read as a plain file: {1}'.format(source, e.strerror))
+    with os.fdopen(fd, 'rb') as src:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            raise MTError('{0} is not a plain file: refused'.format(source))
+        with open(destination, 'xb') as out:
+            shutil.copyfileobj(src, out)
+
+
 def copy_tree(source, destination):
     """Copy a directory tree, keeping links as links."""
     shutil.copytree(source, destination, symlinks=True)

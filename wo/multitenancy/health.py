@@ -31,8 +31,10 @@ def fetch(domain, path='/', https=False):
     return status, head, body
 
 
-def probe(domain, https=False):
-    """A dict saying whether the site answers well: ok, status, version, problem."""
+def probe(domain, https=False, whole=False):
+    """A dict saying whether the site answers well: ok, status, version, problem.
+    `whole`: the page must also end in </html> (a fatal error after the headers went
+    out leaves a 200 cut short; a plugin's or theme's canary looks for it)."""
     try:
         status, _, body = fetch(domain, '/?mt-probe={0}'.format(int(time.time())), https)
     except CommandFailed as e:
@@ -44,7 +46,7 @@ def probe(domain, https=False):
         problem = 'HTTP {0}'.format(status)
     elif broken:
         problem = broken[0]
-    elif '</html>' not in body[-4096:].lower():  # a fatal error after the headers went out
+    elif whole and '</html>' not in body[-4096:].lower():
         problem = 'the page stops before </html>: PHP failed part-way'
     return {'ok': problem is None, 'status': status,
             'version': version.group(1) if version else None, 'problem': problem}
@@ -65,7 +67,7 @@ def release_problem(domain, https, wp_version):
 def page_problem(domain, https):
     """Why the site does not answer cleanly, or None: its front page answers 200 without
     a PHP error, and /wp-admin/ sends a visitor to the login."""
-    front = probe(domain, https)
+    front = probe(domain, https, whole=True)
     return front['problem'] if not front['ok'] else _admin_problem(domain, https)
 
 

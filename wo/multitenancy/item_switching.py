@@ -9,7 +9,7 @@ from wo.multitenancy import fs, health, layout, nginx, phpfpm, shared_items, wor
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.fleet import for_each_site, live_sites
 
-PROBE_TRIES = 3  # a canary's probe is tried again after OPcache's revalidate_freq (2 s)
+PROBE_TRIES = 4  # tried again past OPcache's revalidate_freq (5 s in WordOps' php.ini)
 PROBE_PAUSE = 2
 
 
@@ -36,11 +36,12 @@ def rollback_target(ctx, kind, slug, current, to=None):
 
 
 def users(ctx, kind, slug):
-    """The live sites that have `slug` active (a plugin) or as their theme or its parent;
-    a site whose WordPress cannot say counts as one (it is probed)."""
+    """The live sites that have `slug` active (a plugin) or as their theme or its parent,
+    each with 'known': False for a site whose WordPress cannot say (it counts as one, and
+    is probed, but is no canary)."""
     active = active_items(ctx, kind)
-    return [s for s in live_sites(ctx) if s['domain'] in active
-            and (active[s['domain']] is None or slug in active[s['domain']])]
+    return [dict(s, known=active[s['domain']] is not None) for s in live_sites(ctx)
+            if s['domain'] in active and (active[s['domain']] is None or slug in active[s['domain']])]
 
 
 def active_items(ctx, kind):
@@ -51,13 +52,27 @@ def active_items(ctx, kind):
     def look(site):
         found[site['domain']] = None
         active = wordpress.task(ctx.settings, site['domain'], site['php_version'], 'inspect')
-        found[site['domain']] = [p.split('/')[0] for p in active['plugins'] if isinstance(p, str)] \
-            if kind == 'plugins' else [t for t in active['themes'] if isinstance(t, str)]
+        names = active.get(kind) if isinstance(active, dict) else None
+        if not isinstance(names, list):  # the site's own code answers for it
+            raise MTError('its WordPress named no {0}'.format(kind))
+        names = [n for n in names if isinstance(n, str)]
+        found[site['domain']] = [p.split('/')[0] for p in names] if kind == 'plugins' else names
 
     for domain, problem in for_each_site(ctx, live_sites(ctx), 'finding which sites use which '
                                          + kind, 'looked at', look).items():
         ctx.report('{0}: cannot tell which {1} it uses ({2})'.format(domain, kind, problem))
     return found
+
+
+def repair_pins(ctx, kind):
+    """Put back on the shared set any site a killed run left pinned to a canary's set."""
+    shared = os.path.join(ctx.settings.shared_content, kind)
+    for site in live_sites(ctx):
+        link = _content_link(ctx.settings, site['domain'], kind)
+        if os.path.islink(link) and os.readlink(link) != shared:
+            ctx.report('{0}: back on the shared {1}, left pinned by an interrupted run'.format(
+                site['domain'], kind))
+            fs.symlink(shared, link)
 
 
 def adopt(ctx, kind, slug):
@@ -118,21 +133,28 @@ def prove_on_canary(ctx, kind, slug, version, using, changes):
         problem = e.message
     if problem:
         raise MTError('the canary site {0} fails on {1} {2}: {3}'.format(domain, slug, version, problem),
-                      'no other site saw it; {0} is back on {1} as before'.format(domain, slug))
+                      'no other site saw it; {0} is back on the {1} it had (what the new '
+                      'version\'s upgrade wrote to its database stays)'.format(domain, slug))
     return site
 
 
 def _canary(ctx, kind, using):
-    """The first site of `using` that can be pinned alone: for a plugin, one whose
-    WP_PLUGIN_DIR goes through its own wp-content (made so if an earlier version of this
-    plugin wrote it otherwise)."""
+    """The first site of `using` that can prove a version: one known to use it that
+    answers cleanly now (a site already broken would refuse every version), and for a
+    plugin one whose WP_PLUGIN_DIR goes through its own wp-content (made so if an earlier
+    version of this plugin wrote it otherwise)."""
     for site in using:
-        if kind == 'themes' or wp_config.plugins_through_docroot(
+        if not site['known']:
+            continue
+        problem = health.page_problem(site['domain'], bool(site['is_ssl']))
+        if problem:
+            ctx.report('{0} is no canary: it fails already ({1})'.format(site['domain'], problem))
+        elif kind == 'themes' or wp_config.plugins_through_docroot(
                 ctx.settings, site['domain'], site['php_version']):
             return site
-    raise MTError('no site using it can be a canary: their wp-config.php name the shared '
-                  'plugins folder in a way this version does not rewrite',
-                  'pass --force to switch without a canary')
+    raise MTError('no site using it can be a canary: none answers cleanly now, or their '
+                  'wp-config.php name the shared plugins folder in a way this version does '
+                  'not rewrite', 'fix one of them, or pass --force to switch without a canary')
 
 
 def _content_link(settings, domain, kind):

@@ -78,7 +78,8 @@ def require_control_pool(settings, php_version):
 
 def forget_scripts(settings, php_versions, directory):
     """Drop what each PHP-FPM's OPcache compiled from files under `directory` (a site's
-    document root whose files were swapped, a release no site runs any more).
+    document root whose files were swapped, a release no site runs any more), or from
+    that one file (a rewritten wp-config.php).
 
     OPcache finds a script by its path and checks it only every revalidate_freq seconds,
     so after a document root is swapped it would run the old tree's copy of the same
@@ -117,8 +118,9 @@ def _scripts(answer, purpose):
         raise MTError('could not {0}: PHP answered {1!r}'.format(purpose, answer.strip()[-200:]))
 
 
-def _prefix(directory):
-    return directory.rstrip('/') + '/'
+def _prefix(path):
+    """What a cached script's path starts with when it is `path` (a file) or under it."""
+    return path if os.path.isfile(path) else path.rstrip('/') + '/'
 
 
 def fastcgi(socket_file, script, purpose, params=None, timeout=ANSWER_TIMEOUT):

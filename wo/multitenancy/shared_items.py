@@ -31,7 +31,7 @@ _HEADER = {'plugins': 'Plugin Name', 'themes': 'Theme Name'}
 
 
 def check_slug(kind, slug):
-    if not _SLUG.match(slug or '') or slug.endswith(('.php', '.zip')):
+    if not _SLUG.match(slug or '') or slug.endswith(('.php', '.zip')) or '.mt-' in slug:
         raise InvalidInput('{0!r} is not a {1} slug'.format(slug, kind[:-1]),
                            'name it as its folder in the shared wp-content/{0}'.format(kind))
 
@@ -52,7 +52,7 @@ def slugs(settings, kind):
     folder = os.path.join(settings.shared_content, kind)
     names = os.listdir(folder) if os.path.isdir(folder) else []
     return sorted(n for n in names if _SLUG.match(n) and not n.endswith('.php')
-                  and os.path.isdir(os.path.join(folder, n)))
+                  and '.mt-' not in n and os.path.isdir(os.path.join(folder, n)))
 
 
 def require_shared(settings, kind, slug):
@@ -130,18 +130,18 @@ def adopt(settings, kind, slug, forget):
     returns the version in use. Sites see the same files before and after. forget(dir)
     drops what PHP compiled from the folder: once it is a link, a path under it names
     the version's file, and OPcache could not find the folder's scripts by it."""
+    link = link_path(settings, kind, slug)
+    fs.remove(link + '.mt-adopt')  # what an adoption killed after its exchange left
     current = in_use(settings, kind, slug)
     if current:
         return current
-    link = link_path(settings, kind, slug)
     version = header_version(link, kind)
     target = version_path(settings, kind, slug, version)
     fs.make_dir(os.path.dirname(target))
     fs.remove(target)  # a copy an interrupted adoption left
-    fs.copy_tree(link, target)
+    fs.copy_plain_tree(link, target)
     fs.lock_down(target, stamp=_new_stamp(settings, kind, slug))
     beside = link + '.mt-adopt'
-    fs.remove(beside)
     fs.symlink(_relative_target(kind, slug, version), beside)
     forget(link)
     fs.exchange(beside, link)  # the folder and the link change places: never nothing there
@@ -171,7 +171,7 @@ def stage(settings, kind, slug, source, version, changes):
         _check_replaces(settings, kind, slug, tree)
         fs.lock_down(tree, stamp=_new_stamp(settings, kind, slug))
         changes.on_failure('remove {0} {1} {2}'.format(kind[:-1], slug, staged),
-                           lambda: fs.remove(target))
+                           lambda: in_use(settings, kind, slug) == staged or fs.remove(target))
         fs.rename(tree, target)
         return staged, True
     finally:
@@ -203,10 +203,11 @@ def _unpacked(kind, slug, source, version, scratch):
         source = sources.download(source, scratch)
     tree = os.path.join(scratch, 'tree')
     if os.path.isdir(source):
-        fs.copy_tree(_single_top(source, slug, kind), tree)
+        fs.copy_plain_tree(_single_top(source, slug, kind), tree)
     elif source.endswith('.zip') and os.path.isfile(source):
-        fs.extract_archive(source, os.path.join(scratch, 'unzipped'))
-        fs.rename(_single_top(os.path.join(scratch, 'unzipped'), slug, kind), tree)
+        unzipped = os.path.join(scratch, 'unzipped')
+        fs.extract_archive(source, unzipped)
+        fs.copy_plain_tree(_single_top(unzipped, slug, kind), tree)
     else:
         raise InvalidInput('--source {0}: not a .zip, a folder or a URL'.format(source))
     return tree

@@ -26,6 +26,10 @@ def item_switch_text(result, verb):
     """A plugin|theme update's or rollback's result, one line per plugin or theme."""
     lines = []
     for item in result.get('items', [result]):
+        if item.get('error'):
+            lines.append('{0}: {1}{2}'.format(item['slug'], 'switched to {0}, then: '.format(
+                item['switched']) if item['switched'] else 'not switched: ', item['error']))
+            continue
         if not item['changed']:
             lines.append('{slug}: already on {version}, nothing to do.'.format(**item))
             continue

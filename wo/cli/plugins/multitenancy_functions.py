@@ -144,7 +144,7 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
     """For each shared plugin (or theme) named: stage the new version, prove it on a
     canary site that uses it, switch every site to it at once, let each site using it
     upgrade, probe them, prune. One already on that version: nothing to do. One that
-    fails is undone and stops the rest; those switched before it stay switched."""
+    fails is undone, named, and the others go on."""
     slugs = _shared_items_named(ctx, kind, slugs, every)
     if source is not None and len(slugs) != 1:
         raise InvalidInput('--source gives one {0}: name exactly one'.format(kind[:-1]))
@@ -153,32 +153,35 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
     done = []
     with lock.exclusive(ctx.settings.lock_file):
         shared_root.require_initialized(ctx.settings)
+        item_switching.repair_pins(ctx, kind)
         for slug in slugs:
-            try:
-                done.append(_update_item(ctx, kind, slug, source, version, force))
-            except MTError as e:
-                moved = [r['slug'] for r in done if r['changed']]
-                if not moved:
-                    raise
-                raise PartlyFailed('{0}: {1}'.format(slug, e.message), 'already switched: {0}; '
-                                   'the others were not tried'.format(', '.join(moved)),
-                                   {'items': done, 'changed': True})
+            done.append(_update_item(ctx, kind, slug, source, version, force))
     result = {'items': done, 'changed': any(r['changed'] for r in done)}
-    return require_every_site(result, {d: p for r in done for d, p in r.get('failed', {}).items()},
+    failed = [r for r in done if r.get('error')]
+    if failed:
+        raise PartlyFailed('; '.join('{0}: {1}'.format(r['slug'], r['error']) for r in failed),
+                           'run the same command again for them', result)
+    return require_every_site(result, {d: p for r in done for d, p in r['failed'].items()},
                               'not answering cleanly after the switch')
 
 
 def _update_item(ctx, kind, slug, source, version, force):
-    settings = ctx.settings
-    current = item_switching.adopt(ctx, kind, slug)
-    with ctx.changes() as changes:
-        ctx.report('Staging {0} {1} from {2}'.format(kind[:-1], slug, source or 'wordpress.org'))
-        staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
-        if staged == current:
-            return {'slug': slug, 'version': current, 'changed': False}
-        using = item_switching.users(ctx, kind, slug)
-        canary = item_switching.switch_every_site(ctx, kind, slug, staged, using, force, changes)
-    return item_switching.settle(ctx, kind, slug, staged, current, using, canary)
+    """One plugin's (or theme's) update; a failure is its result's 'error'."""
+    settings, switched = ctx.settings, None
+    try:
+        current = item_switching.adopt(ctx, kind, slug)
+        with ctx.changes() as changes:
+            ctx.report('Staging {0} {1} from {2}'.format(kind[:-1], slug, source or 'wordpress.org'))
+            staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
+            if staged == current:
+                return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
+            using = item_switching.users(ctx, kind, slug)
+            canary = item_switching.switch_every_site(ctx, kind, slug, staged, using, force, changes)
+        switched = staged
+        return item_switching.settle(ctx, kind, slug, staged, current, using, canary)
+    except MTError as e:
+        return {'slug': slug, 'changed': bool(switched), 'switched': switched, 'failed': {},
+                'error': '{0} -- {1}'.format(e.message, e.hint) if e.hint else e.message}
 
 
 def item_rollback(ctx, kind, slugs, to=None, force=False):
@@ -190,6 +193,7 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
     slug = _shared_items_named(ctx, kind, slugs, False)[0]
     with lock.exclusive(ctx.settings.lock_file):
         shared_root.require_initialized(ctx.settings)
+        item_switching.repair_pins(ctx, kind)
         current = item_switching.adopt(ctx, kind, slug)
         target = item_switching.rollback_target(ctx, kind, slug, current, to)
         with ctx.changes() as changes:
