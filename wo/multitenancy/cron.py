@@ -125,15 +125,7 @@ def run_site(ctx, site):
 def install(settings):
     """The MU-plugin in the shared set, and a fresh heartbeat for it (beat)."""
     with open(PLUGIN_SOURCE, encoding='utf-8') as f:
-        source = f.read()
-    target = os.path.join(settings.shared_content, 'mu-plugins', PLUGIN)
-    try:
-        with open(target, encoding='utf-8') as f:
-            current = f.read()
-    except FileNotFoundError:
-        current = None
-    if current != source:
-        fs.write_file(target, source)
+        fs.write_if_changed(os.path.join(settings.shared_content, 'mu-plugins', PLUGIN), f.read())
     beat(settings)
 
 

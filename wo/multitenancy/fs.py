@@ -81,6 +81,17 @@ def write_file(path, content, mode=0o644, owner=ROOT, exclusive=False):
     _write_bytes(path, content.encode('utf-8'), mode, ids(owner), exclusive)
 
 
+def write_if_changed(path, content):
+    """write_file(path, content) unless the file holds that text already."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            if f.read() == content:
+                return
+    except FileNotFoundError:
+        pass
+    write_file(path, content)
+
+
 def write_bytes(path, content, mode=0o644, owner=ROOT):
     """Write bytes to `path` atomically, with `mode` and `owner`."""
     _write_bytes(path, content, mode, ids(owner))

@@ -5,7 +5,8 @@ proving the version on one of them, the one-rename switch and its undo, and sett
 import os
 import time
 
-from wo.multitenancy import fs, health, layout, nginx, phpfpm, shared_items, wordpress, wp_config
+from wo.multitenancy import (fs, health, layout, nginx, phpfpm, shared_items, shared_root,
+                             wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.fleet import for_each_site, live_sites
 
@@ -93,6 +94,7 @@ def switch_every_site(ctx, kind, slug, version, using, force, changes):
     from OPcache (shared_items.py says why). Returns the canary's domain (None: none)."""
     settings = ctx.settings
     previous = shared_items.in_use(settings, kind, slug)
+    shared_root.install_managed_updates(settings)
     canary = None
     if using and not force:
         canary = prove_on_canary(ctx, kind, slug, version, using, changes)

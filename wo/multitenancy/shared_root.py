@@ -7,6 +7,17 @@ from wo.multitenancy import baseline, fs, layout, releases
 from wo.multitenancy.errors import InvalidInput, MTError
 
 
+MANAGED_UPDATES = os.path.join(os.path.dirname(__file__), 'php', 'wo-managed-updates.php')
+
+
+def install_managed_updates(settings):
+    """Our MU-plugin that tells each site's dashboard and Site Health that the server
+    updates its core, plugins and themes (and takes away the buttons that cannot work)."""
+    with open(MANAGED_UPDATES, encoding='utf-8') as f:
+        fs.write_if_changed(os.path.join(settings.shared_content, 'mu-plugins',
+                                         os.path.basename(MANAGED_UPDATES)), f.read())
+
+
 def create_dirs(settings, changes):
     """Make the shared root's directories; the undo removes the root if it is new."""
     if not os.path.isdir(settings.shared_root):

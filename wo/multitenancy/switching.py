@@ -5,7 +5,8 @@ checks, pruning)."""
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from wo.multitenancy import fs, health, layout, nginx, phpfpm, pools, releases, wordpress
+from wo.multitenancy import (fs, health, layout, nginx, phpfpm, pools, releases, shared_root,
+                             wordpress)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.fleet import for_each_site, live_sites
 
@@ -49,7 +50,8 @@ def _previous_release(ctx, current):
 def switch_every_site(ctx, name, force, changes):
     """Prove release `name` on a canary site (unless force), then point `current` at it
     in one rename. Sites made by an older version of this plugin get our nginx include,
-    and sovereign ones their pool as this version writes it, first.
+    sovereign ones their pool as this version writes it, and the shared set our
+    managed-updates MU-plugin, first.
 
     What PHP compiled from the release left stays in OPcache until settle(): a rollback
     finds it compiled."""
@@ -62,6 +64,7 @@ def switch_every_site(ctx, name, force, changes):
                    'wo multitenancy convert {0} settles it'.format(domain))
     for domain in pools.refresh_pools(settings, sites, changes):
         ctx.report('{0}: its pool is written anew, as this version writes it'.format(domain))
+    shared_root.install_managed_updates(settings)
     if previous and sites:
         versions = [s['php_version'] for s in sites]
         changes.on_failure('drop {0} from OPcache'.format(name), lambda: phpfpm.forget_scripts(
