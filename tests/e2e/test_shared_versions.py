@@ -175,18 +175,25 @@ def test_a_version_that_breaks_only_the_pages_is_refused_by_the_canary_s_http_pr
 
 
 def test_a_canary_left_pinned_by_a_killed_run_is_put_back_first(two_sites, sources):
+    if plugin_version_served(OTHER) != '1.1':
+        wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.1'])
     link = '/var/www/{0}/htdocs/wp-content/plugins'.format(CANARY)
     stale = os.path.join(SHARED, 'wp-content', '.canary', 'plugins')
+    shutil.rmtree(stale, ignore_errors=True)
     os.makedirs(stale)
-    os.symlink(os.path.join(SHARED, 'wp-content', 'plugins', PLUGIN), os.path.join(stale, PLUGIN))
+    os.symlink(os.path.join(SHARED, 'wp-content', '.versions', 'plugins', PLUGIN, '1.0'),
+               os.path.join(stale, PLUGIN))
     os.unlink(link)
-    os.symlink(stale, link)
+    os.symlink(stale, link)  # what a run killed while proving 1.0 on the canary leaves
+    assert plugin_version_served(CANARY) == '1.0'
     log_size = os.path.getsize(WO_LOG)
-    wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.1'])
+    wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.1'])  # nothing to do but that
     with open(WO_LOG) as log:
         log.seek(log_size)
         assert '{0}: back on the shared plugins, left pinned'.format(CANARY) in log.read()
     assert os.readlink(link) == os.path.join(SHARED, 'wp-content', 'plugins')
+    assert {plugin_version_served(d) for d in two_sites} == {'1.1'}
+    shutil.rmtree(stale)
 
 
 def test_a_rollback_to_a_version_not_kept_is_refused_with_the_kept_ones(two_sites):

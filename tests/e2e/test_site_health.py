@@ -11,9 +11,9 @@ RANK = {'critical': 0, 'recommended': 1, 'good': 2}
 SCRIPT = os.path.join(REPO, 'tests', 'site_health.php')
 
 
-def site_health(domain):
+def site_health(domain, *flags):
     done = subprocess.run(['runuser', '-u', 'www-data', '--', '/usr/bin/php' + installed_php(),
-                           SCRIPT, os.path.join(SITES, domain, 'htdocs'), domain],
+                           SCRIPT, os.path.join(SITES, domain, 'htdocs'), domain] + list(flags),
                           capture_output=True, text=True, check=True, timeout=300)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -31,3 +31,5 @@ def test_no_site_health_test_is_worse_on_the_shared_core(make_site, make_standal
     assert shared['tests']['update_temp_backup_writable'][0] == 'good'
     assert shared['tests']['wordpress_version'][1].endswith(', the release the server runs')
     assert shared['can_update_plugins'] is False and alone['can_update_plugins'] is True
+    behind = site_health('health-shared.test', 'behind')['tests']['wordpress_version']
+    assert behind[0] != 'good' and '9.9.9' in behind[1]  # a server behind is not hidden

@@ -139,7 +139,7 @@ def _add(target_dir, slug, origin, kind, changes):
         target = os.path.join(target_dir, os.path.basename(origin) if origin.endswith('.php') else slug)
         changes.on_failure('remove ' + target, lambda: fs.remove(target))
         if os.path.isdir(origin):
-            fs.copy_tree(origin, target)
+            fs.copy_plain_tree(origin, target)
             fs.lock_down(target)
         else:
             with open(origin, encoding='utf-8') as f:

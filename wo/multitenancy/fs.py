@@ -194,19 +194,27 @@ def rename(source, destination):
 
 def copy_plain_tree(source, destination):
     """Copy a tree of plain files and directories; MTError at a link or anything else
-    (a link in code every site runs could name a file a site writes, or root's secrets).
-    Files are opened without following links: one swapped for a link meanwhile fails."""
-    for top, dirs, files in os.walk(source, followlinks=False):
-        here = os.path.join(destination, os.path.relpath(top, source))
-        os.makedirs(here, exist_ok=True)
-        for name in dirs + files:
-            path = os.path.join(top, name)
-            mode = os.lstat(path).st_mode
-            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-                raise MTError('{0} is not a plain file or folder (a link?): refused'.format(path),
-                              'a plugin or theme must hold plain files only')
-        for name in files:
-            _copy_file_nofollow(os.path.join(top, name), os.path.join(here, name))
+    (a link in code every site runs could name a file a site writes, or root's secrets),
+    or at what cannot be read. Files are opened without following links: one swapped for
+    a link meanwhile fails."""
+    def unreadable(error):
+        raise MTError('{0} cannot be read: {1}'.format(error.filename, error.strerror))
+
+    try:
+        for top, dirs, files in os.walk(source, followlinks=False, onerror=unreadable):
+            here = os.path.join(destination, os.path.relpath(top, source))
+            os.makedirs(here, exist_ok=True)
+            for name in dirs + files:
+                path = os.path.join(top, name)
+                mode = os.lstat(path).st_mode
+                if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                    raise MTError('{0} is not a plain file or folder (a link?): refused'.format(path),
+                                  'a plugin or theme must hold plain files only: copy it in '
+                                  'with its links resolved (cp -rL), then run again')
+            for name in files:
+                _copy_file_nofollow(os.path.join(top, name), os.path.join(here, name))
+    except OSError as e:
+        raise MTError('cannot copy {0}: {1}'.format(e.filename or source, e.strerror))
 
 
 def _copy_file_nofollow(source, destination):

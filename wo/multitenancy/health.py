@@ -46,7 +46,7 @@ def probe(domain, https=False, whole=False):
         problem = 'HTTP {0}'.format(status)
     elif broken:
         problem = broken[0]
-    elif whole and '</html>' not in body[-4096:].lower():
+    elif whole and '</html>' not in body.lower():
         problem = 'the page stops before </html>: PHP failed part-way'
     return {'ok': problem is None, 'status': status,
             'version': version.group(1) if version else None, 'problem': problem}

@@ -65,15 +65,18 @@ def active_items(ctx, kind):
     return found
 
 
-def repair_pins(ctx, kind):
-    """Put back on the shared set any site a killed run left pinned to a canary's set."""
-    shared = os.path.join(ctx.settings.shared_content, kind)
-    for site in live_sites(ctx):
-        link = _content_link(ctx.settings, site['domain'], kind)
-        if os.path.islink(link) and os.readlink(link) != shared:
-            ctx.report('{0}: back on the shared {1}, left pinned by an interrupted run'.format(
-                site['domain'], kind))
-            fs.symlink(shared, link)
+def repair_pins(ctx):
+    """Put back on the shared set any site a killed run left pinned to a canary's set,
+    and drop from OPcache what it compiled there (a version maybe never proven)."""
+    for kind in shared_items.KINDS:
+        shared = os.path.join(ctx.settings.shared_content, kind)
+        for site in live_sites(ctx):
+            link = _content_link(ctx.settings, site['domain'], kind)
+            if os.path.islink(link) and os.readlink(link) != shared:
+                ctx.report('{0}: back on the shared {1}, left pinned by an interrupted run'
+                           .format(site['domain'], kind))
+                fs.symlink(shared, link)
+                forget(ctx, os.path.join(ctx.settings.shared_content, '.versions', kind))
 
 
 def adopt(ctx, kind, slug):

@@ -139,7 +139,11 @@ def adopt(settings, kind, slug, forget):
     target = version_path(settings, kind, slug, version)
     fs.make_dir(os.path.dirname(target))
     fs.remove(target)  # a copy an interrupted adoption left
-    fs.copy_plain_tree(link, target)
+    try:
+        fs.copy_plain_tree(link, target)
+    except MTError:
+        fs.remove(target)
+        raise
     fs.lock_down(target, stamp=_new_stamp(settings, kind, slug))
     beside = link + '.mt-adopt'
     fs.symlink(_relative_target(kind, slug, version), beside)

@@ -153,7 +153,7 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
     done = []
     with lock.exclusive(ctx.settings.lock_file):
         shared_root.require_initialized(ctx.settings)
-        item_switching.repair_pins(ctx, kind)
+        item_switching.repair_pins(ctx)
         for slug in slugs:
             done.append(_update_item(ctx, kind, slug, source, version, force))
     result = {'items': done, 'changed': any(r['changed'] for r in done)}
@@ -166,8 +166,10 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
 
 
 def _update_item(ctx, kind, slug, source, version, force):
-    """One plugin's (or theme's) update; a failure is its result's 'error'."""
-    settings, switched = ctx.settings, None
+    """One plugin's (or theme's) update; a failure is its result's 'error', and says
+    whether every site runs another version all the same (a failure after the switch,
+    or an undo that failed)."""
+    settings, current = ctx.settings, None
     try:
         current = item_switching.adopt(ctx, kind, slug)
         with ctx.changes() as changes:
@@ -177,11 +179,13 @@ def _update_item(ctx, kind, slug, source, version, force):
                 return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
             using = item_switching.users(ctx, kind, slug)
             canary = item_switching.switch_every_site(ctx, kind, slug, staged, using, force, changes)
-        switched = staged
         return item_switching.settle(ctx, kind, slug, staged, current, using, canary)
-    except MTError as e:
+    except (MTError, OSError) as e:  # an OSError too: the plugins done before are reported
+        now = shared_items.in_use(settings, kind, slug)
+        switched = now if current and now != current else None
+        message, hint = (e.message, e.hint) if isinstance(e, MTError) else (str(e), '')
         return {'slug': slug, 'changed': bool(switched), 'switched': switched, 'failed': {},
-                'error': '{0} -- {1}'.format(e.message, e.hint) if e.hint else e.message}
+                'error': '{0} -- {1}'.format(message, hint) if hint else message}
 
 
 def item_rollback(ctx, kind, slugs, to=None, force=False):
@@ -193,7 +197,7 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
     slug = _shared_items_named(ctx, kind, slugs, False)[0]
     with lock.exclusive(ctx.settings.lock_file):
         shared_root.require_initialized(ctx.settings)
-        item_switching.repair_pins(ctx, kind)
+        item_switching.repair_pins(ctx)
         current = item_switching.adopt(ctx, kind, slug)
         target = item_switching.rollback_target(ctx, kind, slug, current, to)
         with ctx.changes() as changes:

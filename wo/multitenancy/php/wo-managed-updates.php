@@ -5,13 +5,15 @@
  *
  * WordPress' own update buttons cannot work on files no site may write, and its notices
  * would offer versions the server installs itself: the capabilities behind them are
- * withheld. Site Health would count the updates WordPress does not run as broken, and
- * without the capability finds no core update to compare with: its tests of them say
- * instead who updates this site, and how.
+ * withheld. Site Health would count the updates WordPress does not run as broken: its
+ * tests of them say instead who updates this site, and how. Its WordPress version test
+ * keeps its verdict when it knows of a newer release (the server is behind: the site's
+ * administrator should know), and says who updates when it knows of none.
  */
 add_filter( 'map_meta_cap', function ( $caps, $cap ) {
 	$managed = array( 'update_core', 'update_plugins', 'update_themes', 'install_plugins', 'install_themes',
-		'upload_plugins', 'upload_themes', 'delete_plugins', 'delete_themes' );
+		'upload_plugins', 'upload_themes', 'delete_plugins', 'delete_themes', 'install_languages',
+		'update_languages' );
 	return in_array( $cap, $managed, true ) ? array( 'do_not_allow' ) : $caps;
 }, 10, 2 );
 
@@ -31,8 +33,25 @@ add_filter( 'site_status_tests', function ( $tests ) {
 	$version = esc_html( get_bloginfo( 'version' ) );
 	$tests['direct']['wordpress_version'] = array(
 		'label' => 'WordPress version',
-		'test'  => $good( 'wordpress_version', sprintf( 'WordPress %s, the release the server runs', $version ),
-			sprintf( 'This site runs WordPress %s, shared with the other sites of this server. Its administrator updates it for every site at once (wo multitenancy update); the site itself cannot, and need not.', $version ) ),
+		'test'  => function () use ( $version ) {
+			$who     = sprintf( 'This site runs WordPress %s, shared with the other sites of this server. Its administrator updates it for every site at once (wo multitenancy update); the site itself cannot.', $version );
+			$updates = get_core_updates();
+			foreach ( is_array( $updates ) ? $updates : array() as $update ) {
+				if ( isset( $update->response ) && 'upgrade' === $update->response ) { // the server is behind
+					$found                 = WP_Site_Health::get_instance()->get_test_wordpress_version();
+					$found['description'] .= '<p>' . $who . '</p>';
+					return $found;
+				}
+			}
+			return array(
+				'label'       => sprintf( 'WordPress %s, the release the server runs', $version ),
+				'status'      => 'good',
+				'badge'       => array( 'label' => __( 'Performance' ), 'color' => 'blue' ),
+				'description' => '<p>' . $who . '</p>',
+				'actions'     => '',
+				'test'        => 'wordpress_version',
+			);
+		},
 	);
 	unset( $tests['async']['background_updates'] );
 	$tests['direct']['background_updates'] = array(
