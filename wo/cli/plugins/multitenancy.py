@@ -141,7 +141,7 @@ class UpdateController(MTCommand):
     def default(self):
         pargs = self.app.pargs
         self._run(lambda ctx: mt.update(ctx, pargs.source, pargs.wp_version, pargs.force),
-                  lambda result: _report_switch(self, result, 'Updated'))
+                  lambda result: report_quietly(self, result, texts.switch_text(result, 'Updated')))
 
 
 class RollbackController(MTCommand):
@@ -163,14 +163,16 @@ class RollbackController(MTCommand):
     def default(self):
         pargs = self.app.pargs
         self._run(lambda ctx: mt.rollback(ctx, pargs.to, pargs.force),
-                  lambda result: _report_switch(self, result, 'Rolled back'))
+                  lambda result: report_quietly(
+                      self, result, texts.switch_text(result, 'Rolled back')))
 
 
-def _report_switch(command, result, verb):
-    """Print an update's or rollback's result: from cron (no terminal), nothing when it
-    did nothing, unless --json asked for it."""
+def report_quietly(command, result, text):
+    """Print the result of a switch (update, rollback, plugin|theme update and rollback),
+    `text` for a person: from cron (no terminal), nothing when it did nothing, unless
+    --json asked for it."""
     if result['changed'] or command.app.pargs.json or sys.stdout.isatty():
-        command._emit(result, texts.switch_text(result, verb))
+        command._emit(result, text)
 
 
 class CreateController(MTCommand):

@@ -200,6 +200,8 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
         item_switching.repair_pins(ctx)
         current = item_switching.adopt(ctx, kind, slug)
         target = item_switching.rollback_target(ctx, kind, slug, current, to)
+        if target == current:
+            return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
         with ctx.changes() as changes:
             using = item_switching.users(ctx, kind, slug)
             canary = item_switching.switch_every_site(ctx, kind, slug, target, using, force, changes)

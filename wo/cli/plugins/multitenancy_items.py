@@ -2,13 +2,11 @@
 rolled back and listed as the core's releases are. Their controllers build on
 multitenancy.MTCommand, which parses, runs and prints them and turns their errors into
 exit codes."""
-import sys
-
 from cement.core.controller import expose
 
 from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
-from wo.cli.plugins.multitenancy import MTCommand
+from wo.cli.plugins.multitenancy import MTCommand, report_quietly
 from wo.multitenancy import texts
 
 ACTIONS = ('update', 'rollback', 'list')
@@ -49,16 +47,13 @@ class ItemCommand(MTCommand):
         elif pargs.action == 'update':
             self._run(lambda ctx: mt.item_update(ctx, kind, pargs.slug, pargs.every, pargs.source,
                                                  pargs.item_version, pargs.force),
-                      lambda result: self._report(result, 'Updated'))
+                      lambda result: report_quietly(
+                          self, result, texts.item_switch_text(result, 'Updated')))
         else:
             self._run(lambda ctx: mt.item_rollback(ctx, kind, pargs.slug, pargs.to,
                                                    pargs.force),
-                      lambda result: self._report(result, 'Rolled back'))
-
-    def _report(self, result, verb):
-        """From cron (no terminal), nothing when nothing changed, unless --json."""
-        if result['changed'] or self.app.pargs.json or sys.stdout.isatty():
-            self._emit(result, texts.item_switch_text(result, verb))
+                      lambda result: report_quietly(
+                          self, result, texts.item_switch_text(result, 'Rolled back')))
 
 
 class PluginController(ItemCommand):
