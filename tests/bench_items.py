@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
@@ -27,13 +26,6 @@ import wordpress_releases  # noqa: E402
 from stack import CONF, SHARED, SITES, installed_php, purge_site, wo, write_conf  # noqa: E402
 
 THEME = 'twentytwentyfour'
-
-
-def theme_from(tarball, scratch):
-    with tarfile.open(tarball) as tar:
-        tar.extractall(scratch, members=[m for m in tar.getmembers()
-                                         if m.name.startswith('wordpress/wp-content/themes/' + THEME)])
-    return os.path.join(scratch, 'wordpress', 'wp-content', 'themes', THEME)
 
 
 def disk_mb(paths):
@@ -77,8 +69,8 @@ def main():
     old_tar = wordpress_releases.release_tarball('6.4')
     new_tar = wordpress_releases.release_tarball('6.5')
     scratch = tempfile.mkdtemp()
-    old_theme = theme_from(old_tar, os.path.join(scratch, 'old'))
-    new_theme = theme_from(new_tar, os.path.join(scratch, 'new'))
+    old_theme = wordpress_releases.bundled_theme(old_tar, THEME, os.path.join(scratch, 'old'))
+    new_theme = wordpress_releases.bundled_theme(new_tar, THEME, os.path.join(scratch, 'new'))
     old_tree = standalone.unpacked_release(old_tar)
     original = open(CONF).read()
     write_conf()

@@ -29,6 +29,15 @@ def release_tarball(branch):
     return tarball
 
 
+def bundled_theme(tarball, slug, target):
+    """Unpack the theme `slug` a release tarball bundles under `target`; its folder."""
+    folder = 'wordpress/wp-content/themes/' + slug
+    with tarfile.open(tarball) as tar:
+        tar.extractall(target, members=[m for m in tar.getmembers()
+                                        if m.name == folder or m.name.startswith(folder + '/')])
+    return os.path.join(target, folder)
+
+
 def _package_dir():
     unpacked = os.path.join(CACHE, 'package')
     if not os.path.isdir(unpacked):

@@ -4,11 +4,11 @@ upgraded on every site that uses it, and a broken one refused on the canary."""
 import json
 import os
 import shutil
-import tarfile
 import threading
 import time
 
 import pytest
+import wordpress_releases
 from load import Saturated
 from stack import SHARED, WO_LOG, get, mysql, purge_site, wo
 
@@ -31,13 +31,6 @@ add_action( 'upgrader_process_complete', function ( $upgrader, $done ) {{
 """
 
 
-def theme_from(tarball, target):
-    with tarfile.open(tarball) as tar:
-        tar.extractall(target, members=[m for m in tar.getmembers()
-                                        if m.name.startswith('wordpress/wp-content/themes/' + THEME)])
-    return os.path.join(target, 'wordpress', 'wp-content', 'themes', THEME)
-
-
 def plugin_version(root, version, extra=''):
     folder = os.path.join(root, version, PLUGIN)
     os.makedirs(folder)
@@ -49,8 +42,8 @@ def plugin_version(root, version, extra=''):
 @pytest.fixture(scope='module')
 def sources(shared_core, older_tarball, release_tarball, tmp_path_factory):
     root = tmp_path_factory.mktemp('versions')
-    return {'theme-1.0': theme_from(older_tarball, str(root / 'old')),
-            'theme-1.1': theme_from(release_tarball, str(root / 'new')),
+    return {'theme-1.0': wordpress_releases.bundled_theme(older_tarball, THEME, str(root / 'old')),
+            'theme-1.1': wordpress_releases.bundled_theme(release_tarball, THEME, str(root / 'new')),
             'plugin-1.0': plugin_version(str(root), '1.0'),
             'plugin-1.1': plugin_version(str(root), '1.1'),
             'plugin-broken': plugin_version(str(root), '1.2', 'mt_marker_no_such_function();'),

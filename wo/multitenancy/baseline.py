@@ -8,7 +8,7 @@ import json
 import os
 import re
 
-from wo.multitenancy import fs, sources
+from wo.multitenancy import fs, layout, sources
 from wo.multitenancy.errors import InvalidInput, MTError
 
 ENFORCER = 'wo-baseline-enforcer.php'
@@ -91,8 +91,7 @@ def bundled(release_dir, kind):
 
 
 def install_enforcer(settings):
-    with open(ENFORCER_SOURCE, encoding='utf-8') as f:
-        fs.write_file(os.path.join(settings.shared_content, 'mu-plugins', ENFORCER), f.read())
+    layout.install_mu_plugin(settings, ENFORCER_SOURCE)
 
 
 def ensure(settings, kind, item, release_dir, changes):

@@ -18,7 +18,7 @@ import os
 import re
 import time
 
-from wo.multitenancy import fs, lock, mariadb, verification, wordpress
+from wo.multitenancy import fs, layout, lock, mariadb, verification, wordpress
 from wo.multitenancy.errors import Busy, MTError
 
 SPLAY_SECONDS = 30  # sites start within the first half of the minute
@@ -124,8 +124,7 @@ def run_site(ctx, site):
 
 def install(settings):
     """The MU-plugin in the shared set, and a fresh heartbeat for it (beat)."""
-    with open(PLUGIN_SOURCE, encoding='utf-8') as f:
-        fs.write_if_changed(os.path.join(settings.shared_content, 'mu-plugins', PLUGIN), f.read())
+    layout.install_mu_plugin(settings, PLUGIN_SOURCE)
     beat(settings)
 
 

@@ -36,11 +36,13 @@ def rollback_target(ctx, kind, slug, current, to=None):
     return target
 
 
-def users(ctx, kind, slug):
+def users(ctx, kind, slug, active):
     """The live sites that have `slug` active (a plugin) or as their theme or its parent,
     each with 'known': False for a site whose WordPress cannot say (it counts as one, and
-    is probed, but is no canary)."""
-    active = active_items(ctx, kind)
+    is probed, but is no canary). `active`: a dict filled with active_items() when empty,
+    so that a command over several slugs looks once (a switch changes no activation)."""
+    if not active:
+        active.update(active_items(ctx, kind))
     return [dict(s, known=active[s['domain']] is not None) for s in live_sites(ctx)
             if s['domain'] in active and (active[s['domain']] is None or slug in active[s['domain']])]
 

@@ -76,6 +76,14 @@ def fill_docroot(settings, docroot, own=None):
         fs.make_dir_ids(os.path.join(content, name), mode, (uid, gid))
 
 
+def install_mu_plugin(settings, source):
+    """Put our MU-plugin `source` (a php/ file) into the shared mu-plugins, where every
+    site loads it, unless it is there already as it is."""
+    with open(source, encoding='utf-8') as f:
+        fs.write_if_changed(os.path.join(settings.shared_content, 'mu-plugins',
+                                         os.path.basename(source)), f.read())
+
+
 def take_site_dirs(settings, domain):
     """Make the site's conf/ (nginx includes conf/nginx/*.conf as root) and logs/ root's
     alone, as a created site's are, and conf/nginx/ present. WordOps made them the web

@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 
-from wo.multitenancy import audit, fs, mariadb, pools
+from wo.multitenancy import audit, fs, layout, mariadb, pools
 from wo.multitenancy.errors import InvalidInput, MTError
 
 PLUGIN = 'wo-login-links.php'
@@ -54,8 +54,7 @@ def require_path(redirect):
 
 
 def install_plugin(settings):
-    with open(PLUGIN_SOURCE, encoding='utf-8') as f:
-        fs.write_file(os.path.join(settings.shared_content, 'mu-plugins', PLUGIN), f.read())
+    layout.install_mu_plugin(settings, PLUGIN_SOURCE)
 
 
 def install_key(settings, site):

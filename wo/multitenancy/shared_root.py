@@ -13,9 +13,7 @@ MANAGED_UPDATES = os.path.join(os.path.dirname(__file__), 'php', 'wo-managed-upd
 def install_managed_updates(settings):
     """Our MU-plugin that tells each site's dashboard and Site Health that the server
     updates its core, plugins and themes (and takes away the buttons that cannot work)."""
-    with open(MANAGED_UPDATES, encoding='utf-8') as f:
-        fs.write_if_changed(os.path.join(settings.shared_content, 'mu-plugins',
-                                         os.path.basename(MANAGED_UPDATES)), f.read())
+    layout.install_mu_plugin(settings, MANAGED_UPDATES)
 
 
 def create_dirs(settings, changes):

@@ -154,8 +154,9 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
     with lock.exclusive(ctx.settings.lock_file):
         shared_root.require_initialized(ctx.settings)
         item_switching.repair_pins(ctx)
+        active = {}  # which sites use which, looked up once for every slug
         for slug in slugs:
-            done.append(_update_item(ctx, kind, slug, source, version, force))
+            done.append(_update_item(ctx, kind, slug, source, version, force, active))
     result = {'items': done, 'changed': any(r['changed'] for r in done)}
     failed = [r for r in done if r.get('error')]
     if failed:
@@ -165,7 +166,7 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
                               'not answering cleanly after the switch')
 
 
-def _update_item(ctx, kind, slug, source, version, force):
+def _update_item(ctx, kind, slug, source, version, force, active):
     """One plugin's (or theme's) update; a failure is its result's 'error', and says
     whether every site runs another version all the same (a failure after the switch,
     or an undo that failed)."""
@@ -177,7 +178,7 @@ def _update_item(ctx, kind, slug, source, version, force):
             staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
             if staged == current:
                 return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
-            using = item_switching.users(ctx, kind, slug)
+            using = item_switching.users(ctx, kind, slug, active)
             canary = item_switching.switch_every_site(ctx, kind, slug, staged, using, force, changes)
         return item_switching.settle(ctx, kind, slug, staged, current, using, canary)
     except (MTError, OSError) as e:  # an OSError too: the plugins done before are reported
@@ -203,7 +204,7 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
         if target == current:
             return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
         with ctx.changes() as changes:
-            using = item_switching.users(ctx, kind, slug)
+            using = item_switching.users(ctx, kind, slug, {})
             canary = item_switching.switch_every_site(ctx, kind, slug, target, using, force, changes)
         result = item_switching.settle(ctx, kind, slug, target, current, using, canary)
     return require_every_site(result, result['failed'], 'not answering cleanly after the switch')
