@@ -155,8 +155,11 @@ def test_mt_errors_go_on_through_run_untouched(server):
 
 def test_init_twice_says_it_is_already_initialized(initialized, capsys):
     assert ended(initialized.controller(controllers.InitController, source=None,
-                                        force=False)) is None
+                                        force=False, json=False)) is None
     assert capsys.readouterr().out.startswith('already initialized on wp-')
+    assert ended(initialized.controller(controllers.InitController, source=None,
+                                        force=False, json=True)) is None
+    assert json.loads(capsys.readouterr().out)['changed'] is False
 
 
 def test_rollback_to_an_unknown_release_exits_2_naming_the_kept_ones(initialized, capsys):
@@ -165,7 +168,7 @@ def test_rollback_to_an_unknown_release_exits_2_naming_the_kept_ones(initialized
                                      json=False)
     assert ended(command) == 2
     assert error_lines(capsys) == ['Error: no release wp-1 to roll back to -- releases kept: '
-                                   + kept]
+                                   + kept + ' (6.5.5)']
 
 
 def test_remove_shows_the_plan_then_refuses_while_sites_exist(initialized, capsys):

@@ -100,8 +100,19 @@ def test_rollback_to_an_unknown_release_is_refused_naming_the_kept_ones(server, 
         mt.rollback(server.ctx, to='wp-20200101-000000')
     assert refused.value.exit_code == 2
     assert refused.value.message == 'no release wp-20200101-000000 to roll back to'
-    assert refused.value.hint == 'releases kept: {0}, {1}'.format(old, new)
+    assert refused.value.hint == 'releases kept: {0} (6.4.5), {1} (6.5.5)'.format(old, new)
     assert releases.current(server.settings) == new
+
+
+def test_rollback_to_a_wordpress_version_is_its_release_and_nothing_to_do_once_there(
+        server, two_releases):
+    old, new = two_releases
+    assert mt.rollback(server.ctx, to='6.5.5')['changed'] is False
+    assert mt.rollback(server.ctx, to='6.4.5')['release'] == old
+    assert mt.rollback(server.ctx, to='6.4.5') == {
+        'changed': False, 'release': old, 'wp_version': '6.4.5'}
+    with pytest.raises(InvalidInput, match='no release 6.3.1 to roll back to'):
+        mt.rollback(server.ctx, to='6.3.1')
 
 
 def test_a_site_failing_after_the_switch_is_named_and_the_result_kept(server, two_releases):

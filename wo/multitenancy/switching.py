@@ -29,15 +29,28 @@ def same_version(settings, name, other):
 
 
 def rollback_target(ctx, current, to=None):
-    """The release a rollback goes to: `to`, else the one that served before `current`
-    was switched to, else the newest older one. Raises InvalidInput (naming the kept
-    releases) when there is none, or `to` is not kept."""
-    target = to or _previous_release(ctx, current)
-    if target not in releases.names(ctx.settings):
+    """The release a rollback goes to: `to` (a release name, or a WordPress version: the
+    newest kept release of it, `current` when that is one), else the one that served
+    before `current` was switched to, else the newest older one. Raises InvalidInput
+    (naming the kept releases) when there is none, or `to` is not kept."""
+    kept = releases.names(ctx.settings)
+    target = _release_of(ctx.settings, to, current, kept) if to else _previous_release(ctx, current)
+    if target not in kept:
         raise InvalidInput('no release {0} to roll back to'.format(to) if to else
                            'there is no release older than {0}'.format(current),
-                           'releases kept: {0}'.format(', '.join(releases.names(ctx.settings))))
+                           'releases kept: {0}'.format(', '.join(
+                               '{0} ({1})'.format(n, releases.version(ctx.settings, n)[0])
+                               for n in kept)))
     return target
+
+
+def _release_of(settings, to, current, kept):
+    """Release `to` by name, or the release of WordPress version `to` (a fleet rolls
+    back to one version; each server names its releases itself)."""
+    if to in kept:
+        return to
+    of_version = [n for n in kept if releases.version(settings, n)[0] == to]
+    return current if current in of_version else (of_version or [None])[-1]
 
 
 def _previous_release(ctx, current):

@@ -108,13 +108,14 @@ class InitController(MTCommand):
             (['--source'], dict(metavar='PATH|URL',
                                 help='WordPress .tar.gz/.zip, its directory, or a URL '
                                      '(for servers without internet)')),
+            (['--json'], dict(action='store_true', help='print the result as JSON')),
         ]
 
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
         self._run(lambda ctx: mt.init_shared(ctx, pargs.source, pargs.force),
-                  lambda result: print(texts.init_text(result)))
+                  lambda result: self._emit(result, texts.init_text(result)))
 
 
 class UpdateController(MTCommand):
@@ -148,14 +149,17 @@ class RollbackController(MTCommand):
     class Meta:
         label = 'mt_rollback'
         aliases = ['rollback']
-        description = ('Switch every site back to the previous release (or --to RELEASE) in '
+        description = ('Switch every site back to the previous release (or --to) in '
                        'one step, proven on a canary site first unless --force. WordPress '
                        'cannot downgrade a database: the newer tables stay, and each '
                        'database is set to the older core\'s version so it runs without '
                        'asking for a "Database Update".')
         arguments = [
             (['--force'], dict(action='store_true', help='skip the canary')),
-            (['--to'], dict(metavar='RELEASE', help='a release kept under releases/ (see status)')),
+            (['--to'], dict(metavar='RELEASE|X.Y.Z',
+                            help='a release kept under releases/ (see status), or a WordPress '
+                                 'version: its newest kept release (the same on every server '
+                                 'of a fleet; nothing to do when it is in use)')),
             (['--json'], dict(action='store_true', help='print the result as JSON')),
         ]
 
