@@ -120,6 +120,17 @@ def purge_site(domain):
     nginx.purge_page_cache([domain], Settings().page_caches)
 
 
+def wipe_shared_core():
+    """Every test site, the shared core and our record of its releases gone: the server
+    as before `init`."""
+    for domain in rows('multitenancy_sites', 'domain'):
+        purge_site(domain)
+    shutil.rmtree(SHARED, ignore_errors=True)
+    with sqlite3.connect(WO_DB) as db:
+        for table in ('multitenancy_releases', 'multitenancy_config'):
+            db.execute('DROP TABLE IF EXISTS ' + table)
+
+
 @contextlib.contextmanager
 def sovereign_and_shared(sovereign, shared, *flags):
     """Two sites made by `create` (with `flags`), one sovereign, one shared; deleted after."""

@@ -7,7 +7,6 @@ import glob
 import json
 import os
 import shutil
-import sqlite3
 import sys
 
 import pytest
@@ -15,8 +14,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import standalone  # noqa: E402
 import wordpress_releases  # noqa: E402
-from stack import (CONF, SHARED, WO_DB, get, installed_php, mysql, purge_site,  # noqa: E402
-                   rows, wo, write_conf)
+from stack import (CONF, SHARED, get, installed_php, mysql, purge_site,  # noqa: E402
+                   wipe_shared_core, wo, write_conf)
 
 BACKUPS = os.path.join(SHARED, 'backups')
 
@@ -43,12 +42,7 @@ def release_tarball():
 @pytest.fixture(scope='session')
 def shared_core(release_tarball):
     """A freshly initialized shared core (leftovers of earlier runs removed first)."""
-    for domain in rows('multitenancy_sites', 'domain'):
-        purge_site(domain)
-    shutil.rmtree(SHARED, ignore_errors=True)
-    with sqlite3.connect(WO_DB) as db:
-        for table in ('multitenancy_releases', 'multitenancy_config'):
-            db.execute('DROP TABLE IF EXISTS ' + table)
+    wipe_shared_core()
     wo('init', '--source', release_tarball)
     return SHARED
 
