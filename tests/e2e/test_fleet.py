@@ -160,7 +160,7 @@ def test_the_site_module_creates_isolates_deletes_and_check_mode_changes_nothing
     before = server_state()
     planned = site_task(inv, collections, '-a', args, '--check', '--diff')
     assert planned['changed'] and planned['commands'] == [
-        'wo multitenancy create fleet-m.test --json --admin-user admin --isolation shared']
+        'wo multitenancy create --json --admin-user admin --isolation shared -- fleet-m.test']
     assert server_state() == before
     made = site_task(inv, collections, '-a', args)
     assert made['changed'] and (made['site']['state'], made['site']['isolation']) == ('live', 'shared')
@@ -169,7 +169,7 @@ def test_the_site_module_creates_isolates_deletes_and_check_mode_changes_nothing
     assert not site_task(inv, collections, '-a', args)['changed']
     isolated = site_task(inv, collections, '-a', 'domain=fleet-m.test state=isolated')
     assert isolated['commands'] == [
-        'wo multitenancy isolate fleet-m.test --json --isolation sovereign']
+        'wo multitenancy isolate --json --isolation sovereign -- fleet-m.test']
     assert isolated['site']['isolation'] == 'sovereign' and isolated['site']['system_user']
     before = server_state()
     assert site_task(inv, collections, '-a', 'domain=fleet-m.test state=absent', '--check')['changed']
@@ -178,6 +178,21 @@ def test_the_site_module_creates_isolates_deletes_and_check_mode_changes_nothing
     assert gone['changed'] and gone['site'] == {}
     assert domain not in [s['domain'] for s in json.loads(wo('list', '--json').stdout)]
     assert not site_task(inv, collections, '-a', 'domain=fleet-m.test state=absent')['changed']
+
+
+def test_the_site_module_converts_a_standalone_site_and_check_mode_only_checks_it(
+        installed, collections, make_standalone, older_tarball):
+    inv, _ = installed
+    make_standalone('fleet-s.test', tarball=older_tarball)
+    args = 'domain=fleet-s.test state=converted isolation=shared'
+    before = server_state()
+    planned = site_task(inv, collections, '-a', args, '--check')
+    assert planned['commands'] == ['wo multitenancy convert --json --isolation shared -- fleet-s.test']
+    assert server_state() == before
+    converted = site_task(inv, collections, '-a', args)
+    assert converted['changed'] and converted['site']['state'] == 'live'
+    assert get('fleet-s.test').status_code == 200
+    assert not site_task(inv, collections, '-a', args)['changed']
 
 
 @pytest.fixture(scope='module')

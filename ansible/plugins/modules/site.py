@@ -121,7 +121,7 @@ commands:
   returned: always
   type: list
   elements: str
-  sample: ["wo multitenancy create shop.example.com --json --isolation sovereign --php82"]
+  sample: ["wo multitenancy create --json --admin-user admin --isolation sovereign --php82 -- shop.example.com"]
 url:
   description: The new site's address.
   returned: when the task created the site
@@ -158,26 +158,31 @@ def site_record(module, domain):
     sites = run_wo(module, ['list', '--json'])
     if domain not in [s['domain'] for s in sites]:
         return None
-    return run_wo(module, ['info', domain, '--json'])
+    return run_wo(module, on('info', ['--json'], domain))
 
 
-def create_args(params, isolation):
-    args = ['create', params['domain'], '--json', '--admin-user', params['admin_user']]
+def create_options(params, isolation):
+    options = ['--json', '--admin-user', params['admin_user']]
     if isolation:
-        args += ['--isolation', isolation]
+        options += ['--isolation', isolation]
     if params['php']:
-        args.append('--php' + params['php'].replace('.', ''))
+        options.append('--php' + params['php'].replace('.', ''))
     if params['cache']:
-        args.append('--' + params['cache'])
+        options.append('--' + params['cache'])
     if params['admin_email']:
-        args += ['--admin-email', params['admin_email']]
+        options += ['--admin-email', params['admin_email']]
     if params['letsencrypt']:
-        args.append('--letsencrypt')
+        options.append('--letsencrypt')
     if params['hsts']:
-        args.append('--hsts')
+        options.append('--hsts')
     if params['dns']:
-        args.append('--dns=' + params['dns'])
-    return args
+        options.append('--dns=' + params['dns'])
+    return options
+
+
+def on(verb, options, domain):
+    """`verb OPTIONS -- DOMAIN`: a domain that looks like an option (--all) stays a domain."""
+    return [verb] + options + ['--', domain]
 
 
 def wanted_isolation(params):
@@ -188,13 +193,14 @@ def plan(params, record):
     """The commands that bring the site to the state asked for, in order."""
     domain, state, isolation = params['domain'], params['state'], wanted_isolation(params)
     if state == 'absent':
-        return [['delete', domain, '--force', '--json']] if record else []
+        return [on('delete', ['--force', '--json'], domain)] if record else []
     if record is None:
         if state == 'converted':
-            return [['convert', domain, '--json'] + (['--isolation', isolation] if isolation else [])]
-        return [create_args(params, isolation)]
+            return [on('convert', ['--json'] + (['--isolation', isolation] if isolation else []),
+                       domain)]
+        return [on('create', create_options(params, isolation), domain)]
     if isolation and record['isolation'] != isolation:
-        return [['isolate', domain, '--json', '--isolation', isolation]]
+        return [on('isolate', ['--json', '--isolation', isolation], domain)]
     return []
 
 
@@ -244,7 +250,7 @@ def main():
     if module.check_mode:
         for command in commands:
             if command[0] == 'convert':
-                run_wo(module, command + ['--dry-run'])
+                run_wo(module, ['convert', '--dry-run'] + command[1:])
         result.update(site=before or {},
                       diff=dict(before=summary(before), after=expected(params, before)))
         module.exit_json(**result)
