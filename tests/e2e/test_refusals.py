@@ -124,3 +124,19 @@ def test_a_site_that_is_not_wordpress_is_not_converted(shared_core):
     finally:
         with sqlite3.connect('/var/lib/wo/dbase.db') as db:
             db.execute("DELETE FROM sites WHERE sitename = 'static-mt.test'")
+
+
+def test_update_plugins_only_with_a_core_option_is_refused(shared_core):
+    for core in (['--core-only'], ['--version', '6.5.5']):
+        assert 'which --plugins-only leaves alone' in refused('update', '--plugins-only', *core)
+
+
+def test_update_of_the_shared_set_offline_names_what_it_could_not_ask_and_changes_nothing(
+        shared_core):
+    """This machine cannot reach wordpress.org: the first shared plugin or theme it asks
+    about ends the command (exit 1), before anything moves."""
+    before = server_state()
+    done = wo('update', '--plugins-only', check=False)
+    assert done.returncode == 1 and server_state() == before
+    assert done.stderr.startswith('Error: cannot ask wordpress.org for the ')
+    assert done.stderr.rstrip().endswith('check the network, or pass --core-only')

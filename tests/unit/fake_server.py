@@ -180,12 +180,15 @@ def _touch(path):
 
 class FakeWeb:
     """wordpress.org for requests.get: the version API, release archives with their
-    .sha1, and plugin and theme .zips. `releases[version] = tarball path`; a slug in
-    `missing` is not found."""
+    .sha1, plugin and theme .zips (their latest-stable and each version) with the
+    checksums it publishes, and the plugin and theme information API.
+    `releases[version] = tarball path`; `items[kind, slug] = version` the one it offers
+    (else 1.0 to download, and the API does not know it); a slug in `missing` is not found."""
 
     def __init__(self, latest='6.5.5'):
         self.latest = latest
         self.releases = {}
+        self.items = {}
         self.missing = set()
         self.urls = []
 
@@ -198,11 +201,27 @@ class FakeWeb:
             with open(self.releases[found.group(1)], 'rb') as f:
                 data = f.read()
             return _Response(200, hashlib.sha1(data).hexdigest().encode() if found.group(2) else data)
-        found = re.match(r'^https://downloads\.wordpress\.org/(plugin|theme)/([\w.-]+)'
-                         r'\.latest-stable\.zip(\.sha1)?$', url)
-        if found and not found.group(3) and found.group(2) not in self.missing:
-            return _Response(200, _zip_of(found.group(2), found.group(1)))
+        found = re.match(r'^https://api\.wordpress\.org/(plugin|theme)s/info/1\.2/\?action=\w+'
+                         r'&request\[slug\]=([\w.-]+)$', url)
+        if found:
+            version = self.items.get((found.group(1) + 's', found.group(2)))
+            return _Response(200, json.dumps({'version': version}).encode()) if version else \
+                _Response(404, json.dumps({'error': found.group(1).title() + ' not found.'}).encode())
+        found = re.match(r'^https://downloads\.wordpress\.org/(plugin|theme)/([\w-]+(?:\.[a-z][\w-]*)*)'
+                         r'\.(latest-stable|\d[\w.+-]*)\.zip(\.sha1)?$', url)
+        if found and not found.group(4) and found.group(2) not in self.missing:
+            return _Response(200, _zip_of(found.group(2), found.group(1), self._version(found)))
+        found = re.match(r'^https://downloads\.wordpress\.org/plugin-checksums/([\w.-]+)/(.+)\.json$', url)
+        if found:
+            name, text = _item_file(found.group(1), 'plugin', found.group(2))
+            return _Response(200, json.dumps({'files': {name: {'sha256': hashlib.sha256(
+                text.encode()).hexdigest()}}}).encode())
         return _Response(404, b'not found')
+
+    def _version(self, found):
+        if found.group(3) != 'latest-stable':
+            return found.group(3)
+        return self.items.get((found.group(1) + 's', found.group(2)), '1.0')
 
 
 class _Response:
@@ -223,12 +242,19 @@ class _Response:
         return False
 
 
-def _zip_of(slug, kind):
+def _zip_of(slug, kind, version):
     data = io.BytesIO()
     with zipfile.ZipFile(data, 'w') as z:
-        name = 'style.css' if kind == 'theme' else slug + '.php'
-        z.writestr('{0}/{1}'.format(slug, name), '/* {0} {1} */\n'.format(kind, slug))
+        name, text = _item_file(slug, kind, version)
+        z.writestr('{0}/{1}'.format(slug, name), text)
     return data.getvalue()
+
+
+def _item_file(slug, kind, version):
+    """The one file of a plugin's (or theme's) .zip: its name and text."""
+    if kind == 'theme':
+        return 'style.css', '/*\nTheme Name: {0}\nVersion: {1}\n*/\n'.format(slug, version)
+    return slug + '.php', '<?php\n/*\nPlugin Name: {0}\nVersion: {1}\n*/\n'.format(slug, version)
 
 
 class FakeApp:

@@ -118,7 +118,8 @@ def test_sites_not_finished_print_the_result_then_one_error_line(initialized, ca
     initialized.create('a.test')
     initialized.runner.fail['upgrade', 'a.test'] = 'the database went away'
     command = initialized.controller(controllers.UpdateController, source=None,
-                                     wp_version=None, force=True, json=False)
+                                     wp_version=None, force=True, json=False,
+                                     core_only=False, plugins_only=False)
     initialized.tarball(initialized.web.latest)
     assert ended(command) == 1
     captured = capsys.readouterr()

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from wo.cli.plugins import multitenancy_functions as mt
-from wo.multitenancy import baseline, releases
+from wo.multitenancy import baseline, releases, shared_items, texts
 from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
 
 
@@ -124,3 +124,55 @@ def test_a_site_failing_after_the_switch_is_named_and_the_result_kept(server, tw
     assert failed.value.message.startswith('1 site(s) not on the new release: b.test: ')
     assert failed.value.result['release'] == old and list(failed.value.result['failed']) == ['b.test']
     assert releases.current(server.settings) == old  # the switch stays
+
+
+@pytest.fixture
+def offered(server):
+    """A site using redis-cache on 6.4.5; wordpress.org offers 6.5.5 and redis-cache 2.5,
+    and knows nothing of nginx-helper (init seeded both at 1.0)."""
+    server.init('6.4.5')
+    server.create('a.test')
+    server.runner.site('a.test').plugins = ['redis-cache/redis-cache.php']
+    server.tarball('6.5.5')
+    server.web.items['plugins', 'redis-cache'] = '2.5'
+    return server
+
+
+def test_update_moves_the_core_then_each_shared_plugin_wordpress_org_has_newer(offered):
+    result = mt.update(offered.ctx)
+    assert result['wp_version'] == '6.5.5' and result['changed']
+    assert [(i['slug'], i['version'], i['previous'], i['canary']) for i in result['plugins']] == [
+        ('redis-cache', '2.5', '1.0', 'a.test')]
+    assert result['not_on_wordpress_org_plugins'] == ['nginx-helper'] and result['themes'] == []
+    assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') == '2.5'
+    assert 'https://downloads.wordpress.org/plugin-checksums/redis-cache/2.5.json' in offered.web.urls
+    assert texts.update_text(result).splitlines()[1] == (
+        'plugin Updated redis-cache to 2.5 (was 1.0) on every site; 1 site(s) use it, proven on a.test.')
+    again = mt.update(offered.ctx)
+    assert not again['changed'] and again['plugins'] == []
+    assert texts.update_text(again).splitlines()[1] == \
+        'Shared plugins and themes: wordpress.org has no newer version of any.'
+
+
+def test_update_core_only_and_a_named_release_leave_the_plugins_alone(offered):
+    assert 'plugins' not in mt.update(offered.ctx, core_only=True)
+    assert 'plugins' not in mt.update(offered.ctx, version='6.5.5')
+    assert not any('/plugins/info/' in url for url in offered.web.urls)
+    assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') is None  # not adopted
+
+
+def test_update_plugins_only_leaves_the_core_and_refuses_a_release(offered):
+    before = releases.current(offered.settings)
+    result = mt.update(offered.ctx, plugins_only=True)
+    assert result['plugins'][0]['version'] == '2.5' and 'release' not in result
+    assert releases.current(offered.settings) == before
+    for core in (dict(version='6.5.5'), dict(source=offered.tarball('6.5.5')), dict(core_only=True)):
+        with pytest.raises(InvalidInput, match='names the core, which --plugins-only leaves alone'):
+            mt.update(offered.ctx, plugins_only=True, **core)
+
+
+def test_a_plugin_version_wordpress_org_names_badly_stops_before_any_plugin_moves(offered):
+    offered.web.items['plugins', 'redis-cache'] = '2.5; rm -rf /'
+    with pytest.raises(MTError, match="names plugin redis-cache '2.5; rm -rf /': not a version"):
+        mt.update(offered.ctx, plugins_only=True)
+    assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') is None

@@ -1,8 +1,10 @@
 """Versions of the shared plugins and themes on disk (shared_items.py), in a sandbox root."""
+import json
 import os
 import zipfile
 
 import pytest
+import requests
 
 from wo.multitenancy import shared_items, sources
 from wo.multitenancy.errors import InvalidInput, MTError
@@ -162,6 +164,30 @@ def test_wordpress_org_checksums_are_read_as_lists(monkeypatch):
                               'b.php': {'md5': ['y'], 'sha256': ['bb', 'cc']}}}
     monkeypatch.setattr(sources, '_get', lambda url: Answer)
     assert sources.plugin_checksums('mt-marker', '1.0') == {'a.php': ['aa'], 'b.php': ['bb', 'cc']}
+
+
+def test_wordpress_org_unreachable_or_answering_nonsense_is_an_error_not_no_update(monkeypatch):
+    def unreachable(url, timeout):
+        raise requests.ConnectionError('Failed to resolve api.wordpress.org')
+    monkeypatch.setattr(sources.requests, 'get', unreachable)
+    with pytest.raises(MTError, match='cannot ask wordpress.org for the plugin akismet: Failed to '
+                                      'resolve') as failed:
+        sources.latest_item_version('plugins', 'akismet')
+    assert failed.value.hint == 'check the network, or pass --core-only'
+    monkeypatch.setattr(sources.requests, 'get', lambda url, timeout: Answer(502, '<html>'))
+    with pytest.raises(MTError, match=r'no version of the theme x \(HTTP 502\)'):
+        sources.latest_item_version('themes', 'x')
+    monkeypatch.setattr(sources.requests, 'get',
+                        lambda url, timeout: Answer(404, '{"error": "Plugin not found."}'))
+    assert sources.latest_item_version('plugins', 'my-own') is None
+
+
+class Answer:
+    def __init__(self, status_code, text):
+        self.status_code, self.text = status_code, text
+
+    def json(self):
+        return json.loads(self.text)
 
 
 def test_a_source_holding_a_link_is_refused_and_nothing_is_kept(shared, tmp_path):

@@ -94,6 +94,23 @@ def in_use(settings, kind, slug):
     return os.path.basename(os.readlink(link))
 
 
+def newer_on_wordpress_org(settings, kind):
+    """([(slug, version)] of the shared plugins (or themes) wordpress.org offers a newer
+    version of than the one in use, [slugs] it has none of that name of: your own)."""
+    newer, unknown = [], []
+    for slug in slugs(settings, kind):
+        offered = sources.latest_item_version(kind, slug)
+        if offered is None:
+            unknown.append(slug)
+        elif not _VERSION.match(offered):
+            raise MTError('wordpress.org names {0} {1} {2!r}: not a version'.format(
+                kind[:-1], slug, offered))
+        elif version_key(offered) > version_key(
+                in_use(settings, kind, slug) or header_version(link_path(settings, kind, slug), kind)):
+            newer.append((slug, offered))
+    return newer, unknown
+
+
 def header_version(directory, kind):
     """The Version: its main file (a plugin) or style.css (a theme) declares. Raises
     MTError when there is no such file or no usable version in it."""

@@ -16,6 +16,10 @@ from wo.multitenancy.errors import InvalidInput, MTError
 VERSION_API = 'https://api.wordpress.org/core/version-check/1.7/'
 RELEASE_URL = 'https://wordpress.org/wordpress-{0}.tar.gz'
 PLUGIN_CHECKSUMS = 'https://downloads.wordpress.org/plugin-checksums/{0}/{1}.json'
+ITEM_INFO = {'plugins': 'https://api.wordpress.org/plugins/info/1.2/'
+                        '?action=plugin_information&request[slug]={0}',
+             'themes': 'https://api.wordpress.org/themes/info/1.2/'
+                       '?action=theme_information&request[slug]={0}'}
 _VERSION = re.compile(r'^\d+\.\d+(\.\d+)?$')
 
 
@@ -79,6 +83,26 @@ def plugin_checksums(slug, version):
                       'pass --source with a copy you trust')
     return {path: [s] if isinstance(s, str) else list(s)
             for path, sums in files.items() for s in [(sums or {}).get('sha256') or []]}
+
+
+def latest_item_version(kind, slug):
+    """The version wordpress.org offers of plugin (or theme) `slug`, or None when it has
+    none of that name (answering, as WordPress' plugins_api reads it, with an 'error')."""
+    try:
+        response = requests.get(ITEM_INFO[kind].format(slug), timeout=60)
+        info = response.json()
+    except requests.RequestException as e:
+        raise MTError('cannot ask wordpress.org for the {0} {1}: {2}'.format(
+            kind[:-1], slug, _reason(e)), 'check the network, or pass --core-only')
+    except ValueError:
+        info = None
+    if isinstance(info, dict) and 'error' in info and response.status_code in (200, 404):
+        return None
+    if response.status_code != 200 or not isinstance(info, dict) or \
+            not isinstance(info.get('version'), str):
+        raise MTError('wordpress.org gave no version of the {0} {1} (HTTP {2})'.format(
+            kind[:-1], slug, response.status_code), 'try again later, or pass --core-only')
+    return info['version']
 
 
 def _download_verified(url, workdir, checksum_required):

@@ -22,6 +22,20 @@ def switch_text(result, verb):
         '\n' + result['note'] if 'note' in result else '')
 
 
+def update_text(result):
+    """update's result: the core's line, then a line for each shared plugin and theme
+    that moved or failed."""
+    lines = [switch_text(result, 'Updated')] if 'release' in result else []
+    for kind in ('plugins', 'themes'):
+        moved = [i for i in result.get(kind, []) if i['changed'] or i.get('error')]
+        if moved:
+            lines += [kind[:-1] + ' ' + line for line in
+                      item_switch_text({'items': moved}, 'Updated').splitlines()]
+    if 'plugins' in result and not any(result[kind] for kind in ('plugins', 'themes')):
+        lines.append('Shared plugins and themes: wordpress.org has no newer version of any.')
+    return '\n'.join(lines)
+
+
 def item_switch_text(result, verb):
     """A plugin|theme update's or rollback's result, one line per plugin or theme."""
     lines = []

@@ -126,23 +126,30 @@ class UpdateController(MTCommand):
                        'verified download, or --source), prove it on a canary site (its '
                        'database upgraded, probed over HTTP) unless --force, switch every '
                        'site at once, upgrade every database, purge page caches, prune old '
-                       'releases. Nothing to do: exit 0, and without a terminal nothing is '
-                       'printed. For cron: "17 4 * * * root /usr/local/bin/wo multitenancy '
-                       'update".')
+                       'releases. Then every shared plugin and theme that wordpress.org has '
+                       'a newer version of, each as "plugin update" does (not with --source '
+                       'or --version, which name a core release). Nothing to do: exit 0, and '
+                       'without a terminal nothing is printed. For cron: "17 4 * * * root '
+                       '/usr/local/bin/wo multitenancy update".')
         arguments = [
             (['--force'], dict(action='store_true',
                                help='skip the canary; stage even the version already running')),
             (['--source'], dict(metavar='PATH|URL', help='WordPress .tar.gz/.zip, its directory, or a URL')),
             (['--version'], dict(metavar='X.Y.Z', dest='wp_version',
                                  help='this wordpress.org release instead of the latest')),
+            (['--core-only'], dict(action='store_true', dest='core_only',
+                                   help='the core alone, not the shared plugins and themes')),
+            (['--plugins-only'], dict(action='store_true', dest='plugins_only',
+                                      help='the shared plugins and themes alone, not the core')),
             (['--json'], dict(action='store_true', help='print the result as JSON')),
         ]
 
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        self._run(lambda ctx: mt.update(ctx, pargs.source, pargs.wp_version, pargs.force),
-                  lambda result: report_quietly(self, result, texts.switch_text(result, 'Updated')))
+        self._run(lambda ctx: mt.update(ctx, pargs.source, pargs.wp_version, pargs.force,
+                                        pargs.core_only, pargs.plugins_only),
+                  lambda result: report_quietly(self, result, texts.update_text(result)))
 
 
 class RollbackController(MTCommand):

@@ -95,32 +95,60 @@ def init_shared(ctx, source=None, force=False):
     return require_every_site(result, result['failed'])
 
 
-def update(ctx, source=None, version=None, force=False):
-    """Stage a release, prove it on a canary site, switch every site to it, upgrade
-    every database. Nothing to do (already on that version): says so, changes nothing."""
+def update(ctx, source=None, version=None, force=False, core_only=False, plugins_only=False):
+    """Update the core: stage a release, prove it on a canary site, switch every site to
+    it, upgrade every database. Then, unless --source or --version named a release,
+    every shared plugin and theme wordpress.org has a newer version of, each as `plugin
+    update` does. `plugins_only`: those alone. Nothing to do: says so, changes nothing."""
     settings = ctx.settings
+    if plugins_only and (core_only or source or version):
+        raise InvalidInput('--{0} names the core, which --plugins-only leaves alone'.format(
+            'core-only' if core_only else 'source' if source else 'version'),
+            'see wo multitenancy update --help')
     sources.check_source(source)
     sources.check_version(version)
+    items_too = not core_only and source is None and version is None
     with lock.exclusive(settings.lock_file):
         current = shared_root.require_initialized(settings)
-        switching.finish_interrupted(ctx, current)
-        if source is None and not force and \
-                (version or sources.latest_version()) == releases.version(settings, current)[0]:
+        result = {'changed': False}
+        if not plugins_only:
+            result = _update_core(ctx, current, source, version, force)
+            require_every_site(result, result.get('failed', {}))
+        if not items_too:
+            return result
+        done = []
+        for kind in shared_items.KINDS:
+            ctx.report('Asking wordpress.org which shared {0} have a newer version'.format(kind))
+            newer, result['not_on_wordpress_org_' + kind] = \
+                shared_items.newer_on_wordpress_org(settings, kind)
+            result[kind] = _update_items(ctx, kind, newer, None, force)
+            done += result[kind]
+        result['changed'] = result['changed'] or any(r['changed'] for r in done)
+    return _items_finished(result, done)
+
+
+def _update_core(ctx, current, source, version, force):
+    """update's core part (the lock held): the result, its 'failed' the sites that could
+    not be brought to the release after the switch."""
+    settings = ctx.settings
+    switching.finish_interrupted(ctx, current)
+    if source is None and not force and \
+            (version or sources.latest_version()) == releases.version(settings, current)[0]:
+        return switching.nothing_to_do(settings, current)
+    shared_root.require_free_space(settings, settings.shared_root)
+    clock = switching.Stopwatch()
+    with ctx.changes() as changes:
+        ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
+        name = releases.stage(settings, source, changes, version)
+        if not force and switching.same_version(settings, name, current):
+            fs.remove(releases.path(settings, name))
             return switching.nothing_to_do(settings, current)
-        shared_root.require_free_space(settings, settings.shared_root)
-        clock = switching.Stopwatch()
-        with ctx.changes() as changes:
-            ctx.report('Staging WordPress from {0}'.format(source or 'wordpress.org'))
-            name = releases.stage(settings, source, changes, version)
-            if not force and switching.same_version(settings, name, current):
-                fs.remove(releases.path(settings, name))
-                return switching.nothing_to_do(settings, current)
-            staged = clock.lap()
-            switching.switch_every_site(ctx, name, force, changes)
-        switched = clock.lap()
-        result = dict(switching.settle(ctx, name, current), changed=True, previous=current)
-        result['seconds'].update(stage=staged, canary_and_switch=switched)
-    return require_every_site(result, result['failed'])
+        staged = clock.lap()
+        switching.switch_every_site(ctx, name, force, changes)
+    switched = clock.lap()
+    result = dict(switching.settle(ctx, name, current), changed=True, previous=current)
+    result['seconds'].update(stage=staged, canary_and_switch=switched)
+    return result
 
 
 def rollback(ctx, to=None, force=False):
@@ -150,14 +178,23 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
         raise InvalidInput('--source gives one {0}: name exactly one'.format(kind[:-1]))
     shared_items.check_source(source)
     sources.check_version(version)
-    done = []
     with lock.exclusive(ctx.settings.lock_file):
         shared_root.require_initialized(ctx.settings)
-        item_switching.repair_pins(ctx)
-        active = {}  # which sites use which, looked up once for every slug
-        for slug in slugs:
-            done.append(_update_item(ctx, kind, slug, source, version, force, active))
-    result = {'items': done, 'changed': any(r['changed'] for r in done)}
+        done = _update_items(ctx, kind, [(slug, version) for slug in slugs], source, force)
+    return _items_finished({'items': done, 'changed': any(r['changed'] for r in done)}, done)
+
+
+def _update_items(ctx, kind, wanted, source, force):
+    """Update each (slug, version) of `wanted` (the lock held); their results."""
+    item_switching.repair_pins(ctx)
+    active = {}  # which sites use which, looked up once for every slug
+    return [_update_item(ctx, kind, slug, source, version, force, active)
+            for slug, version in wanted]
+
+
+def _items_finished(result, done):
+    """`result`, or PartlyFailed carrying it when a plugin (or theme) of `done` failed,
+    or a site did not answer cleanly after a switch."""
     failed = [r for r in done if r.get('error')]
     if failed:
         raise PartlyFailed('; '.join('{0}: {1}'.format(r['slug'], r['error']) for r in failed),
