@@ -105,10 +105,15 @@ def newer_on_wordpress_org(settings, kind):
         elif not _VERSION.match(offered):
             raise MTError('wordpress.org names {0} {1} {2!r}: not a version'.format(
                 kind[:-1], slug, offered))
-        elif version_key(offered) > version_key(
-                in_use(settings, kind, slug) or header_version(link_path(settings, kind, slug), kind)):
+        elif version_key(offered) > version_key(version_in_use(settings, kind, slug)):
             newer.append((slug, offered))
     return newer, unknown
+
+
+def version_in_use(settings, kind, slug):
+    """The version every site runs: the one linked, or what a folder not adopted yet
+    declares (MTError when it declares none)."""
+    return in_use(settings, kind, slug) or header_version(link_path(settings, kind, slug), kind)
 
 
 def header_version(directory, kind):

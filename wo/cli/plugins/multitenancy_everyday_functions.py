@@ -294,10 +294,8 @@ def list_items(ctx, kind):
 
 
 def _version_in_use(settings, kind, slug):
-    """The version every site runs: the one linked, or what a folder not adopted yet
-    declares (None when it declares none)."""
+    """The version every site runs, or None when a folder not adopted yet declares none."""
     try:
-        return shared_items.in_use(settings, kind, slug) or \
-            shared_items.header_version(shared_items.link_path(settings, kind, slug), kind)
+        return shared_items.version_in_use(settings, kind, slug)
     except MTError:
         return None
