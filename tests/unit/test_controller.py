@@ -10,6 +10,7 @@ from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins import multitenancy as controllers
 from wo.cli.plugins import multitenancy_everyday as everyday
+from wo.cli.plugins import multitenancy_everyday_functions as everyday_functions
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.multitenancy import nginx
 from wo.multitenancy.errors import Interrupted, InvalidInput, MTError
@@ -101,6 +102,15 @@ def test_refuse_never_returns(capsys):
         controllers.refuse(app, InvalidInput('nothing was changed', 'answer y to go on'))
     assert (stopped.value.code, app.closed) == (2, [2])
     assert capsys.readouterr().err == 'Error: nothing was changed -- answer y to go on\n'
+
+
+def test_a_dry_run_is_kept_out_of_the_audit_trail_and_a_real_run_is_not(initialized):
+    for dry_run in (True, False):
+        assert ended(initialized.controller(
+            controllers.ConvertController, domain=['missing.test'], every=False, force=False,
+            dry_run=dry_run, isolation=None, json=True)) == 2
+    event, = everyday_functions.audit_events(initialized.ctx)['events']
+    assert (event['command'], event['result']) == ('convert', 'refused')
 
 
 def test_convert_prints_every_site_then_exits_with_the_outcome(initialized, capsys):

@@ -68,6 +68,12 @@ def test_update_version_stages_that_wordpress_org_release(server):
     assert any('canary site a.test' in line for line in server.lines)
 
 
+def test_update_naming_the_release_twice_is_refused(server):
+    server.init('6.4.5')
+    with pytest.raises(InvalidInput, match='--source and --version both name the release'):
+        mt.update(server.ctx, source=server.tarball('6.5.5'), version='6.6.1')
+
+
 def test_update_to_the_version_already_running_changes_nothing(server):
     server.init('6.4.5')
     before = release_versions(server)

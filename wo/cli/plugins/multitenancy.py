@@ -314,6 +314,11 @@ class ConvertController(MTCommand):
                                                pargs.dry_run, pargs.isolation),
                   lambda outcome: self._emit(outcome, texts.per_site_text(outcome['sites'])))
 
+    def _audited(self):
+        """A dry run changes nothing: the audit trail does not keep it."""
+        name, argv, domains = super()._audited()
+        return (None if self.app.pargs.dry_run else name), argv, domains
+
 
 class IsolateController(MTCommand):
     class Meta:

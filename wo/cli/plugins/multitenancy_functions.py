@@ -105,6 +105,9 @@ def update(ctx, source=None, version=None, force=False, core_only=False, plugins
         raise InvalidInput('--{0} names the core, which --plugins-only leaves alone'.format(
             'core-only' if core_only else 'source' if source else 'version'),
             'see wo multitenancy update --help')
+    if source and version:
+        raise InvalidInput('--source and --version both name the release: give one',
+                           '--source takes that release whatever --version says')
     sources.check_source(source)
     sources.check_version(version)
     items_too = not core_only and source is None and version is None
