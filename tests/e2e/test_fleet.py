@@ -153,6 +153,21 @@ def test_the_role_installs_configures_initialises_and_the_second_run_changes_not
         recap(second.stdout)['this-server'], changed=0, failed=0), second.stdout
 
 
+def test_the_role_writes_settings_as_the_plugin_reads_them_and_refuses_others(
+        installed, collections):
+    inv, _ = installed
+    conf = open(CONF).read()  # baseline_plugins = hello, disable_file_edit = true
+    same = {'keep_releases': 4, 'baseline_plugins': ['hello'], 'disable_file_edit': True}
+    again = playbook('install', inv, collections, '-e', json.dumps({'multitenancy_config': same}))
+    assert recap(again.stdout)['this-server']['changed'] == 0 and open(CONF).read() == conf
+    for bad in ({'no_such_setting': 1}, {'Keep_Releases': 5},
+                {'alert_email': 'ops@example.com\nshared_root = /tmp/elsewhere'}):
+        refused = playbook('install', inv, collections, '-e',
+                           json.dumps({'multitenancy_config': bad}), check=False)
+        assert refused.returncode == 2 and 'is not a setting of' in refused.stdout, bad
+        assert open(CONF).read() == conf
+
+
 def test_the_site_module_creates_isolates_deletes_and_check_mode_changes_nothing(
         installed, collections):
     inv, _ = installed
@@ -237,15 +252,23 @@ def test_the_update_playbook_updates_every_site_and_the_rollback_playbook_brings
 def test_a_roll_out_whose_first_server_fails_touches_no_other_server(
         fleet_sites, collections, release_tarball, tmp_path):
     """Two inventory names for this machine: the first given a release with a PHP fatal,
-    which its canary site refuses; the roll-out stops there, the second never updates."""
+    which its canary site refuses; the roll-out stops there, the second never updates,
+    and the report says where it stopped and why."""
     inv = inventory(tmp_path, {'first-server': {'multitenancy_release': fatal_tarball(
         release_tarball, tmp_path)}, 'second-server': {'multitenancy_release': release_tarball}})
-    release, since = status()['release'], audit_ids()
-    done = playbook('update', inv, collections, check=False)
+    release, since, report = status()['release'], audit_ids(), tmp_path / 'stopped.json'
+    done = playbook('update', inv, collections, '-e', 'multitenancy_report_file={0}'.format(report),
+                    check=False)
     assert done.returncode == 2, done.stdout
+    assert 'the roll-out stopped at first-server' in done.stdout
     hosts = recap(done.stdout)
-    assert hosts['first-server']['failed'] == 1 and 'second-server' not in hosts, done.stdout
-    assert 'canary site fleet-a.test' in done.stdout
+    assert hosts['first-server']['rescued'] == 1, done.stdout
+    assert (hosts['second-server']['ok'], hosts['second-server']['changed']) == (0, 0), done.stdout
+    stopped = json.loads(report.read_text())
+    assert (stopped['failed'], stopped['stopped_at'], stopped['changed']) == (
+        ['first-server'], 'first-server', [])
+    line, = stopped['servers']
+    assert line['host'] == 'first-server' and 'canary site fleet-a.test' in line['error']
     assert status()['release'] == release and versions() == {'6.4.5'}
     updates = [e for e in audit_events() if e['id'] not in since and e['command'] == 'update']
     assert [e['exit_code'] for e in updates] == [1]
@@ -259,7 +282,7 @@ def test_the_report_playbook_gathers_every_server_and_fails_on_an_unhealthy_site
     assert (healthy['sites'], healthy['unhealthy'], healthy['silent']) == (2, 0, [])
     server, = healthy['servers']
     assert (server['host'], server['wp_version'], server['unhealthy']) == ('this-server', '6.4.5', [])
-    assert 'news' in server['audit']
+    assert 'update' in [e['command'] for e in server['failed_commands']]  # the refused roll-out
     with account_locked('fleet-b.test'):
         done = playbook('report', fleet_sites, collections, '-e',
                         'multitenancy_report_file={0}'.format(report), check=False)
@@ -267,8 +290,21 @@ def test_the_report_playbook_gathers_every_server_and_fails_on_an_unhealthy_site
     assert '1 unhealthy site(s)' in done.stdout
     server, = json.loads(report.read_text())['servers']
     assert server['unhealthy'] == ['fleet-b.test']
-    assert [c['check'] for c in server['failed_checks']['fleet-b.test'] if not c['ok']][0] == \
-        'database_writer'
+    failed = server['failed_checks']['fleet-b.test']
+    assert failed[0]['check'] == 'database_writer' and not any(c['ok'] for c in failed)
+
+
+def test_a_server_that_does_not_answer_is_named_in_the_report_and_fails_it(
+        fleet_sites, collections, tmp_path):
+    inv = inventory(tmp_path, {'this-server': {}, 'gone-server': {
+        'ansible_connection': 'ssh', 'ansible_host': '127.0.0.9', 'ansible_port': 9}})
+    report = tmp_path / 'report.json'
+    done = playbook('report', inv, collections, '-e', 'multitenancy_report_file={0}'.format(report),
+                    check=False)
+    assert done.returncode == 2, done.stdout
+    found = json.loads(report.read_text())
+    assert found['silent'] == ['gone-server'] and list(found['errors']) == ['gone-server']
+    assert [s['host'] for s in found['servers']] == ['this-server'] and found['unhealthy'] == 0
 
 
 def fatal_tarball(release_tarball, tmp_path):
