@@ -263,12 +263,13 @@ def test_a_roll_out_whose_first_server_fails_touches_no_other_server(
     assert 'the roll-out stopped at first-server' in done.stdout
     hosts = recap(done.stdout)
     assert hosts['first-server']['rescued'] == 1, done.stdout
-    assert (hosts['second-server']['ok'], hosts['second-server']['changed']) == (0, 0), done.stdout
+    assert 'second-server' not in hosts, done.stdout  # it ran no task
     stopped = json.loads(report.read_text())
     assert (stopped['failed'], stopped['stopped_at'], stopped['changed']) == (
         ['first-server'], 'first-server', [])
     line, = stopped['servers']
     assert line['host'] == 'first-server' and 'canary site fleet-a.test' in line['error']
+    assert (line['sites'], line['wp_version_before']) == (2, '6.4.5')
     assert status()['release'] == release and versions() == {'6.4.5'}
     updates = [e for e in audit_events() if e['id'] not in since and e['command'] == 'update']
     assert [e['exit_code'] for e in updates] == [1]
