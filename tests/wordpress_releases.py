@@ -29,6 +29,16 @@ def release_tarball(branch):
     return tarball
 
 
+def with_php_fatal(tarball, target):
+    """The release unpacked under `target` with a PHP fatal error in wp-settings.php (a
+    release every canary refuses); the directory holding wordpress/."""
+    with tarfile.open(tarball) as tar:
+        tar.extractall(target)
+    with open(os.path.join(target, 'wordpress', 'wp-settings.php'), 'a') as f:
+        f.write('\nmt_release_is_broken();\n')
+    return str(target)
+
+
 def bundled_theme(tarball, slug, target):
     """Unpack the theme `slug` a release tarball bundles under `target`; its folder."""
     folder = 'wordpress/wp-content/themes/' + slug

@@ -13,6 +13,7 @@ import tarfile
 import time
 
 import pytest
+import wordpress_releases
 from stack import CONF, REPO, get, purge_site, server_state, wipe_shared_core, wo, write_conf
 
 ANSIBLE = '/opt/wo-multitenancy-ansible/bin'
@@ -310,14 +311,10 @@ def test_a_server_that_does_not_answer_is_named_in_the_report_and_fails_it(
 
 def fatal_tarball(release_tarball, tmp_path):
     """The release with a PHP fatal error in wp-settings.php, as a .tar.gz."""
-    tree = tmp_path / 'broken'
-    with tarfile.open(release_tarball) as tar:
-        tar.extractall(tree)
-    with open(tree / 'wordpress' / 'wp-settings.php', 'a') as f:
-        f.write('\nmt_release_is_broken();\n')
+    tree = wordpress_releases.with_php_fatal(release_tarball, tmp_path / 'broken')
     path = str(tmp_path / 'wordpress-broken.tar.gz')
     with tarfile.open(path, 'w:gz') as tar:
-        tar.add(str(tree / 'wordpress'), arcname='wordpress')
+        tar.add(os.path.join(tree, 'wordpress'), arcname='wordpress')
     return path
 
 

@@ -5,12 +5,12 @@ import http.server
 import os
 import signal
 import subprocess
-import tarfile
 import threading
 import time
 from functools import partial
 
 import pytest
+import wordpress_releases
 from load import Saturated
 from stack import SHARED, WO_LOG, fresh_php_fpm, get, purge_site, wait_for_log, wo
 
@@ -94,12 +94,7 @@ def test_nothing_to_do_is_silent_with_exit_0(on_old, older_tarball):
 @pytest.fixture
 def fatal_release(tmp_path, release_tarball):
     """The newer release with a PHP fatal error in wp-settings.php."""
-    tree = tmp_path / 'broken'
-    with tarfile.open(release_tarball) as tar:
-        tar.extractall(tree)
-    with open(tree / 'wordpress' / 'wp-settings.php', 'a') as f:
-        f.write('\nmt_release_is_broken();\n')
-    return str(tree)
+    return wordpress_releases.with_php_fatal(release_tarball, tmp_path / 'broken')
 
 
 def refused_before_any_switch(*args):
