@@ -4,7 +4,7 @@ import os
 import pytest
 
 from wo.cli.plugins import multitenancy_functions as mt
-from wo.multitenancy import baseline, releases, shared_items, texts
+from wo.multitenancy import baseline, releases, shared_items, sources, texts
 from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
 
 
@@ -149,7 +149,8 @@ def test_update_moves_the_core_then_each_shared_plugin_wordpress_org_has_newer(o
     assert result['wp_version'] == '6.5.5' and result['changed']
     assert [(i['slug'], i['version'], i['previous'], i['canary']) for i in result['plugins']] == [
         ('redis-cache', '2.5', '1.0', 'a.test')]
-    assert result['not_on_wordpress_org_plugins'] == ['nginx-helper'] and result['themes'] == []
+    assert result['not_updated_plugins'] == {'nginx-helper': 'wordpress.org has no plugin of that name'}
+    assert result['themes'] == []
     assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') == '2.5'
     assert 'https://downloads.wordpress.org/plugin-checksums/redis-cache/2.5.json' in offered.web.urls
     assert texts.update_text(result).splitlines()[1] == (
@@ -177,8 +178,27 @@ def test_update_plugins_only_leaves_the_core_and_refuses_a_release(offered):
             mt.update(offered.ctx, plugins_only=True, **core)
 
 
-def test_a_plugin_version_wordpress_org_names_badly_stops_before_any_plugin_moves(offered):
+def test_a_plugin_wordpress_org_names_no_version_of_is_left_alone_and_named(offered):
     offered.web.items['plugins', 'redis-cache'] = '2.5; rm -rf /'
-    with pytest.raises(MTError, match="names plugin redis-cache '2.5; rm -rf /': not a version"):
-        mt.update(offered.ctx, plugins_only=True)
+    result = mt.update(offered.ctx, plugins_only=True)
+    assert result['plugins'] == [] and not result['changed']
+    assert result['not_updated_plugins']['redis-cache'] == \
+        "wordpress.org names version '2.5; rm -rf /', which is none"
     assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') is None
+
+
+def test_wordpress_org_failing_after_the_plugins_moved_still_reports_them(offered, monkeypatch):
+    asked = sources.latest_item_version
+
+    def themes_unreachable(kind, slug):
+        if kind == 'themes':
+            raise MTError('cannot ask wordpress.org for the theme ' + slug)
+        return asked(kind, slug)
+    monkeypatch.setattr(sources, 'latest_item_version', themes_unreachable)
+    theme = os.path.join(offered.settings.shared_content, 'themes', 'mt-theme')
+    os.makedirs(theme)
+    with open(os.path.join(theme, 'style.css'), 'w') as f:
+        f.write('/*\nTheme Name: mt-theme\nVersion: 1.0\n*/\n')
+    with pytest.raises(MTError, match='cannot ask wordpress.org for the theme') as stopped:
+        mt.update(offered.ctx, plugins_only=True)
+    assert stopped.value.result['plugins'][0]['version'] == '2.5'

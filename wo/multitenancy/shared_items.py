@@ -96,18 +96,24 @@ def in_use(settings, kind, slug):
 
 def newer_on_wordpress_org(settings, kind):
     """([(slug, version)] of the shared plugins (or themes) wordpress.org offers a newer
-    version of than the one in use, [slugs] it has none of that name of: your own)."""
-    newer, unknown = [], []
+    version of than the one in use, {slug: why} of those it cannot update: one
+    wordpress.org has none of (your own), or whose version cannot be told). Raises
+    MTError when wordpress.org does not answer."""
+    newer, left = [], {}
     for slug in slugs(settings, kind):
+        try:
+            used = version_in_use(settings, kind, slug)
+        except MTError as e:
+            left[slug] = e.message
+            continue
         offered = sources.latest_item_version(kind, slug)
         if offered is None:
-            unknown.append(slug)
+            left[slug] = 'wordpress.org has no {0} of that name'.format(kind[:-1])
         elif not _VERSION.match(offered):
-            raise MTError('wordpress.org names {0} {1} {2!r}: not a version'.format(
-                kind[:-1], slug, offered))
-        elif version_key(offered) > version_key(version_in_use(settings, kind, slug)):
+            left[slug] = 'wordpress.org names version {0!r}, which is none'.format(offered)
+        elif version_key(offered) > version_key(used):
             newer.append((slug, offered))
-    return newer, unknown
+    return newer, left
 
 
 def version_in_use(settings, kind, slug):

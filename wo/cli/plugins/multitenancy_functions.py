@@ -122,8 +122,12 @@ def update(ctx, source=None, version=None, force=False, core_only=False, plugins
         done = []
         for kind in shared_items.KINDS:
             ctx.report('Asking wordpress.org which shared {0} have a newer version'.format(kind))
-            newer, result['not_on_wordpress_org_' + kind] = \
-                shared_items.newer_on_wordpress_org(settings, kind)
+            try:
+                newer, result['not_updated_' + kind] = \
+                    shared_items.newer_on_wordpress_org(settings, kind)
+            except MTError as e:
+                e.result = result  # what was done before: the core, the plugins
+                raise
             result[kind] = _update_items(ctx, kind, newer, None, force)
             done += result[kind]
         result['changed'] = result['changed'] or any(r['changed'] for r in done)
