@@ -202,3 +202,5 @@ def test_wordpress_org_failing_after_the_plugins_moved_still_reports_them(offere
     with pytest.raises(MTError, match='cannot ask wordpress.org for the theme') as stopped:
         mt.update(offered.ctx, plugins_only=True)
     assert stopped.value.result['plugins'][0]['version'] == '2.5'
+    assert texts.update_text(stopped.value.result) == \
+        'plugin Updated redis-cache to 2.5 (was 1.0) on every site; 1 site(s) use it, proven on a.test.'

@@ -31,7 +31,7 @@ def update_text(result):
         if moved:
             lines += [kind[:-1] + ' ' + line for line in
                       item_switch_text({'items': moved}, 'Updated').splitlines()]
-    if 'plugins' in result and not any(result[kind] for kind in ('plugins', 'themes')):
+    if 'themes' in result and not (result['plugins'] or result['themes']):
         lines.append('Shared plugins and themes: wordpress.org has no newer version of any.')
     return '\n'.join(lines)
 
