@@ -153,12 +153,26 @@ def test_update_moves_the_core_then_each_shared_plugin_wordpress_org_has_newer(o
     assert result['themes'] == []
     assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') == '2.5'
     assert 'https://downloads.wordpress.org/plugin-checksums/redis-cache/2.5.json' in offered.web.urls
-    assert texts.update_text(result).splitlines()[1] == (
-        'plugin Updated redis-cache to 2.5 (was 1.0) on every site; 1 site(s) use it, proven on a.test.')
+    text = texts.update_text(result).splitlines()
+    assert text[1:3] == [
+        'plugin Updated redis-cache to 2.5 (was 1.0) on every site; 1 site(s) use it, proven on a.test.',
+        'plugin nginx-helper: not updated, wordpress.org has no plugin of that name']
     again = mt.update(offered.ctx)
     assert not again['changed'] and again['plugins'] == []
-    assert texts.update_text(again).splitlines()[1] == \
-        'Shared plugins and themes: wordpress.org has no newer version of any.'
+    assert texts.update_text(again).splitlines()[-1] == \
+        'Shared plugins and themes: nothing newer on wordpress.org to update to.'
+
+
+def test_update_leaves_a_plugin_with_another_updater_or_closed_on_wordpress_org_alone(offered):
+    main = os.path.join(offered.settings.shared_content, 'plugins', 'redis-cache', 'redis-cache.php')
+    with open(main, 'a') as f:
+        f.write('/*\nUpdate URI: https://updates.example.com/redis-cache-pro\n*/\n')
+    result = mt.update(offered.ctx, plugins_only=True)
+    assert result['plugins'] == [] and result['not_updated_plugins']['redis-cache'] == (
+        "its Update URI 'https://updates.example.com/redis-cache-pro' names another updater "
+        "than wordpress.org")
+    assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') is None
+
 
 
 def test_update_core_only_and_a_named_release_leave_the_plugins_alone(offered):
@@ -202,5 +216,7 @@ def test_wordpress_org_failing_after_the_plugins_moved_still_reports_them(offere
     with pytest.raises(MTError, match='cannot ask wordpress.org for the theme') as stopped:
         mt.update(offered.ctx, plugins_only=True)
     assert stopped.value.result['plugins'][0]['version'] == '2.5'
-    assert texts.update_text(stopped.value.result) == \
-        'plugin Updated redis-cache to 2.5 (was 1.0) on every site; 1 site(s) use it, proven on a.test.'
+    assert stopped.value.result['changed'] is True
+    assert texts.update_text(stopped.value.result).splitlines() == [
+        'plugin Updated redis-cache to 2.5 (was 1.0) on every site; 1 site(s) use it, proven on a.test.',
+        'plugin nginx-helper: not updated, wordpress.org has no plugin of that name']

@@ -180,6 +180,9 @@ def test_wordpress_org_unreachable_or_answering_nonsense_is_an_error_not_no_upda
     monkeypatch.setattr(sources.requests, 'get',
                         lambda url, timeout: Answer(404, '{"error": "Plugin not found."}'))
     assert sources.latest_item_version('plugins', 'my-own') is None
+    monkeypatch.setattr(sources.requests, 'get',
+                        lambda url, timeout: Answer(404, '{"error": "closed"}'))
+    assert sources.latest_item_version('plugins', 'taken-down') == sources.CLOSED
 
 
 class Answer:

@@ -106,14 +106,30 @@ def newer_on_wordpress_org(settings, kind):
         except MTError as e:
             left[slug] = e.message
             continue
+        updater = _update_uri(link_path(settings, kind, slug), kind)
+        if updater:
+            left[slug] = 'its Update URI {0!r} names another updater than wordpress.org'.format(updater)
+            continue
         offered = sources.latest_item_version(kind, slug)
-        if offered is None:
+        if offered == sources.CLOSED:
+            left[slug] = 'closed on wordpress.org (often for a security problem): replace or remove it'
+        elif offered is None:
             left[slug] = 'wordpress.org has no {0} of that name'.format(kind[:-1])
         elif not _VERSION.match(offered):
             left[slug] = 'wordpress.org names version {0!r}, which is none'.format(offered)
         elif version_key(offered) > version_key(used):
             newer.append((slug, offered))
     return newer, left
+
+
+def _update_uri(directory, kind):
+    """The Update URI its main file declares when it names a host other than wordpress.org
+    (WordPress 5.8 and later then leave it to that updater: a premium plugin in a folder
+    named as a free one, say), else None."""
+    mains = main_files(directory, kind)
+    uri = _header(os.path.join(directory, mains[0]), 'Update URI') if mains else None
+    host = re.sub(r'^[a-z]+://', '', (uri or '').lower()).split('/')[0]
+    return uri if uri and host not in ('w.org', 'wordpress.org') else None
 
 
 def version_in_use(settings, kind, slug):

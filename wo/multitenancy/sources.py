@@ -21,6 +21,7 @@ ITEM_INFO = {'plugins': 'https://api.wordpress.org/plugins/info/1.2/'
              'themes': 'https://api.wordpress.org/themes/info/1.2/'
                        '?action=theme_information&request[slug]={0}'}
 _VERSION = re.compile(r'^\d+\.\d+(\.\d+)?$')
+CLOSED = 'closed'  # what wordpress.org answers for a plugin it took down
 
 
 def is_url(source):
@@ -86,8 +87,9 @@ def plugin_checksums(slug, version):
 
 
 def latest_item_version(kind, slug):
-    """The version wordpress.org offers of plugin (or theme) `slug`, or None when it has
-    none of that name (answering, as WordPress' plugins_api reads it, with an 'error')."""
+    """The version wordpress.org offers of plugin (or theme) `slug`; None when it has
+    none of that name (answering, as WordPress' plugins_api reads it, with an 'error'),
+    CLOSED when it has closed it."""
     try:
         response = requests.get(ITEM_INFO[kind].format(slug), timeout=60)
         info = response.json()
@@ -97,7 +99,7 @@ def latest_item_version(kind, slug):
     except ValueError:
         info = None
     if isinstance(info, dict) and 'error' in info and response.status_code in (200, 404):
-        return None
+        return CLOSED if info['error'] == 'closed' else None
     if response.status_code != 200 or not isinstance(info, dict) or \
             not isinstance(info.get('version'), str):
         raise MTError('wordpress.org gave no version of the {0} {1} (HTTP {2})'.format(

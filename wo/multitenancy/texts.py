@@ -31,8 +31,10 @@ def update_text(result):
         if moved:
             lines += [kind[:-1] + ' ' + line for line in
                       item_switch_text({'items': moved}, 'Updated').splitlines()]
+        lines += ['{0} {1}: not updated, {2}'.format(kind[:-1], slug, why)
+                  for slug, why in sorted(result.get('not_updated_' + kind, {}).items())]
     if 'themes' in result and not (result['plugins'] or result['themes']):
-        lines.append('Shared plugins and themes: wordpress.org has no newer version of any.')
+        lines.append('Shared plugins and themes: nothing newer on wordpress.org to update to.')
     return '\n'.join(lines)
 
 

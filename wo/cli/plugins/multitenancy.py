@@ -133,7 +133,8 @@ class UpdateController(MTCommand):
                        '/usr/local/bin/wo multitenancy update".')
         arguments = [
             (['--force'], dict(action='store_true',
-                               help='skip the canary; stage even the version already running')),
+                               help='the core: skip the canary, stage even the version already '
+                                    'running (plugins and themes keep their canary)')),
             (['--source'], dict(metavar='PATH|URL', help='WordPress .tar.gz/.zip, its directory, or a URL')),
             (['--version'], dict(metavar='X.Y.Z', dest='wp_version',
                                  help='this wordpress.org release instead of the latest')),

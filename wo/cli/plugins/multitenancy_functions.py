@@ -125,10 +125,10 @@ def update(ctx, source=None, version=None, force=False, core_only=False, plugins
             try:
                 newer, result['not_updated_' + kind] = \
                     shared_items.newer_on_wordpress_org(settings, kind)
-            except MTError as e:
-                e.result = result  # what was done before: the core, the plugins
+            except MTError as e:  # what was done before it: the core, the plugins
+                e.result = dict(result, changed=result['changed'] or any(r['changed'] for r in done))
                 raise
-            result[kind] = _update_items(ctx, kind, newer, None, force)
+            result[kind] = _update_items(ctx, kind, newer, None, False)  # --force: the core's
             done += result[kind]
         result['changed'] = result['changed'] or any(r['changed'] for r in done)
     return _items_finished(result, done)
