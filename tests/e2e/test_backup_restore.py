@@ -1,17 +1,20 @@
 """Backups with restic on the real stack: a site whose uploads and database were damaged
 is restored from its snapshot and its content checked over HTTP; a restore that fails
 leaves the site as it was; a second backup right after the first adds almost nothing;
---prune applies the retention; nothing of the shared core is in a snapshot."""
+--prune applies the retention; nothing of the shared core is in a snapshot; a snapshot
+restored --as a new domain is a live copy, and one that cannot be leaves nothing."""
 import json
 import os
 import subprocess
 
 import pytest
 
-from stack import CONF, SHARED, SITES, get, mysql, sovereign_and_shared, wo, write_conf
+from stack import (CONF, SHARED, SITES, get, mysql, server_state, sovereign_and_shared, wo,
+                   write_conf)
 
 DOMAINS = ('keep-a.test', 'keep-b.test')  # sovereign, shared
 REPOSITORY = '/var/backups/wo-multitenancy-tests'
+COPY = 'copy-of-keep-a.test'
 
 
 @pytest.fixture(scope='module')
@@ -134,10 +137,62 @@ def test_a_snapshot_holds_the_site_and_nothing_of_the_shared_core(sites):
         '/var/lib/wo/multitenancy/backups/' + sites[0]])
 
 
+def _option(database, name):
+    return mysql("SELECT option_value FROM `{0}`.wp_options WHERE option_name = '{1}'".format(
+        database, name))
+
+
+def test_a_snapshot_restored_as_a_new_domain_is_a_live_copy(sites):
+    domain = sites[0]  # sovereign
+    _title(domain, 'Copied title')
+    _upload(domain, 'copied.txt', 'copied upload')
+    wo('backup', domain)
+    _title(domain, 'The site goes on')
+    since = max([e['id'] for e in json.loads(wo('audit', '--json').stdout)['events']] or [0])
+    try:
+        done = json.loads(wo('restore', domain, '--as', COPY, '--json').stdout)
+        assert (done['domain'], done['copy_of'], done['url']) == (
+            COPY, domain, 'http://{0}/'.format(COPY))
+        assert 'Copied title' in _page(COPY)
+        assert get(COPY, '/wp-content/uploads/copied.txt').text == 'copied upload'
+        assert 'The site goes on' in _page(domain)  # the site itself is not touched
+        copy = json.loads(wo('info', COPY, '--json').stdout)
+        assert (copy['state'], copy['isolation']) == ('live', 'sovereign')
+        assert copy['db_name'] != _database(domain) and copy['system_user'] != \
+            json.loads(wo('info', domain, '--json').stdout)['system_user']
+        assert _option(copy['db_name'], 'home') == ['http://' + COPY]
+        assert _option(copy['db_name'], 'siteurl') == ['http://' + COPY]
+        assert not os.path.exists(os.path.join(SITES, COPY, '.wo-mt-restore'))
+        assert wo('verify', COPY).returncode == 0
+        audited = json.loads(wo('audit', '--site', COPY, '--json').stdout)['events']
+        assert [e['command'] for e in audited if e['id'] > since] == ['restore', 'verify']
+    finally:
+        wo('delete', COPY, '--force')
+
+
+def test_a_copy_whose_database_runs_code_as_the_site_is_refused_and_leaves_nothing(sites):
+    """A view runs with its definer's rights: in a copy, the original site's account
+    would answer for it."""
+    domain = sites[0]
+    database, user = _database(domain), json.loads(wo('info', domain, '--json').stdout)['db_user']
+    mysql('CREATE DEFINER=`{0}`@`localhost` VIEW `{1}`.titles AS SELECT post_title FROM '
+          '`{1}`.wp_posts'.format(user, database))
+    try:
+        wo('backup', domain)
+    finally:
+        mysql('DROP VIEW `{0}`.titles'.format(database))
+    before = server_state()
+    failed = wo('restore', domain, '--as', COPY, check=False)
+    assert failed.returncode == 1 and 'VIEWS titles, defined by another account' in failed.stderr
+    assert server_state() == before
+
+
 @pytest.mark.parametrize('args,message', [
     (('restore', 'keep-a.test', '--snapshot', 'deadbeef'), 'is not a snapshot of keep-a.test'),
     (('restore', 'nobody.test'), 'nobody.test'),
     (('backup',), 'give the domains to backup, or --all'),
+    (('restore', 'keep-a.test', '--as', 'keep-b.test'), 'keep-b.test already exists'),
+    (('restore', 'keep-a.test', '--as', 'not a domain'), 'not a domain'),
 ])
 def test_bad_requests_are_refused(sites, args, message):
     done = wo(*args, check=False)

@@ -6,7 +6,7 @@ import pytest
 
 from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
-from wo.multitenancy import sites, texts
+from wo.multitenancy import mariadb, sites, texts
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_delete_of_a_create_killed_after_its_database_drops_the_database(initial
     new = sites.new_site(initialized.settings, ['b.test'], ())
     with initialized.ctx.changes() as changes:  # as a create SIGKILLed after the database
         sites.register(initialized.ctx, new, changes)
-        db = mt.mariadb.create_site_database(initialized.ctx.ctl, 'b.test', changes)
+        db = mariadb.create_site_database(initialized.ctx.ctl, 'b.test', changes)
         initialized.ctx.db.record_database('b.test', db)
     assert initialized.databases == {'b_test': 'b.test'}
     os.makedirs(initialized.settings.sites_root, exist_ok=True)  # /var/www is always there

@@ -32,14 +32,51 @@ def test_a_site_without_snapshots_is_refused(sandbox, monkeypatch):
         site_backup.choose_snapshot(sandbox, 'a.test')
 
 
-def test_a_record_of_another_site_is_refused(tmp_path):
-    path = tmp_path / 'site.json'
-    path.write_text(json.dumps({'site': {'domain': 'b.test'}}))
-    with pytest.raises(MTError, match='not one of a.test'):
-        site_backup._read_record(str(path), 'a.test')
-    path.write_text('{not json')
-    with pytest.raises(MTError, match='no readable record'):
-        site_backup._read_record(str(path), 'a.test')
+def in_snapshot(monkeypatch, files):
+    """restic.read_file answering from `files` ({name at the end of the path: text})."""
+    def read_file(settings, snapshot_id, path):
+        for name, text in files.items():
+            if path.endswith('/' + name):
+                return text
+        raise MTError('restic dump failed: no such file')
+    monkeypatch.setattr(restic, 'read_file', read_file)
+    monkeypatch.setattr(restic, 'restore_size', lambda settings, snapshot_id: 1000)
+
+
+@pytest.mark.parametrize('record,message', [
+    (json.dumps({'site': {'domain': 'b.test'}}), 'not one of a.test'),
+    (json.dumps({'site': 'a.test'}), 'not one of a.test'),
+    ('{not json', 'no readable record'),
+    (None, 'no readable record'),
+])
+def test_a_record_of_another_site_or_none_is_refused(sandbox, monkeypatch, record, message):
+    in_snapshot(monkeypatch, {'site.json': record} if record else {})
+    with pytest.raises(MTError, match=message):
+        site_backup.copy_of(sandbox, 'a.test', SNAPSHOTS[0], 'copy.test')
+
+
+CONFIG = """<?php
+define( 'DB_NAME', 'a_test' );
+$table_prefix = 'wpx7_';
+"""
+
+
+def test_a_copy_takes_the_snapshots_php_cache_isolation_and_table_prefix(sandbox, monkeypatch):
+    row = {'domain': 'a.test', 'php_version': '8.2', 'cache_type': 'wpfc',
+           'isolation': 'sovereign', 'baseline_version': 3}
+    in_snapshot(monkeypatch, {'site.json': json.dumps({'site': row}), 'wp-config.php': CONFIG})
+    site, prefix, record = site_backup.copy_of(sandbox, 'a.test', SNAPSHOTS[0], 'copy.test')
+    assert (site.domain, site.php_version, site.cache, site.isolation, site.letsencrypt) == (
+        'copy.test', '8.2', 'wpfc', 'sovereign', False)
+    assert prefix == 'wpx7_' and record['site'] == row
+
+
+@pytest.mark.parametrize('config', ["$table_prefix = 'wp_' . 'x';", "$table_prefix = $x;", ''])
+def test_a_copy_whose_table_prefix_cannot_be_read_is_refused(sandbox, monkeypatch, config):
+    row = {'domain': 'a.test', 'php_version': '8.2', 'cache_type': 'wpfc'}
+    in_snapshot(monkeypatch, {'site.json': json.dumps({'site': row}), 'wp-config.php': config})
+    with pytest.raises(MTError, match='names no table prefix'):
+        site_backup.copy_of(sandbox, 'a.test', SNAPSHOTS[0], 'copy.test')
 
 
 @pytest.mark.parametrize('keep', [dict(keep_daily='0', keep_weekly='0', keep_monthly='0'),

@@ -9,7 +9,7 @@ import pytest
 from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import nginx, texts
+from wo.multitenancy import mariadb, nginx, texts
 from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
 from wo.multitenancy.mariadb import SITE_PRIVILEGES
 from wo.multitenancy.verification import grant_problems
@@ -92,7 +92,7 @@ def grant_fails(server, monkeypatch):
         db = made(ctl, domain, changes)
         server.accounts[db['db_user'], 'localhost'].pop()
         return db
-    monkeypatch.setattr(mt.mariadb, 'create_site_database', grant_failed)
+    monkeypatch.setattr(mariadb, 'create_site_database', grant_failed)
 
 
 def test_create_with_a_failed_grant_is_never_routed_and_leaves_nothing(server, monkeypatch):

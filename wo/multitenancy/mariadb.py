@@ -200,13 +200,13 @@ def _like_prefix(prefix):
     return prefix.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%') + '%'
 
 
-def defined_by(ctl, db_name, user):
-    """The routines, triggers, views and events of `db_name` whose definer is `user` (at
-    any host): they stop working when that user goes."""
+def definitions(ctl, db_name):
+    """The routines, triggers, views and events of `db_name`, each with the user (at any
+    host) it runs as: [('VIEWS v1', 'user'), ...]."""
     query = ' UNION ALL '.join(
-        "SELECT CONCAT('{0} ', {2}) FROM information_schema.{0} WHERE {1} = %s AND "
-        "SUBSTRING_INDEX(DEFINER, '@', 1) = %s".format(*names) for names in _DEFINED)
-    return _column(ctl, query, (db_name, user) * len(_DEFINED))
+        "SELECT CONCAT('{0} ', {2}), SUBSTRING_INDEX(DEFINER, '@', 1) FROM "
+        "information_schema.{0} WHERE {1} = %s".format(*names) for names in _DEFINED)
+    return [tuple(row) for row in _rows(ctl, query, (db_name,) * len(_DEFINED))]
 
 
 def wordops_grant_host(ctl):

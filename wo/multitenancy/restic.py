@@ -60,6 +60,11 @@ def restore(settings, snapshot_id, target):
     _run(settings, ['restore', snapshot_id, '--target', target], timeout=6 * 3600)
 
 
+def read_file(settings, snapshot_id, path):
+    """The text of the file `path` in snapshot `snapshot_id`."""
+    return _run(settings, ['dump', snapshot_id, path]).stdout
+
+
 def restore_size(settings, snapshot_id):
     """The bytes restoring snapshot `snapshot_id` writes."""
     done = _run(settings, ['stats', '--json', '--mode', 'restore-size', snapshot_id],

@@ -13,14 +13,20 @@ wp-config.php stays (its database account is the one that works now; the snapsho
 copy is there to read). The snapshot is restored into a directory of root's in the site
 root, the site goes into maintenance meanwhile, the current database is dumped and the
 current uploads kept aside, so that a failure puts both back.
+
+A restore `--as` another domain makes a new site as `create` does (sites.provision,
+sites.go_live) with the snapshot's PHP version, cache, isolation and table prefix, and
+fills it from the snapshot instead of installing WordPress: its database, its uploads,
+its addresses moved to the new domain. One undo takes all of it away on a failure.
 """
 import json
 import os
+import re
 import stat
 import time
 
 from wo.multitenancy import (baseline, fs, health, layout, maintenance, mariadb, nginx, pools,
-                             releases, restic, site_files, wordpress)
+                             releases, restic, site_files, sites, validate, wordpress)
 from wo.multitenancy.errors import InvalidInput, MTError
 
 DUMP = 'database.sql'
@@ -30,6 +36,7 @@ KEPT_UPLOADS = '.uploads-before-restore'
 RESTORING = 'This site is being restored. Please come back in a few minutes.'
 # Registry columns a snapshot does not keep: secrets and what belongs to the moment.
 NOT_KEPT = ('login_nonce', 'last_verification', 'last_cron', 'id')
+_TABLE_PREFIX = re.compile(r"^\$table_prefix = '([A-Za-z0-9_]+)';$", re.MULTILINE)  # as we write it
 
 
 def stage_dir(settings, domain):
@@ -102,17 +109,12 @@ def restore(ctx, site, database, snapshot, changes):
     meanwhile; the undo puts back what was there. finish_restore comes after.
     {'domain', 'snapshot', 'taken_at', 'ran', 'runs'}."""
     settings, domain = ctx.settings, site['domain']
-    scratch = scratch_dir(settings, domain)
+    record = _record_in(settings, domain, snapshot)
     _clear_leftovers(settings, domain)
-    _require_room(settings, domain, restic.restore_size(settings, snapshot['id']))
-    changes.on_failure('remove ' + scratch, lambda: site_files.remove_tree(scratch))
-    fs.create_dir(scratch, mode=0o700)
-    ctx.report('Restoring snapshot {0} of {1}'.format(snapshot['short_id'], domain))
-    restic.restore(settings, snapshot['id'], scratch)
-    staged = scratch + stage_dir(settings, domain)
-    record = _read_record(os.path.join(staged, RECORD), domain)
+    _require_room(settings, restic.restore_size(settings, snapshot['id']))
+    scratch = _unpack(ctx, domain, snapshot, changes)
     _close_for_visitors(ctx, domain, changes)
-    _restore_database(ctx, database, os.path.join(staged, DUMP), scratch, changes)
+    _restore_database(ctx, database, _dump_in(settings, scratch, domain), scratch, changes)
     _restore_uploads(settings, domain, scratch + uploads(settings, domain), changes)
     wordpress.upgrade_database(settings, domain, site['php_version'])
     nginx.purge_page_cache([domain], settings.page_caches)
@@ -120,9 +122,89 @@ def restore(ctx, site, database, snapshot, changes):
     if not found['ok']:
         raise MTError('{0} does not serve well from snapshot {1}: {2}'.format(
             domain, snapshot['short_id'], found['problem']), 'it is back as it was')
-    return {'domain': domain, 'snapshot': snapshot['short_id'], 'taken_at': snapshot['time'],
+    return dict(_restored(snapshot, record, site['shared_release'], found), domain=domain)
+
+
+def copy_of(settings, domain, snapshot, new_domain):
+    """What a restore of `domain`'s `snapshot` as `new_domain` makes: (the sites.NewSite,
+    with the snapshot's PHP version, cache and isolation, on plain HTTP; its table
+    prefix; the snapshot's record)."""
+    record = _record_in(settings, domain, snapshot)
+    row = record['site']
+    site = sites.NewSite(
+        domain=validate.domain(new_domain), php_version=row.get('php_version'),
+        cache=row.get('cache_type'), letsencrypt=False, hsts=False, dns=None,
+        admin_email=settings.admin_email, admin_user='admin',
+        isolation=validate.isolation(row.get('isolation') or 'shared'))
+    config = restic.read_file(settings, snapshot['id'],
+                              os.path.join(settings.site_root(domain), 'wp-config.php'))
+    prefix = _TABLE_PREFIX.search(config)
+    if not prefix:
+        raise MTError('the wp-config.php in snapshot {0} of {1} names no table prefix'.format(
+            snapshot['short_id'], domain))
+    _require_room(settings, restic.restore_size(settings, snapshot['id']))
+    return site, prefix.group(1), record
+
+
+def fill_copy(ctx, site, db, domain, snapshot, changes):
+    """Fill the new site `site` (sites.provision made it: database `db`) from `domain`'s
+    `snapshot`: its database, in which nothing may run as another account, its uploads,
+    its database upgraded to the core, its addresses moved to its own domain.
+    finish_restore comes after."""
+    settings = ctx.settings
+    scratch = _unpack(ctx, site.domain, snapshot, changes)
+    ctx.report('Loading its database')
+    # Loaded by root: nothing of the new site runs yet (no request is routed to it).
+    mariadb.replace_database(ctx.ctl, db['db_name'], _dump_in(settings, scratch, domain))
+    _require_own_definitions(ctx, db)
+    _restore_uploads(settings, site.domain, scratch + uploads(settings, domain), changes)
+    wordpress.upgrade_database(settings, site.domain, site.php_version)
+    wordpress.task(settings, site.domain, site.php_version, 'set_url',
+                   url='http://' + site.domain)
+
+
+def copied(ctx, site, domain, snapshot, record):
+    """What restore --as says of the copy `site` once it is live."""
+    found = health.probe(site.domain)
+    return dict(_restored(snapshot, record, releases.current(ctx.settings), found),
+                domain=site.domain, copy_of=domain, url='http://{0}/'.format(site.domain))
+
+
+def _restored(snapshot, record, release, found):
+    return {'snapshot': snapshot['short_id'], 'taken_at': snapshot['time'],
             'ran': {'release': record.get('release'), 'wp_version': record.get('wp_version')},
-            'runs': {'release': site['shared_release'], 'wp_version': found['version']}}
+            'runs': {'release': release, 'wp_version': found['version']}}
+
+
+def _unpack(ctx, domain, snapshot, changes):
+    """The snapshot's files, restored into the scratch of `domain` (root's alone); the
+    undo removes it."""
+    scratch = scratch_dir(ctx.settings, domain)
+    changes.on_failure('remove ' + scratch, lambda: site_files.remove_tree(scratch))
+    fs.create_dir(scratch, mode=0o700)
+    ctx.report('Restoring snapshot {0} into {1}'.format(snapshot['short_id'], domain))
+    restic.restore(ctx.settings, snapshot['id'], scratch)
+    return scratch
+
+
+def _dump_in(settings, scratch, domain):
+    dump = os.path.join(scratch + stage_dir(settings, domain), DUMP)
+    if not os.path.isfile(dump):
+        raise MTError('the snapshot holds no database dump')
+    return dump
+
+
+def _require_own_definitions(ctx, db):
+    """Refuse a database whose routines, triggers, views or events run as another
+    account than the site's (the site they were copied from): they would reach that
+    account's database."""
+    foreign = [name for name, user in mariadb.definitions(ctx.ctl, db['db_name'])
+               if user != db['db_user']]
+    if foreign:
+        raise MTError('the database in the snapshot has {0}, defined by another account: '
+                      'they would run with its rights'.format(', '.join(foreign)),
+                      'restore it in place instead, or drop them on the site and back it '
+                      'up again')
 
 
 def _clear_leftovers(settings, domain):
@@ -136,23 +218,25 @@ def _clear_leftovers(settings, domain):
     site_files.remove_tree(scratch_dir(settings, domain))
 
 
-def _require_room(settings, domain, size):
-    """The restored files need `size` bytes on the disk of the site, written out in full
+def _require_room(settings, size):
+    """The restored files need `size` bytes on the disk of the sites, written out in full
     (restic writes a sparse file whole), with min_free_space left."""
-    free = fs.free_mb(settings.site_root(domain))
+    free = fs.free_mb(settings.sites_root)
     if free - size / 1e6 < settings.min_free_space:
-        raise InvalidInput('restoring {0} needs {1:.0f} MB and {2} MB are free; min_free_space '
-                           'is {3} MB'.format(domain, size / 1e6, free, settings.min_free_space),
+        raise InvalidInput('the restore needs {0:.0f} MB and {1} MB are free; min_free_space '
+                           'is {2} MB'.format(size / 1e6, free, settings.min_free_space),
                            'free some space on the disk of ' + settings.sites_root)
 
 
-def _read_record(path, domain):
+def _record_in(settings, domain, snapshot):
+    """The record (site.json) in `snapshot`, which must be one of `domain`'s."""
     try:
-        with open(path, encoding='utf-8') as f:
-            record = json.load(f)
-    except (OSError, ValueError):
+        record = json.loads(restic.read_file(settings, snapshot['id'],
+                                             os.path.join(stage_dir(settings, domain), RECORD)))
+    except (MTError, ValueError):
         raise MTError('the snapshot holds no readable record of ' + domain)
-    if (record.get('site') or {}).get('domain') != domain:
+    if not (isinstance(record, dict) and isinstance(record.get('site'), dict)
+            and record['site'].get('domain') == domain):
         raise MTError('the snapshot is not one of ' + domain)
     return record
 
@@ -185,8 +269,6 @@ def _restore_database(ctx, database, dump, scratch, changes):
     snapshot's dump, its account locked and its sessions ended meanwhile: root loads
     the dump, and no statement of the site's may run beside it. The undo loads a dump
     taken just before."""
-    if not os.path.isfile(dump):
-        raise MTError('the snapshot holds no database dump')
     name, user, host = database['db_name'], database['db_user'], database['db_grant_host']
     before = os.path.join(scratch, 'database-before-restore.sql')
     mariadb.dump(name, before)

@@ -51,6 +51,41 @@ def new_site(settings, domains, flags=(), letsencrypt=False, hsts=False, dns=Non
         isolation=validate.isolation(isolation or settings.isolation), keep_failed=keep_failed)
 
 
+def provision(ctx, site, changes, table_prefix='wp_'):
+    """create's steps up to a database WordPress can be put in: the registry entry, the
+    database and its account, the system user and pool, the tree and its wp-config.php,
+    the account verified. Returns the database (mariadb.create_site_database)."""
+    register(ctx, site, changes)
+    ctx.report('Creating the database')
+    db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
+    ctx.db.record_database(site.domain, db)
+    create_user(ctx, site, changes)
+    start_pool(ctx, site, changes)
+    ctx.report('Linking the site to the shared core')
+    lay_out(ctx, site, db, changes, table_prefix)
+    ctx.report('Verifying its database account')
+    verify_before_routing(ctx, site, db, changes, installed=False)
+    return db
+
+
+def go_live(ctx, site, db, changes, baseline_version, probe):
+    """create's steps once WordPress is in the database: every check, then nginx routes
+    it, Let's Encrypt, its rows, with `probe` a request over HTTP, and it is live."""
+    ctx.report('Verifying its database')
+    verify_before_routing(ctx, site, db, changes, installed=True)
+    ctx.report('Configuring nginx')
+    configure_nginx(ctx, site, changes)
+    if site.letsencrypt:
+        ctx.report("Setting up Let's Encrypt")
+        secure(ctx, site, changes)
+    ctx.report('Recording the site')
+    record_site(ctx, site, db, baseline_version)
+    if probe:
+        ctx.report('Checking the site over HTTP')
+        require_healthy(site.domain, site.letsencrypt)
+    ctx.db.set_state(site.domain, 'live')
+
+
 def check_new_site(ctx, site):
     """Refuse (InvalidInput, MTError) a site that cannot be created, before anything
     changes."""
@@ -111,16 +146,16 @@ def start_pool(ctx, site, changes):
         pools.add_pool(ctx.settings, site.domain, site.php_version, changes)
 
 
-def lay_out(ctx, site, db, changes):
+def lay_out(ctx, site, db, changes, table_prefix='wp_'):
     """The site's tree linked to the shared core, and its wp-config.php for database
-    `db`; the undo removes the tree. A site of the same name deleted moments ago may
-    still be in OPcache under these paths (it checks a file's time only every
-    revalidate_freq seconds): its wp-config.php, with the old database password, would
-    answer the first requests; it is dropped."""
+    `db` and its tables named with `table_prefix`; the undo removes the tree. A site of
+    the same name deleted moments ago may still be in OPcache under these paths (it
+    checks a file's time only every revalidate_freq seconds): its wp-config.php, with
+    the old database password, would answer the first requests; it is dropped."""
     settings = ctx.settings
     layout.build(settings, site.domain, changes)
     wp_config.write(settings, site.domain, wp_config.defaults(settings, site.domain, db),
-                    wp_config.php_literal('wp_'), layout.htdocs(settings, site.domain))
+                    wp_config.php_literal(table_prefix), layout.htdocs(settings, site.domain))
     phpfpm.forget_scripts(settings, [site.php_version], settings.site_root(site.domain))
 
 

@@ -199,9 +199,13 @@ def snapshots_text(found):
 
 
 def restore_text(result):
-    return ('{domain} is back to snapshot {snapshot} ({taken_at}); it ran WordPress {0} then '
-            'and runs {1} now.'.format(result['ran']['wp_version'], result['runs']['wp_version'],
-                                       **result))
+    versions = 'it ran WordPress {0} then and runs {1} now'.format(
+        result['ran']['wp_version'], result['runs']['wp_version'])
+    if result.get('copy_of'):
+        return ('{domain} is a copy of {copy_of} at snapshot {snapshot} ({taken_at}); {0}.\n'
+                '  {url}\n  wo multitenancy login {domain} logs you in; wo multitenancy '
+                'delete {domain} removes it.'.format(versions, **result))
+    return '{domain} is back to snapshot {snapshot} ({taken_at}); {0}.'.format(versions, **result)
 
 
 def baseline_text(current):

@@ -244,10 +244,17 @@ class RestoreController(MTCommand):
                        'upgraded to the core it runs now, and proven over HTTP before it says '
                        'done. Its wp-config.php stays (its database account is the one that '
                        'works now). A restore that fails puts the database and the uploads '
-                       'back as they were.')
+                       'back as they were. With --as NEWDOMAIN the snapshot becomes a new '
+                       'site of that name instead, for inspection (the site itself is not '
+                       'touched and need not exist any more): made as create makes one, with '
+                       'the snapshot\'s PHP version, cache and isolation, on plain HTTP, its '
+                       'addresses moved to NEWDOMAIN (links in its posts still name the old '
+                       'one); wo multitenancy login NEWDOMAIN logs you in.')
         arguments = [
-            (['domain'], dict(nargs='*', help='the site')),
+            (['domain'], dict(nargs='*', help='the site the snapshot is of')),
             (['--snapshot'], dict(metavar='ID', help='the snapshot (backup --list shows them)')),
+            (['--as'], dict(metavar='NEWDOMAIN', dest='as_domain',
+                            help='restore into a new site of this name')),
             (['--json'], dict(action='store_true', help='print JSON')),
         ]
 
@@ -255,8 +262,13 @@ class RestoreController(MTCommand):
     def default(self):
         pargs = self.app.pargs
         self._run(lambda ctx: everyday.restore_site(ctx, validate.one_domain(
-            pargs.domain, 'restore example.com'), pargs.snapshot),
+            pargs.domain, 'restore example.com'), pargs.snapshot, pargs.as_domain),
             lambda result: self._emit(result, texts.restore_text(result)))
+
+    def _audited(self):
+        """The copy --as makes is in the audit trail of its own domain too."""
+        name, words, domains = super()._audited()
+        return name, words, domains + [d for d in [self.app.pargs.as_domain] if d]
 
 
 class AuditController(MTCommand):

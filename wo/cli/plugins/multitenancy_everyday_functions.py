@@ -262,11 +262,14 @@ def snapshots_of(ctx, domain):
     return {'domain': site['domain'], 'snapshots': restic.snapshots(ctx.settings, domain)}
 
 
-def restore_site(ctx, domain, snapshot_id=None):
+def restore_site(ctx, domain, snapshot_id=None, as_domain=None):
     """Bring a live site's database and uploads back to a snapshot (the newest unless
-    `snapshot_id`), proven over HTTP; a failure leaves it as it was."""
+    `snapshot_id`), proven over HTTP; a failure leaves it as it was. `as_domain`: into a
+    new site of that name instead (the site itself need not exist any more)."""
     settings = ctx.settings
     validate.domain(domain)
+    if as_domain:
+        return _restore_as(ctx, domain, snapshot_id, as_domain)
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
         sites.require_live(site)
@@ -276,6 +279,22 @@ def restore_site(ctx, domain, snapshot_id=None):
                                          changes)
         site_backup.finish_restore(settings, domain)
     return result
+
+
+def _restore_as(ctx, domain, snapshot_id, as_domain):
+    """A new site `as_domain` made as create makes one, from a snapshot of `domain`."""
+    settings = ctx.settings
+    with lock.exclusive(settings.lock_file):
+        snapshot = site_backup.choose_snapshot(settings, domain, snapshot_id)
+        site, table_prefix, record = site_backup.copy_of(settings, domain, snapshot, as_domain)
+        with ctx.changes() as changes:
+            sites.check_new_site(ctx, site)
+            db = sites.provision(ctx, site, changes, table_prefix)
+            site_backup.fill_copy(ctx, site, db, domain, snapshot, changes)
+            sites.go_live(ctx, site, db, changes, record['site'].get('baseline_version') or 0,
+                          probe=True)
+        site_backup.finish_restore(settings, as_domain)
+        return site_backup.copied(ctx, site, domain, snapshot, record)
 
 
 def list_items(ctx, kind):

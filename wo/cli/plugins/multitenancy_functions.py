@@ -15,7 +15,7 @@ from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import (audit, baseline, conversion, fs, isolating, item_switching, lock,
-                             login_links, mariadb, nginx, releases, reversion, rollout,
+                             login_links, nginx, releases, reversion, rollout,
                              shared_items, shared_root, sites, ssl, sources, switching, validate)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
@@ -274,33 +274,13 @@ def create_site(ctx, domains, flags=(), **options):
     password = secrets.token_urlsafe(18)
     with lock.exclusive(ctx.settings.lock_file), ctx.changes() as changes:
         sites.check_new_site(ctx, site)
-        sites.register(ctx, site, changes)
-        ctx.report('Creating the database')
-        db = mariadb.create_site_database(ctx.ctl, site.domain, changes)
-        ctx.db.record_database(site.domain, db)
-        sites.create_user(ctx, site, changes)
-        sites.start_pool(ctx, site, changes)
-        ctx.report('Linking the site to the shared core')
-        sites.lay_out(ctx, site, db, changes)
-        ctx.report('Verifying its database account')
-        sites.verify_before_routing(ctx, site, db, changes, installed=False)
+        db = sites.provision(ctx, site, changes)
         ctx.report('Installing WordPress')
         sites.install_wordpress(ctx, site, password)
         ctx.report('Applying the baseline')
         applied = rollout.apply_baseline(ctx, site.domain, site.php_version)
-        ctx.report('Verifying its database')
-        sites.verify_before_routing(ctx, site, db, changes, installed=True)
-        ctx.report('Configuring nginx')
-        sites.configure_nginx(ctx, site, changes)
-        if site.letsencrypt:
-            ctx.report("Setting up Let's Encrypt")
-            sites.secure(ctx, site, changes)
-        ctx.report('Recording the site')
-        sites.record_site(ctx, site, db, applied['version'])
-        if ctx.settings.enable_health_check:
-            ctx.report('Checking the site over HTTP')
-            sites.require_healthy(site.domain, site.letsencrypt)
-        ctx.db.set_state(site.domain, 'live')
+        sites.go_live(ctx, site, db, changes, applied['version'],
+                      probe=ctx.settings.enable_health_check)
     return sites.login_details(site, password)
 
 
