@@ -16,6 +16,28 @@ def test_changes_bump_the_version_and_no_change_keeps_it():
     assert baseline.changed(grown, remove_plugins=['a'])['plugins'] == ['b']
 
 
+def test_pins_are_kept_per_kind_and_latest_unpins():
+    start = {'version': 3, 'theme': 'tt4', 'plugins': ['a'], 'auto_activate': True}
+    pinned = baseline.pinned(start, 'plugins', {'a': '1.2', 'b': '2.0'})
+    assert pinned == dict(start, versions={'plugins': {'a': '1.2', 'b': '2.0'}})
+    assert baseline.pins(pinned, 'plugins') == {'a': '1.2', 'b': '2.0'}
+    assert baseline.pins(pinned, 'themes') == {} and baseline.pins(None, 'plugins') == {}
+    assert baseline.pinned(pinned, 'plugins', {'a': 'latest', 'b': 'latest'}) == start
+    assert baseline.pinned(start, 'themes', {'tt4': 'latest'}) == start
+
+
+@pytest.mark.parametrize('text', ['akismet', 'akismet=', 'Akismet=1.0', 'akismet=1.0; rm',
+                                  '=1.0', '../x=1.0', 'akismet=-1'])
+def test_a_pin_that_is_not_slug_equals_version_or_latest_is_refused(text):
+    with pytest.raises(InvalidInput, match='is not a pin such as akismet=5.3.1'):
+        baseline.parse_pin(text)
+
+
+def test_a_pin_is_a_slug_and_a_version_or_latest():
+    assert baseline.parse_pin('akismet=5.3.1') == ('akismet', '5.3.1')
+    assert baseline.parse_pin('twentytwentyfour=latest') == ('twentytwentyfour', 'latest')
+
+
 @pytest.mark.parametrize('item,slug', [('akismet', 'akismet'), ('x/akismet.zip', 'akismet'),
                                        ('x/redis-cache.latest-stable.zip', 'redis-cache'),
                                        ('x/my-plugin/', 'my-plugin')])

@@ -198,7 +198,8 @@ def test_list_revert_and_baseline_print_their_results(initialized, capsys):
     assert ended(initialized.controller(everyday.ListController, json=False)) is None
     assert capsys.readouterr().out.startswith('a.test ')
     assert ended(initialized.controller(everyday.BaselineController, add_plugin=[],
-                                        remove_plugin=[], theme=None, json=True)) is None
+                                        remove_plugin=[], theme=None, pin_plugin=[],
+                                        pin_theme=[], json=True)) is None
     assert json.loads(capsys.readouterr().out)['plugins'] == ['nginx-helper', 'redis-cache']
     assert ended(initialized.controller(controllers.RevertController, domain=['a.test'],
                                         json=False)) is None

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.multitenancy import baseline, releases, shared_items, sources, texts
 from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
@@ -220,3 +221,41 @@ def test_wordpress_org_failing_after_the_plugins_moved_still_reports_them(offere
     assert texts.update_text(stopped.value.result).splitlines() == [
         'plugin Updated redis-cache to 2.5 (was 1.0) on every site; 1 site(s) use it, proven on a.test.',
         'plugin nginx-helper: not updated, wordpress.org has no plugin of that name']
+
+
+def test_a_pinned_plugin_is_brought_to_its_pin_and_no_further(offered):
+    everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=2.4']})
+    assert baseline.pins(baseline.read(offered.settings), 'plugins') == {'redis-cache': '2.4'}
+    assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') is None  # not now
+    result = mt.update(offered.ctx, plugins_only=True)  # wordpress.org offers 2.5
+    assert [(i['slug'], i['version']) for i in result['plugins']] == [('redis-cache', '2.4')]
+    assert not mt.update(offered.ctx, plugins_only=True)['changed']
+    listed = everyday.list_items(offered.ctx, 'plugins')['items']
+    assert [(i['slug'], i['version'], i['pinned']) for i in listed] == [
+        ('nginx-helper', '1.0', None), ('redis-cache', '2.4', '2.4')]
+    assert 'pinned:  redis-cache 2.4' in texts.baseline_text(everyday.show_baseline(offered.ctx))
+    everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=latest']})
+    assert mt.update(offered.ctx, plugins_only=True)['plugins'][0]['version'] == '2.5'
+
+
+def test_a_version_other_than_the_pin_is_refused_by_plugin_update_and_rollback(offered):
+    mt.item_update(offered.ctx, 'plugins', ['redis-cache'], version='2.4')
+    mt.item_update(offered.ctx, 'plugins', ['redis-cache'])  # the latest, 2.5
+    everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=2.5']})
+    with pytest.raises(InvalidInput, match='the baseline pins plugin redis-cache to 2.5, not 2.4'):
+        mt.item_update(offered.ctx, 'plugins', ['redis-cache'], version='2.4')
+    with pytest.raises(InvalidInput, match='pins plugin redis-cache to 2.5, not 2.4') as refused:
+        mt.item_rollback(offered.ctx, 'plugins', ['redis-cache'])
+    assert refused.value.hint.startswith('change the pin first: wo multitenancy baseline '
+                                         '--pin-plugin redis-cache=2.4')
+    assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') == '2.5'
+    everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=2.4']})
+    assert mt.item_update(offered.ctx, 'plugins', ['redis-cache'])['items'][0]['version'] == '2.4'
+
+
+def test_a_pin_of_something_not_in_the_shared_set_is_refused_and_changes_nothing(offered):
+    before = baseline.read(offered.settings)
+    with pytest.raises(InvalidInput):
+        everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=2.4'],
+                                                    'themes': ['no-such-theme=1.0']})
+    assert baseline.read(offered.settings) == before

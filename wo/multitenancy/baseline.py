@@ -3,12 +3,17 @@
 
 Plugins and themes come from the shared wp-content, seeded from the release's own
 bundle, a local .zip or directory, or wordpress.org.
+
+Its `versions` ({'plugins': {slug: version}, 'themes': {...}}) pin shared plugins and
+themes: `update` brings a pinned one to its version and no further; every other one
+follows wordpress.org's latest. A pin is not applied to the sites' databases, so
+changing one does not bump the baseline's version.
 """
 import json
 import os
 import re
 
-from wo.multitenancy import fs, layout, sources
+from wo.multitenancy import fs, layout, shared_items, sources
 from wo.multitenancy.errors import InvalidInput, MTError
 
 ENFORCER = 'wo-baseline-enforcer.php'
@@ -16,6 +21,7 @@ ENFORCER_SOURCE = os.path.join(os.path.dirname(__file__), 'php', ENFORCER)
 DOWNLOAD = {'plugins': 'https://downloads.wordpress.org/plugin/{0}.latest-stable.zip',
             'themes': 'https://downloads.wordpress.org/theme/{0}.latest-stable.zip'}
 _SLUG = re.compile(r'^[a-z0-9][a-z0-9_.-]*\Z')
+LATEST = 'latest'  # a pin's version that unpins
 
 
 def read(settings):
@@ -51,6 +57,45 @@ def changed(baseline, add_plugins=(), remove_plugins=(), theme=None):
     if plugins == baseline['plugins'] and theme == baseline['theme']:
         return baseline
     return dict(baseline, version=baseline['version'] + 1, plugins=plugins, theme=theme)
+
+
+def pins(current, kind):
+    """{slug: version} of the shared plugins (or themes) the baseline `current` pins."""
+    return dict(((current or {}).get('versions') or {}).get(kind) or {})
+
+
+def parse_pin(text):
+    """(slug, version or LATEST) of a pin given as SLUG=VERSION; InvalidInput otherwise."""
+    slug, _, version = text.partition('=')
+    if not (_SLUG.match(slug) and (version == LATEST or shared_items.plain_version(version))):
+        raise InvalidInput('{0!r} is not a pin such as akismet=5.3.1 or akismet=latest'.format(
+            text))
+    return slug, version
+
+
+def pinned(current, kind, wanted):
+    """The baseline `current` with each of `wanted` ({slug: version or LATEST}) pinned to
+    that version (LATEST: unpinned)."""
+    versions = {k: pins(current, k) for k in shared_items.KINDS}
+    for slug, version in wanted.items():
+        versions[kind].pop(slug, None)
+        if version != LATEST:
+            versions[kind][slug] = version
+    versions = {k: v for k, v in versions.items() if v}
+    kept = {k: v for k, v in current.items() if k != 'versions'}
+    return dict(kept, versions=versions) if versions else kept
+
+
+def version_allowed(settings, kind, slug, version):
+    """The version `slug` is to be brought to: `version` (None: the latest), or the pin
+    the baseline holds for it. Raises InvalidInput when `version` contradicts the pin."""
+    pin = pins(read(settings), kind).get(slug)
+    if pin and version and version != pin:
+        raise InvalidInput('the baseline pins {0} {1} to {2}, not {3}'.format(
+            kind[:-1], slug, pin, version),
+            'change the pin first: wo multitenancy baseline --pin-{0} {1}={2} (or {1}=latest '
+            'to follow wordpress.org)'.format(kind[:-1], slug, version))
+    return version or pin
 
 
 def slug_of(item):

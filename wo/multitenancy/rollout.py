@@ -36,10 +36,13 @@ def add_to_shared_set(settings, plugins, theme, release_dir, changes):
         baseline.ensure(settings, 'themes', theme, release_dir, changes)
 
 
-def change(settings, add_plugins, remove_plugins, theme, changes):
+def change(settings, add_plugins, remove_plugins, theme, pins, changes):
     """Write baseline.json with the change, when it changes anything (its version is
-    then bumped); the undo puts the previous one back."""
+    bumped when the plugins or the theme change; `pins`: {kind: {slug: version or
+    LATEST}}); the undo puts the previous one back."""
     present = baseline.read(settings)
     wanted = baseline.changed(present, add_plugins, remove_plugins, theme)
+    for kind, versions in pins.items():
+        wanted = baseline.pinned(wanted, kind, versions)
     if wanted != present:
         baseline.write(settings, wanted, changes)

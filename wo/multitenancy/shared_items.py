@@ -94,11 +94,18 @@ def in_use(settings, kind, slug):
     return os.path.basename(os.readlink(link))
 
 
-def newer_on_wordpress_org(settings, kind):
-    """([(slug, version)] of the shared plugins (or themes) wordpress.org offers a newer
-    version of than the one in use, {slug: why} of those it cannot update: one
-    wordpress.org has none of (your own), or whose version cannot be told). Raises
-    MTError when wordpress.org does not answer."""
+def plain_version(text):
+    """Whether `text` is a version name (what a Version: header may say, and a folder of
+    a kept version is named)."""
+    return bool(_VERSION.match(text or ''))
+
+
+def due_updates(settings, kind, pins):
+    """([(slug, version)] of the shared plugins (or themes) to update: those `pins`
+    ({slug: version}) name another version than the one in use, and those wordpress.org
+    offers a newer version of; {slug: why} of those it cannot update: one wordpress.org
+    has none of (your own), or whose version cannot be told). Raises MTError when
+    wordpress.org does not answer."""
     newer, left = [], {}
     for slug in slugs(settings, kind):
         try:
@@ -110,12 +117,15 @@ def newer_on_wordpress_org(settings, kind):
         if updater:
             left[slug] = 'its Update URI {0!r} names another updater than wordpress.org'.format(updater)
             continue
+        if slug in pins:
+            newer += [(slug, pins[slug])] if pins[slug] != used else []
+            continue
         offered = sources.latest_item_version(kind, slug)
         if offered == sources.CLOSED:
             left[slug] = 'closed on wordpress.org (often for a security problem): replace or remove it'
         elif offered is None:
             left[slug] = 'wordpress.org has no {0} of that name'.format(kind[:-1])
-        elif not _VERSION.match(offered):
+        elif not plain_version(offered):
             left[slug] = 'wordpress.org names version {0!r}, which is none'.format(offered)
         elif version_key(offered) > version_key(used):
             newer.append((slug, offered))
@@ -146,7 +156,7 @@ def header_version(directory, kind):
         raise MTError('{0} holds no {1}: no file with a "{2}:" header'.format(
             directory, kind[:-1], _HEADER[kind]), 'give the {0}\'s .zip or folder'.format(kind[:-1]))
     version = _header(os.path.join(directory, mains[0]), 'Version')
-    if not version or not _VERSION.match(version):
+    if not plain_version(version):
         raise MTError('{0}/{1} names no usable Version: ({2!r})'.format(directory, mains[0], version))
     return version
 

@@ -57,11 +57,12 @@ def item_switch_text(result, verb):
 
 def items_text(listing):
     """plugin|theme list: one line per plugin or theme of the shared set."""
-    lines = ['{0:<28} {1:<12} {2:<24} {3}'.format(listing['kind'].upper(), 'IN USE', 'KEPT', 'SITES')]
+    row = '{0:<28} {1:<12} {2:<10} {3:<24} {4}'
+    lines = [row.format(listing['kind'].upper(), 'IN USE', 'PINNED', 'KEPT', 'SITES')]
     for item in listing['items']:
-        lines.append('{0:<28} {1:<12} {2:<24} {3}'.format(
-            item['slug'], item['version'] or '?', ', '.join(item['kept']) or '(not versioned yet)',
-            ', '.join(item['sites']) or '-'))
+        lines.append(row.format(
+            item['slug'], item['version'] or '?', item['pinned'] or '-',
+            ', '.join(item['kept']) or '(not versioned yet)', ', '.join(item['sites']) or '-'))
     if listing['unknown']:
         lines.append('Could not tell for: ' + ', '.join(listing['unknown']))
     return '\n'.join(lines)
@@ -209,8 +210,13 @@ def restore_text(result):
 
 
 def baseline_text(current):
-    return 'Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  auto-activate: {1}'.format(
-        ', '.join(current['plugins']) or 'none', 'yes' if current['auto_activate'] else 'no', **current)
+    pins = ['{0} {1}'.format(slug, version) for kind in ('plugins', 'themes')
+            for slug, version in sorted(((current.get('versions') or {}).get(kind) or {}).items())]
+    return ('Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  auto-activate: '
+            '{1}\n  pinned:  {2}'.format(', '.join(current['plugins']) or 'none',
+                                         'yes' if current['auto_activate'] else 'no',
+                                         ', '.join(pins) or 'none (all follow wordpress.org)',
+                                         **current))
 
 
 def verification_text(reports):

@@ -90,23 +90,34 @@ class BaselineController(MTCommand):
     class Meta:
         label = 'mt_baseline'
         aliases = ['baseline']
-        description = ('Show the baseline (the theme and plugins every site must have), or '
-                       'change it and bring every site to it. A plugin or theme is a '
-                       'wordpress.org slug, a .zip or a directory.')
+        description = ('Show the baseline (the theme and plugins every site must have, and '
+                       'the versions shared plugins and themes are pinned to), or change it '
+                       'and bring every site to it. A plugin or theme is a wordpress.org '
+                       'slug, a .zip or a directory. A pin changes no site now: update '
+                       '(and plugin|theme update without --version) brings the plugin to '
+                       'its version, and refuses another one.')
         arguments = [
             (['--add-plugin'], dict(action='append', default=[], metavar='PLUGIN',
                                     dest='add_plugin', help='add a plugin (repeatable)')),
             (['--remove-plugin'], dict(action='append', default=[], metavar='SLUG',
                                        dest='remove_plugin', help='stop requiring a plugin')),
             (['--theme'], dict(metavar='THEME', help='the theme every site uses')),
+            (['--pin-plugin'], dict(action='append', default=[], metavar='SLUG=VERSION',
+                                    dest='pin_plugin',
+                                    help='keep a shared plugin at VERSION: update brings it '
+                                         'there and no further; SLUG=latest follows '
+                                         'wordpress.org again (repeatable)')),
+            (['--pin-theme'], dict(action='append', default=[], metavar='SLUG=VERSION',
+                                   dest='pin_theme', help='the same for a shared theme')),
             (['--json'], dict(action='store_true', help='print JSON')),
         ]
 
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        self._run(lambda ctx: everyday.change_baseline(ctx, pargs.add_plugin, pargs.remove_plugin,
-                                                 pargs.theme),
+        self._run(lambda ctx: everyday.change_baseline(
+            ctx, pargs.add_plugin, pargs.remove_plugin, pargs.theme,
+            {'plugins': pargs.pin_plugin, 'themes': pargs.pin_theme}),
                   lambda current: self._emit(current, texts.baseline_text(current)))
 
 

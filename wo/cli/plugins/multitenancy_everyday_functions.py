@@ -117,15 +117,19 @@ def show_baseline(ctx):
     return baseline.read(ctx.settings)
 
 
-def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None):
-    """Change what every site must have and bring every site to it; with no change
-    asked for, the baseline as it is (show_baseline).
+def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None, pins=None):
+    """Change what every site must have and bring every site to it; `pins` ({kind:
+    [SLUG=VERSION or SLUG=latest]}) pin shared plugins and themes for `update` (in the
+    shared set; nothing switches now). With no change asked for, the baseline as it is
+    (show_baseline).
 
     Re-running the same command finishes sites a previous run could not reach.
     Returns the baseline with failed_sites; sites that could not be brought to it
     raise PartlyFailed (exit 1) naming them, carrying that result.
     """
-    if not (add_plugins or remove_plugins or theme):
+    pins = {kind: dict(baseline.parse_pin(p) for p in given)
+            for kind, given in (pins or {}).items() if given}
+    if not (add_plugins or remove_plugins or theme or pins):
         return show_baseline(ctx)
     settings = ctx.settings
     slugs = [baseline.slug_of(p) for p in add_plugins]
@@ -136,7 +140,10 @@ def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None):
         with ctx.changes() as changes:
             rollout.add_to_shared_set(settings, add_plugins, theme,
                                       releases.path(settings, current), changes)
-            rollout.change(settings, slugs, removed, theme_slug, changes)
+            for kind, wanted in pins.items():
+                for slug in wanted:
+                    shared_items.require_shared(settings, kind, slug)
+            rollout.change(settings, slugs, removed, theme_slug, pins, changes)
         failed = rollout.apply_to_all_sites(ctx)
     return require_every_site(dict(baseline.read(settings), failed_sites=failed), failed,
                               'could not be brought to the baseline')
@@ -299,13 +306,15 @@ def _restore_as(ctx, domain, snapshot_id, as_domain):
 
 def list_items(ctx, kind):
     """The shared plugins (or themes) kept as folders: the version every site runs, the
-    versions kept, and the sites that use each."""
+    versions kept, the version the baseline pins it to, and the sites that use each."""
     settings = ctx.settings
     shared_root.require_initialized(settings)
     active = item_switching.active_items(ctx, kind)
+    pins = baseline.pins(baseline.read(settings), kind)
     items = []
     for slug in shared_items.slugs(settings, kind):
         items.append({'slug': slug, 'kept': shared_items.kept(settings, kind, slug),
+                      'pinned': pins.get(slug),
                       'version': _version_in_use(settings, kind, slug),
                       'sites': sorted(d for d, names in active.items() if names and slug in names)})
     return {'kind': kind[:-1], 'items': items,

@@ -98,8 +98,8 @@ def init_shared(ctx, source=None, force=False):
 def update(ctx, source=None, version=None, force=False, core_only=False, plugins_only=False):
     """Update the core: stage a release, prove it on a canary site, switch every site to
     it, upgrade every database. Then, unless --source or --version named a release,
-    every shared plugin and theme wordpress.org has a newer version of, each as `plugin
-    update` does. `plugins_only`: those alone. Nothing to do: says so, changes nothing."""
+    every shared plugin and theme the baseline pins to another version than the one in
+    use, or wordpress.org has a newer version of, each as `plugin update` does. `plugins_only`: those alone. Nothing to do: says so, changes nothing."""
     settings = ctx.settings
     if plugins_only and (core_only or source or version):
         raise InvalidInput('--{0} names the core, which --plugins-only leaves alone'.format(
@@ -123,8 +123,8 @@ def update(ctx, source=None, version=None, force=False, core_only=False, plugins
         for kind in shared_items.KINDS:
             ctx.report('Asking wordpress.org which shared {0} have a newer version'.format(kind))
             try:
-                newer, result['not_updated_' + kind] = \
-                    shared_items.newer_on_wordpress_org(settings, kind)
+                newer, result['not_updated_' + kind] = shared_items.due_updates(
+                    settings, kind, baseline.pins(baseline.read(settings), kind))
             except MTError as e:  # what was done before it: the core, the plugins
                 e.result = dict(result, changed=result['changed'] or any(r['changed'] for r in done))
                 raise
@@ -176,8 +176,9 @@ def rollback(ctx, to=None, force=False):
 
 # -- plugin|theme update, rollback: the versions of the shared set every site runs ---------
 def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=False):
-    """For each shared plugin (or theme) named: stage the new version, prove it on a
-    canary site that uses it, switch every site to it at once, let each site using it
+    """For each shared plugin (or theme) named: stage the new version (`version`, else
+    the one the baseline pins it to, else the latest), prove it on a canary site that
+    uses it, switch every site to it at once, let each site using it
     upgrade, probe them, prune. One already on that version: nothing to do. One that
     fails is undone, named, and the others go on."""
     slugs = _shared_items_named(ctx, kind, slugs, every)
@@ -187,7 +188,9 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
     sources.check_version(version)
     with lock.exclusive(ctx.settings.lock_file):
         shared_root.require_initialized(ctx.settings)
-        done = _update_items(ctx, kind, [(slug, version) for slug in slugs], source, force)
+        wanted = [(slug, baseline.version_allowed(ctx.settings, kind, slug, version))
+                  for slug in slugs]
+        done = _update_items(ctx, kind, wanted, source, force)
     return _items_finished({'items': done, 'changed': any(r['changed'] for r in done)}, done)
 
 
@@ -245,6 +248,7 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
         item_switching.repair_pins(ctx)
         current = item_switching.adopt(ctx, kind, slug)
         target = item_switching.rollback_target(ctx, kind, slug, current, to)
+        baseline.version_allowed(ctx.settings, kind, slug, target)
         if target == current:
             return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
         with ctx.changes() as changes:
