@@ -193,3 +193,23 @@ def test_a_rollback_to_a_version_not_kept_is_refused_with_the_kept_ones(two_site
     done = wo('plugin', 'rollback', PLUGIN, '--to', '0.9', check=False)
     assert done.returncode == 2
     assert 'no version 0.9 is kept' in done.stderr and 'versions kept: 1.0, 1.1' in done.stderr
+
+
+def test_a_pinned_plugin_is_kept_at_its_pin(two_sites, sources):
+    assert {plugin_version_served(d) for d in two_sites} == {'1.1'}
+    wo('baseline', '--pin-plugin', PLUGIN + '=1.0')
+    try:
+        assert '{0} 1.0'.format(PLUGIN) in wo('baseline').stdout
+        assert {plugin_version_served(d) for d in two_sites} == {'1.1'}  # a pin switches nothing
+        other = wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.1'], check=False)
+        assert other.returncode == 1 and 'is version 1.1, not 1.0' in other.stderr
+        wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.0'])
+        assert {plugin_version_served(d) for d in two_sites} == {'1.0'}
+        back = wo('plugin', 'rollback', PLUGIN, check=False)
+        assert back.returncode == 2 and 'pins plugin {0} to 1.0, not 1.1'.format(PLUGIN) in back.stderr
+        assert {plugin_version_served(d) for d in two_sites} == {'1.0'}
+    finally:
+        wo('baseline', '--pin-plugin', PLUGIN + '=latest')
+    wo('plugin', 'rollback', PLUGIN)
+    assert {plugin_version_served(d) for d in two_sites} == {'1.1'}
+    assert 'pinned:  none' in wo('baseline').stdout
