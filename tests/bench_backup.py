@@ -3,7 +3,9 @@
 (restic) against what an admin would otherwise script, a `tar --zstd` of each site's
 wp-config.php and uploads and a `mysqldump --single-transaction` of its database
 (convert's own backup), each run into a new directory: time of each run and what the
-repository or the directory grows by.
+repository or the directory grows by. Then one site restored from each: `restore` (in
+place) and `restore --as` a new domain, against untarring its files and loading its
+dump with `mariadb`.
 
     sudo /opt/wo/bin/python tests/bench_backup.py --sites 20 --uploads-mb 5
 
@@ -62,6 +64,26 @@ def tar_run(databases, target):
     return time.time() - began, du(target)
 
 
+def restic_restores(domain, copy):
+    """Seconds of `restore` of `domain` in place, and of `restore --as copy`."""
+    began = time.time()
+    wo('restore', domain)
+    in_place = time.time() - began
+    began = time.time()
+    wo('restore', domain, '--as', copy)
+    return in_place, time.time() - began
+
+
+def tar_restore(domain, database, target):
+    """What a script would do: untar the site's files over it and load its dump."""
+    began = time.time()
+    subprocess.run(['tar', '--zstd', '-xf', os.path.join(target, domain + '.tar.zst'),
+                    '-C', os.path.join(SITES, domain)], check=True)
+    with open(os.path.join(target, domain + '.sql')) as dump:
+        subprocess.run(['mariadb', database], stdin=dump, check=True)
+    return time.time() - began
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sites', type=int, default=20)
@@ -69,12 +91,13 @@ def main():
     args = parser.parse_args()
     tarball = wordpress_releases.release_tarball('6.5')
     domains = ['bench-backup-{0}.test'.format(i) for i in range(args.sites)]
+    copy = 'bench-backup-copy.test'
     original = open(CONF).read()
     shutil.rmtree(REPOSITORY, ignore_errors=True)
     scratch = tempfile.mkdtemp(prefix='bench-backup-', dir='/var/backups')
     write_conf(backup_repository=REPOSITORY)
     try:
-        for domain in domains:
+        for domain in domains + [copy]:
             purge_site(domain)
         if not os.path.islink(SHARED + '/current'):
             wo('init', '--source', tarball)
@@ -91,8 +114,10 @@ def main():
         second = restic_run()
         tar_first = tar_run(databases, os.path.join(scratch, 'first'))
         tar_second = tar_run(databases, os.path.join(scratch, 'second'))
+        restores = restic_restores(domains[0], copy)
+        tar_restored = tar_restore(domains[0], databases[domains[0]], os.path.join(scratch, 'second'))
     finally:
-        for domain in domains:
+        for domain in domains + [copy]:
             wo('delete', domain, '--force', check=False)
         with open(CONF, 'w') as f:
             f.write(original)
@@ -105,9 +130,11 @@ def main():
             ('first run: stored', first[1] / 1e6, tar_first[1] / 1e6, 'MB'),
             ('second run right after: time', second[0], tar_second[0], 's'),
             ('second run right after: stored in addition', (second[1] - first[1]) / 1e6,
-             tar_second[1] / 1e6, 'MB'))
+             tar_second[1] / 1e6, 'MB'),
+            ('restore of one site in place: time', restores[0], tar_restored, 's'),
+            ('restore of one site --as a new domain: time', restores[1], tar_restored, 's'))
     for label, ours, theirs, unit in rows:
-        ratio = '{0:.1f}x'.format(theirs / ours) if ours > 0.0005 else 'n/a'
+        ratio = '{0:.2g}x'.format(theirs / ours) if ours > 0.0005 else 'n/a'
         print('| {0} | {1:.3f} {3} | {2:.3f} {3} | {4} |'.format(label, ours, theirs, unit, ratio))
 
 

@@ -259,3 +259,27 @@ def test_a_pin_of_something_not_in_the_shared_set_is_refused_and_changes_nothing
         everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=2.4'],
                                                     'themes': ['no-such-theme=1.0']})
     assert baseline.read(offered.settings) == before
+
+
+def test_the_core_canary_is_the_first_site_answering_cleanly_now(server):
+    server.init('6.4.5')
+    for domain in ('a.test', 'b.test'):
+        server.create(domain)
+    server.runner.broken['a.test'] = 'There has been a critical error'
+    with pytest.raises(PartlyFailed) as still_broken:  # the switch moves it too
+        mt.update(server.ctx, server.tarball('6.5.5'))
+    assert any(line.startswith('a.test is no canary: it fails already (HTTP 500)')
+               for line in server.lines)
+    assert any('canary site b.test' in line for line in server.lines)
+    assert list(still_broken.value.result['failed']) == ['a.test']
+    assert server.ctx.db.get_site('b.test')['shared_release'] == still_broken.value.result['release']
+
+
+def test_no_core_update_without_a_site_answering_cleanly_now(server):
+    server.init('6.4.5')
+    server.create('a.test')
+    before = releases.current(server.settings)
+    server.runner.broken['a.test'] = 'There has been a critical error'
+    with pytest.raises(MTError, match='no site can be a canary: none answers cleanly now'):
+        mt.update(server.ctx, server.tarball('6.5.5'))
+    assert releases.current(server.settings) == before

@@ -32,6 +32,11 @@ def test_a_site_without_snapshots_is_refused(sandbox, monkeypatch):
         site_backup.choose_snapshot(sandbox, 'a.test')
 
 
+def of_a_test(settings):
+    """SNAPSHOTS[0] as restic lists it, with the paths a snapshot of a.test holds."""
+    return dict(SNAPSHOTS[0], paths=[site_backup.uploads(settings, 'a.test')])
+
+
 def in_snapshot(monkeypatch, files):
     """restic.read_file answering from `files` ({name at the end of the path: text})."""
     def read_file(settings, snapshot_id, path):
@@ -52,7 +57,7 @@ def in_snapshot(monkeypatch, files):
 def test_a_record_of_another_site_or_none_is_refused(sandbox, monkeypatch, record, message):
     in_snapshot(monkeypatch, {'site.json': record} if record else {})
     with pytest.raises(MTError, match=message):
-        site_backup.copy_of(sandbox, 'a.test', SNAPSHOTS[0], 'copy.test')
+        site_backup.copy_of(sandbox, 'a.test', of_a_test(sandbox), 'copy.test')
 
 
 CONFIG = """<?php
@@ -65,7 +70,7 @@ def test_a_copy_takes_the_snapshots_php_cache_isolation_and_table_prefix(sandbox
     row = {'domain': 'a.test', 'php_version': '8.2', 'cache_type': 'wpfc',
            'isolation': 'sovereign', 'baseline_version': 3}
     in_snapshot(monkeypatch, {'site.json': json.dumps({'site': row}), 'wp-config.php': CONFIG})
-    site, prefix, record = site_backup.copy_of(sandbox, 'a.test', SNAPSHOTS[0], 'copy.test')
+    site, prefix, record = site_backup.copy_of(sandbox, 'a.test', of_a_test(sandbox), 'copy.test')
     assert (site.domain, site.php_version, site.cache, site.isolation, site.letsencrypt) == (
         'copy.test', '8.2', 'wpfc', 'sovereign', False)
     assert prefix == 'wpx7_' and record['site'] == row
@@ -76,7 +81,7 @@ def test_a_copy_whose_table_prefix_cannot_be_read_is_refused(sandbox, monkeypatc
     row = {'domain': 'a.test', 'php_version': '8.2', 'cache_type': 'wpfc'}
     in_snapshot(monkeypatch, {'site.json': json.dumps({'site': row}), 'wp-config.php': config})
     with pytest.raises(MTError, match='names no table prefix'):
-        site_backup.copy_of(sandbox, 'a.test', SNAPSHOTS[0], 'copy.test')
+        site_backup.copy_of(sandbox, 'a.test', of_a_test(sandbox), 'copy.test')
 
 
 @pytest.mark.parametrize('keep', [dict(keep_daily='0', keep_weekly='0', keep_monthly='0'),
@@ -84,3 +89,17 @@ def test_a_copy_whose_table_prefix_cannot_be_read_is_refused(sandbox, monkeypatc
 def test_a_retention_that_keeps_nothing_is_refused(keep):
     with pytest.raises(InvalidInput, match='one of them more than 0'):
         mt_settings.from_mapping(keep)
+
+
+def test_a_copy_of_a_snapshot_taken_elsewhere_or_naming_an_unknown_cache_is_refused(
+        sandbox, monkeypatch):
+    row = {'domain': 'a.test', 'php_version': '8.2', 'cache_type': 'wpfc'}
+    in_snapshot(monkeypatch, {'site.json': json.dumps({'site': row}), 'wp-config.php': CONFIG})
+    with pytest.raises(MTError, match='it was taken with another sites_root'):
+        site_backup.copy_of(sandbox, 'a.test', dict(SNAPSHOTS[0], paths=['/srv/a.test']),
+                            'copy.test')
+    for cache in (None, 'memcached'):
+        in_snapshot(monkeypatch, {'site.json': json.dumps({'site': dict(row, cache_type=cache)}),
+                                  'wp-config.php': CONFIG})
+        with pytest.raises(MTError, match='names no cache type this version knows'):
+            site_backup.copy_of(sandbox, 'a.test', of_a_test(sandbox), 'copy.test')

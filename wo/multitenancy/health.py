@@ -54,9 +54,9 @@ def probe(domain, https=False, whole=False):
 
 def release_problem(domain, https, wp_version):
     """Why the site does not run release `wp_version` cleanly, or None: its front page
-    must answer 200 without a PHP error and name that version, and /wp-admin/ must send
-    a visitor to the login, not to upgrade.php ("Database Update Required")."""
-    front = probe(domain, https)
+    must answer 200 without a PHP error, whole, and name that version, and /wp-admin/
+    must send a visitor to the login, not to upgrade.php ("Database Update Required")."""
+    front = probe(domain, https, whole=True)
     if not front['ok']:
         return front['problem']
     if front['version'] != wp_version:
@@ -69,6 +69,16 @@ def page_problem(domain, https):
     a PHP error, and /wp-admin/ sends a visitor to the login."""
     front = probe(domain, https, whole=True)
     return front['problem'] if not front['ok'] else _admin_problem(domain, https)
+
+
+def answers_cleanly(report, site):
+    """Whether the site (our row) answers cleanly now (page_problem); one that does not
+    is reported through `report`, as no canary: a site already broken would refuse every
+    version."""
+    problem = page_problem(site['domain'], bool(site['is_ssl']))
+    if problem:
+        report('{0} is no canary: it fails already ({1})'.format(site['domain'], problem))
+    return not problem
 
 
 def _admin_problem(domain, https):

@@ -151,12 +151,9 @@ def _canary(ctx, kind, using):
     plugin one whose WP_PLUGIN_DIR goes through its own wp-content (made so if an earlier
     version of this plugin wrote it otherwise)."""
     for site in using:
-        if not site['known']:
+        if not site['known'] or not health.answers_cleanly(ctx.report, site):
             continue
-        problem = health.page_problem(site['domain'], bool(site['is_ssl']))
-        if problem:
-            ctx.report('{0} is no canary: it fails already ({1})'.format(site['domain'], problem))
-        elif kind == 'themes' or wp_config.plugins_through_docroot(
+        if kind == 'themes' or wp_config.plugins_through_docroot(
                 ctx.settings, site['domain'], site['php_version']):
             return site
     raise MTError('no site using it can be a canary: none answers cleanly now, or their '

@@ -3,10 +3,11 @@
 import contextlib
 import re
 import sys
+import tempfile
 import time
 
 from wo.multitenancy import runner
-from wo.multitenancy.errors import MTError
+from wo.multitenancy.errors import CommandFailed, MTError
 
 _IDENTIFIER = re.compile(r'^[A-Za-z0-9_]{1,64}$')
 # What WordOps' setupdatabase grants a site's user on its database, and nothing else.
@@ -184,6 +185,15 @@ def delete_options(ctl, db_name, names):
         _execute(ctl, 'DELETE FROM {0} WHERE option_name = %s'.format(table), (name,))
 
 
+def delete_options_starting(ctl, db_name, prefix):
+    """Delete the options of database `db_name` (read_options' table) whose name starts
+    with `prefix`."""
+    table = _options_table(ctl, db_name)
+    if table:
+        _execute(ctl, 'DELETE FROM {0} WHERE option_name LIKE %s'.format(table),
+                 (_like_prefix(prefix),))
+
+
 def _options_table(ctl, db_name):
     _require_identifier(db_name)
     tables = _column(ctl, 'SELECT c.TABLE_NAME FROM information_schema.COLUMNS c JOIN '
@@ -200,13 +210,13 @@ def _like_prefix(prefix):
     return prefix.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%') + '%'
 
 
-def definitions(ctl, db_name):
-    """The routines, triggers, views and events of `db_name`, each with the user (at any
-    host) it runs as: [('VIEWS v1', 'user'), ...]."""
+def defined_by(ctl, db_name, user):
+    """The routines, triggers, views and events of `db_name` whose definer is `user` (at
+    any host): they stop working when that user goes."""
     query = ' UNION ALL '.join(
-        "SELECT CONCAT('{0} ', {2}), SUBSTRING_INDEX(DEFINER, '@', 1) FROM "
-        "information_schema.{0} WHERE {1} = %s".format(*names) for names in _DEFINED)
-    return [tuple(row) for row in _rows(ctl, query, (db_name,) * len(_DEFINED))]
+        "SELECT CONCAT('{0} ', {2}) FROM information_schema.{0} WHERE {1} = %s AND "
+        "SUBSTRING_INDEX(DEFINER, '@', 1) = %s".format(*names) for names in _DEFINED)
+    return _column(ctl, query, (db_name, user) * len(_DEFINED))
 
 
 def wordops_grant_host(ctl):
@@ -246,9 +256,34 @@ def dump(db_name, path):
 
 
 def restore(db_name, path):
-    """Load the SQL dump `path` into database `db_name` (its tables replaced)."""
+    """Load the SQL dump `path` into database `db_name` (its tables replaced), as root,
+    in the client's sandbox: a client command in the file (\\! runs a shell) is refused."""
     _require_identifier(db_name)
-    runner.run(['mariadb', db_name, '--execute', 'source ' + path], timeout=6 * 3600)
+    runner.run(['mariadb', '--sandbox', db_name], stdin_file=path, timeout=6 * 3600)
+
+
+def load_as_site(db, path):
+    """Load the SQL dump `path` into the database of `db` (create_site_database's) as
+    that site's own account, in the client's sandbox: the dump can do nothing the
+    account could not (MariaDB refuses a definer of another account, a statement on
+    another database). MTError when it refuses anything."""
+    _require_identifier(db['db_name'])
+    escaped = db['db_password'].replace('\\', '\\\\').replace('"', '\\"')
+    # --defaults-file: this file alone; root's ~/.my.cnf would log in as root
+    with tempfile.NamedTemporaryFile('w', prefix='wo-mt-', suffix='.cnf') as options:
+        options.write('[client]\nuser={0}\npassword="{1}"\nhost={2}\n'.format(
+            db['db_user'], escaped, db['db_host']))
+        options.flush()
+        try:
+            runner.run(['mariadb', '--defaults-file=' + options.name, '--sandbox',
+                        db['db_name']], stdin_file=path, timeout=6 * 3600)
+        except CommandFailed as e:
+            raise MTError('MariaDB refused the dump as {0}: {1}'.format(
+                db['db_user'], (e.stderr.strip().splitlines() or ['exit {0}'.format(
+                    e.returncode)])[-1]),
+                'what runs as another account (a routine, trigger, view or event) or '
+                'touches another database cannot be copied: restore the site in place, '
+                'or drop it on the site and back it up again')
 
 
 def replace_database(ctl, db_name, path):

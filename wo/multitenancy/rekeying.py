@@ -94,8 +94,7 @@ def _write_config(ctx, site, constants, table_prefix, changes):
 
 
 def _require_nothing_defined_by(ctx, database, error):
-    defined = [name for name, user in mariadb.definitions(ctx.ctl, database['db_name'])
-               if user == database['db_user']]
+    defined = mariadb.defined_by(ctx.ctl, database['db_name'], database['db_user'])
     if defined:
         raise error('{0} defined {1} in {2}: they stop working when its account is '
                     'replaced'.format(database['db_user'], ', '.join(defined),

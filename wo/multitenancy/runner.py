@@ -21,12 +21,14 @@ SITE_ENV = {'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 SITE_OUTPUT = 16 << 20  # bytes of a site's program's stdout and of its stderr read, at most
 
 
-def run(argv, *, user=None, input=None, env=None, timeout=600, check=True, umask=-1):
+def run(argv, *, user=None, input=None, stdin_file=None, env=None, timeout=600, check=True,
+        umask=-1):
     """Run argv and return the CompletedProcess (text mode, output captured).
 
     user: run as this system user (through runuser) instead of root, detached from
     root's session, stdin and environment (`env` adds to SITE_ENV); the last
     SITE_OUTPUT bytes of its stdout and of its stderr are read.
+    stdin_file: a file of root's the program reads as its stdin (not with `user`).
     umask: the program's umask (0o077: what it creates is its user's alone).
     Raises CommandFailed on a non-zero exit when check is true, or when the
     program is missing or times out (then its whole process group is killed).
@@ -35,10 +37,11 @@ def run(argv, *, user=None, input=None, env=None, timeout=600, check=True, umask
     if user:
         argv = ['runuser', '-u', user, '--'] + argv
         env = dict(SITE_ENV, **(env or {}))
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            open(stdin_file or os.devnull, 'rb') as stdin:
         try:
             process = subprocess.Popen(
-                argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                argv, stdin=subprocess.PIPE if input is not None else stdin,
                 stdout=out, stderr=err, env=env, text=True, umask=umask,
                 start_new_session=bool(user))
         except FileNotFoundError:

@@ -25,8 +25,9 @@ import re
 import stat
 import time
 
-from wo.multitenancy import (baseline, fs, health, layout, maintenance, mariadb, nginx, pools,
-                             releases, restic, site_files, sites, validate, wordpress)
+from wo.multitenancy import (baseline, fs, health, layout, login_links, maintenance, mariadb,
+                             nginx, pools, releases, restic, site_files, sites, validate,
+                             wordpress)
 from wo.multitenancy.errors import InvalidInput, MTError
 
 DUMP = 'database.sql'
@@ -122,7 +123,8 @@ def restore(ctx, site, database, snapshot, changes):
     if not found['ok']:
         raise MTError('{0} does not serve well from snapshot {1}: {2}'.format(
             domain, snapshot['short_id'], found['problem']), 'it is back as it was')
-    return dict(_restored(snapshot, record, site['shared_release'], found), domain=domain)
+    return dict(_restored(snapshot, record, site['shared_release'], found['version']),
+                domain=domain)
 
 
 def copy_of(settings, domain, snapshot, new_domain):
@@ -131,9 +133,12 @@ def copy_of(settings, domain, snapshot, new_domain):
     prefix; the snapshot's record)."""
     record = _record_in(settings, domain, snapshot)
     row = record['site']
+    if row.get('cache_type') not in validate.CACHE_TYPES:
+        raise MTError('snapshot {0} of {1} names no cache type this version knows: {2!r}'.format(
+            snapshot['short_id'], domain, row.get('cache_type')))
     site = sites.NewSite(
         domain=validate.domain(new_domain), php_version=row.get('php_version'),
-        cache=row.get('cache_type'), letsencrypt=False, hsts=False, dns=None,
+        cache=row['cache_type'], letsencrypt=False, hsts=False, dns=None,
         admin_email=settings.admin_email, admin_user='admin',
         isolation=validate.isolation(row.get('isolation') or 'shared'))
     config = restic.read_file(settings, snapshot['id'],
@@ -148,32 +153,35 @@ def copy_of(settings, domain, snapshot, new_domain):
 
 def fill_copy(ctx, site, db, domain, snapshot, changes):
     """Fill the new site `site` (sites.provision made it: database `db`) from `domain`'s
-    `snapshot`: its database, in which nothing may run as another account, its uploads,
-    its database upgraded to the core, its addresses moved to its own domain.
+    `snapshot`: its database, loaded as the new site's own account (so nothing in it runs
+    as another one), its uploads, its database upgraded to the core, its addresses moved
+    to its own domain.
     finish_restore comes after."""
     settings = ctx.settings
     scratch = _unpack(ctx, site.domain, snapshot, changes)
     ctx.report('Loading its database')
-    # Loaded by root: nothing of the new site runs yet (no request is routed to it).
-    mariadb.replace_database(ctx.ctl, db['db_name'], _dump_in(settings, scratch, domain))
-    _require_own_definitions(ctx, db)
+    mariadb.load_as_site(db, _dump_in(settings, scratch, domain))
+    # What the original's login links left to collect is the original's, not the copy's.
+    for prefix in (login_links.EVENT_PREFIX, login_links.COUNT_PREFIX):
+        mariadb.delete_options_starting(ctx.ctl, db['db_name'], prefix)
     _restore_uploads(settings, site.domain, scratch + uploads(settings, domain), changes)
     wordpress.upgrade_database(settings, site.domain, site.php_version)
     wordpress.task(settings, site.domain, site.php_version, 'set_url',
                    url='http://' + site.domain)
+    nginx.purge_page_cache([site.domain], settings.page_caches)  # a deleted site's of that name
 
 
-def copied(ctx, site, domain, snapshot, record):
+def copied(settings, site, domain, snapshot, record):
     """What restore --as says of the copy `site` once it is live."""
-    found = health.probe(site.domain)
-    return dict(_restored(snapshot, record, releases.current(ctx.settings), found),
+    current = releases.current(settings)
+    return dict(_restored(snapshot, record, current, releases.version(settings, current)[0]),
                 domain=site.domain, copy_of=domain, url='http://{0}/'.format(site.domain))
 
 
-def _restored(snapshot, record, release, found):
+def _restored(snapshot, record, release, wp_version):
     return {'snapshot': snapshot['short_id'], 'taken_at': snapshot['time'],
             'ran': {'release': record.get('release'), 'wp_version': record.get('wp_version')},
-            'runs': {'release': release, 'wp_version': found['version']}}
+            'runs': {'release': release, 'wp_version': wp_version}}
 
 
 def _unpack(ctx, domain, snapshot, changes):
@@ -192,19 +200,6 @@ def _dump_in(settings, scratch, domain):
     if not os.path.isfile(dump):
         raise MTError('the snapshot holds no database dump')
     return dump
-
-
-def _require_own_definitions(ctx, db):
-    """Refuse a database whose routines, triggers, views or events run as another
-    account than the site's (the site they were copied from): they would reach that
-    account's database."""
-    foreign = [name for name, user in mariadb.definitions(ctx.ctl, db['db_name'])
-               if user != db['db_user']]
-    if foreign:
-        raise MTError('the database in the snapshot has {0}, defined by another account: '
-                      'they would run with its rights'.format(', '.join(foreign)),
-                      'restore it in place instead, or drop them on the site and back it '
-                      'up again')
 
 
 def _clear_leftovers(settings, domain):
@@ -238,6 +233,9 @@ def _record_in(settings, domain, snapshot):
     if not (isinstance(record, dict) and isinstance(record.get('site'), dict)
             and record['site'].get('domain') == domain):
         raise MTError('the snapshot is not one of ' + domain)
+    if uploads(settings, domain) not in snapshot.get('paths', ()):
+        raise MTError('snapshot {0} of {1} holds no {2}: it was taken with another '
+                      'sites_root'.format(snapshot['short_id'], domain, uploads(settings, domain)))
     return record
 
 

@@ -85,7 +85,7 @@ def switch_every_site(ctx, name, force, changes):
         phpfpm.warm_scripts(settings, versions, releases.path(settings, previous),
                             releases.path(settings, name))
     if sites and not force:
-        prove_on_canary(ctx, sites[0], name, changes)
+        prove_on_canary(ctx, canary(ctx, sites), name, changes)
     ctx.report('Switching every site to {0}'.format(name))
     changes.on_failure('switch back to {0}'.format(previous), lambda: switch_back(ctx, previous))
     releases.switch(settings, name)
@@ -106,6 +106,15 @@ def switch_back(ctx, previous):
     ctx.db.mark_current_release(previous)
     for site in live_sites(ctx):
         layout.link_core(ctx.settings, site['domain'])
+
+
+def canary(ctx, sites):
+    """The first of the live `sites` that answers cleanly now (health.answers_cleanly)."""
+    for site in sites:
+        if health.answers_cleanly(ctx.report, site):
+            return site
+    raise MTError('no site can be a canary: none answers cleanly now',
+                  'fix one of them, or pass --force to switch without a canary')
 
 
 def prove_on_canary(ctx, site, name, changes):

@@ -275,8 +275,8 @@ def restore_site(ctx, domain, snapshot_id=None, as_domain=None):
     new site of that name instead (the site itself need not exist any more)."""
     settings = ctx.settings
     validate.domain(domain)
-    if as_domain:
-        return _restore_as(ctx, domain, snapshot_id, as_domain)
+    if as_domain is not None:
+        return _restore_as(ctx, domain, snapshot_id, validate.domain(as_domain))
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
         sites.require_live(site)
@@ -301,7 +301,7 @@ def _restore_as(ctx, domain, snapshot_id, as_domain):
             sites.go_live(ctx, site, db, changes, record['site'].get('baseline_version') or 0,
                           probe=True)
         site_backup.finish_restore(settings, as_domain)
-        return site_backup.copied(ctx, site, domain, snapshot, record)
+        return site_backup.copied(settings, site, domain, snapshot, record)
 
 
 def list_items(ctx, kind):
