@@ -134,8 +134,12 @@ def main():
             ('restore of one site in place: time', restores[0], tar_restored, 's'),
             ('restore of one site --as a new domain: time', restores[1], tar_restored, 's'))
     for label, ours, theirs, unit in rows:
-        ratio = '{0:.2g}x'.format(theirs / ours) if ours > 0.0005 else 'n/a'
+        ratio = _ratio(theirs / ours) if ours > 0.0005 else 'n/a'
         print('| {0} | {1:.3f} {3} | {2:.3f} {3} | {4} |'.format(label, ours, theirs, unit, ratio))
+
+
+def _ratio(value):
+    return '{0:.{1}f}x'.format(value, 0 if value >= 10 else 1 if value >= 0.1 else 3)
 
 
 if __name__ == '__main__':

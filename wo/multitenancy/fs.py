@@ -192,41 +192,59 @@ def rename(source, destination):
     os.rename(source, destination)
 
 
-def copy_plain_tree(source, destination):
+_PLAIN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def copy_plain_tree(source, destination, depth=100):
     """Copy a tree of plain files and directories; MTError at a link or anything else
     (a link in code every site runs could name a file a site writes, or root's secrets),
-    or at what cannot be read. Files are opened without following links: one swapped for
-    a link meanwhile fails."""
-    def unreadable(error):
-        raise MTError('{0} cannot be read: {1}'.format(error.filename, error.strerror))
-
+    at what cannot be read, or below `depth` levels. Every entry is opened through its
+    directory's descriptor without following a link: a file or folder swapped for a
+    link meanwhile, however deep in the tree, fails."""
     try:
-        for top, dirs, files in os.walk(source, followlinks=False, onerror=unreadable):
-            here = os.path.join(destination, os.path.relpath(top, source))
-            os.makedirs(here, exist_ok=True)
-            for name in dirs + files:
-                path = os.path.join(top, name)
-                mode = os.lstat(path).st_mode
-                if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-                    raise MTError('{0} is not a plain file or folder (a link?): refused'.format(path),
-                                  'a plugin or theme must hold plain files only: copy it in '
-                                  'with its links resolved (cp -rL), then run again')
-            for name in files:
-                _copy_file_nofollow(os.path.join(top, name), os.path.join(here, name))
+        fd = os.open(source, _PLAIN_FLAGS | os.O_DIRECTORY)
+    except OSError as e:
+        raise MTError('{0} cannot be read as a folder that is not a link: {1}'.format(
+            source, e.strerror))
+    try:
+        _copy_plain_dir(fd, source, destination, depth)
     except OSError as e:
         raise MTError('cannot copy {0}: {1}'.format(e.filename or source, e.strerror))
+    finally:
+        os.close(fd)
 
 
-def _copy_file_nofollow(source, destination):
-    try:
-        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as e:
-        raise MTError('{0} could not be read as a plain file: {1}'.format(source, e.strerror))
-    with os.fdopen(fd, 'rb') as src:
-        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
-            raise MTError('{0} is not a plain file: refused'.format(source))
-        with open(destination, 'xb') as out:
-            shutil.copyfileobj(src, out)
+def _copy_plain_dir(fd, where, destination, depth):
+    if depth < 0:
+        raise MTError('{0} is nested too deep to be a plugin or theme'.format(where))
+    os.makedirs(destination, exist_ok=True)
+    for name in sorted(os.listdir(fd)):
+        path = os.path.join(where, name)
+        judged = stat.S_IFMT(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode)
+        if judged not in (stat.S_IFDIR, stat.S_IFREG):
+            raise _not_plain(path)
+        try:
+            inner = os.open(name, _PLAIN_FLAGS, dir_fd=fd)
+        except OSError as e:
+            raise _not_plain(path) if e.errno == errno.ELOOP else MTError(
+                '{0} cannot be read: {1}'.format(path, e.strerror))
+        try:
+            if stat.S_IFMT(os.fstat(inner).st_mode) != judged:
+                raise MTError('{0} changed while it was copied: refused'.format(path))
+            if judged == stat.S_IFDIR:
+                _copy_plain_dir(inner, path, os.path.join(destination, name), depth - 1)
+            else:
+                with os.fdopen(os.dup(inner), 'rb') as opened, \
+                        open(os.path.join(destination, name), 'xb') as out:
+                    shutil.copyfileobj(opened, out)
+        finally:
+            os.close(inner)
+
+
+def _not_plain(path):
+    return MTError('{0} is not a plain file or folder (a link?): refused'.format(path),
+                   'a plugin or theme must hold plain files only: copy it in with its links '
+                   'resolved (cp -rL), then run again')
 
 
 def copy_tree(source, destination):
