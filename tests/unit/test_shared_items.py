@@ -1,12 +1,13 @@
 """Versions of the shared plugins and themes on disk (shared_items.py), in a sandbox root."""
 import json
 import os
+import shutil
 import zipfile
 
 import pytest
 import requests
 
-from wo.multitenancy import shared_items, sources
+from wo.multitenancy import fs, shared_items, sources
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.undo import Changes
 
@@ -200,6 +201,24 @@ def test_a_source_holding_a_link_is_refused_and_nothing_is_kept(shared, tmp_path
         with Changes() as changes:
             shared_items.stage(shared, 'plugins', 'mt-marker', source, None, changes)
     assert shared_items.kept(shared, 'plugins', 'mt-marker') == []
+
+
+def test_a_folder_swapped_for_a_link_while_it_is_copied_is_refused(tmp_path, monkeypatch):
+    source = make_plugin(str(tmp_path / 'new' / 'mt-marker'), '1.1')
+    make_plugin(os.path.join(source, 'includes'), '1.1', main='a.php')
+    secret = make_plugin(str(tmp_path / 'secret'), '0', main='a.php')
+    judge = os.stat
+
+    def judged_then_swapped(name, *args, **kwargs):  # after the copy looked at it
+        found = judge(name, *args, **kwargs)
+        if name == 'includes':
+            shutil.rmtree(os.path.join(source, 'includes'))
+            os.symlink(secret, os.path.join(source, 'includes'))
+        return found
+    monkeypatch.setattr(os, 'stat', judged_then_swapped)
+    with pytest.raises(MTError, match='includes is not a plain file or folder'):
+        fs.copy_plain_tree(source, str(tmp_path / 'copy'))
+    assert not os.path.exists(str(tmp_path / 'copy' / 'includes' / 'a.php'))
 
 
 def test_leftovers_of_a_killed_run_are_no_plugins(shared):
