@@ -175,6 +175,23 @@ def test_a_snapshot_restored_as_a_new_domain_is_a_live_copy(sites):
         wo('delete', COPY, '--force')
 
 
+def test_a_deleted_site_comes_back_under_its_own_name(sites):
+    gone = 'deleted-then-restored.test'
+    wo('create', gone, '--isolation', 'sovereign')
+    try:
+        _title(gone, 'Before the delete')
+        _upload(gone, 'kept.txt', 'kept upload of ' + gone)
+        wo('backup', gone)
+        wo('delete', gone, '--force')
+        done = json.loads(wo('restore', gone, '--as', gone, '--json').stdout)
+        assert (done['domain'], done['copy_of']) == (gone, gone)
+        assert 'Before the delete' in _page(gone)
+        assert get(gone, '/wp-content/uploads/kept.txt').text == 'kept upload of ' + gone
+        assert wo('verify', gone).returncode == 0
+    finally:
+        wo('delete', gone, '--force', check=False)
+
+
 def test_a_copy_whose_database_runs_code_as_the_site_is_refused_and_leaves_nothing(sites):
     """A view runs with its definer's rights: in a copy, the original site's account
     would answer for it. The dump is loaded as the copy's own account, which MariaDB

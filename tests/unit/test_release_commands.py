@@ -284,3 +284,20 @@ def test_no_core_update_without_a_site_answering_cleanly_now(server):
     with pytest.raises(MTError, match='no site can be a canary: none answers cleanly now'):
         mt.update(server.ctx, server.tarball('6.5.5'))
     assert releases.current(server.settings) == before
+
+
+def test_a_folder_holding_another_plugin_than_wordpress_orgs_namesake_is_not_replaced(offered):
+    main = os.path.join(offered.settings.shared_content, 'plugins', 'redis-cache', 'redis-cache.php')
+    with open(main, 'w') as f:
+        f.write('<?php\n/*\nPlugin Name: Acme Cache\nAuthor: Acme\nVersion: 1.0\n*/\n')
+    with pytest.raises(PartlyFailed) as refused:
+        mt.update(offered.ctx, plugins_only=True)
+    assert refused.value.result['plugins'][0]['error'].startswith(
+        "wordpress.org's plugin redis-cache (redis-cache by The redis-cache team) is not the "
+        "one in use (Acme Cache by Acme) -- nothing was switched; keep it as it is with wo "
+        "multitenancy baseline --pin-plugin redis-cache=VERSION")
+    assert shared_items.version_in_use(offered.settings, 'plugins', 'redis-cache') == '1.0'
+    with open(main, 'w') as f:  # renamed since by its own author: the same plugin
+        f.write('<?php\n/*\nPlugin Name: Redis Object Cache\nAuthor: The redis-cache team\n'
+                'Version: 1.0\n*/\n')
+    assert mt.update(offered.ctx, plugins_only=True)['plugins'][0]['version'] == '2.5'

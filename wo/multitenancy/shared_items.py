@@ -221,6 +221,8 @@ def stage(settings, kind, slug, source, version, changes):
         if version and staged != version:
             raise MTError('{0} {1} from {2} is version {3}, not {4}'.format(
                 kind[:-1], slug, source or 'wordpress.org', staged, version))
+        if source is None:
+            _check_same_item(settings, kind, slug, tree)
         if source is None and kind == 'plugins':
             check_published_sums(tree, sources.plugin_checksums(slug, staged))
         target = version_path(settings, kind, slug, staged)
@@ -293,6 +295,25 @@ def _check_replaces(settings, kind, slug, tree):
     if lost:
         raise MTError('the new {0} {1} has no {2}: the sites using it would lose it'.format(
             kind[:-1], slug, ', '.join(lost)), 'nothing was switched')
+
+
+def _check_same_item(settings, kind, slug, tree):
+    """wordpress.org's plugin (or theme) `slug` must be the one in use, by its name or its
+    author (either may change in a new version, seldom both): a folder named as one on
+    wordpress.org may hold another (your own, or a premium one that names no Update
+    URI), which wordpress.org's would replace on every site."""
+    link = link_path(settings, kind, slug)
+    mains = [main_files(d, kind) if os.path.isdir(d) else [] for d in (link, tree)]
+    if not all(mains):
+        return
+    heads = [{field: _header(os.path.join(d, m[0]), field) for field in (_HEADER[kind], 'Author')}
+             for d, m in zip((link, tree), mains)]
+    if not any(heads[0][field] and heads[0][field] == heads[1][field] for field in heads[0]):
+        raise MTError("wordpress.org's {0} {1} ({2} by {3}) is not the one in use ({4} by {5})"
+                      .format(kind[:-1], slug, heads[1][_HEADER[kind]], heads[1]['Author'],
+                              heads[0][_HEADER[kind]], heads[0]['Author']),
+                      'nothing was switched; keep it as it is with wo multitenancy baseline '
+                      '--pin-{0} {1}=VERSION, or give its own --source'.format(kind[:-1], slug))
 
 
 def _new_stamp(settings, kind, slug):
