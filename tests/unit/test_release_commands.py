@@ -1,5 +1,6 @@
 """init, update and rollback on the fake server: which release every site ends on."""
 import os
+import re
 
 import pytest
 
@@ -301,3 +302,20 @@ def test_a_folder_holding_another_plugin_than_wordpress_orgs_namesake_is_not_rep
         f.write('<?php\n/*\nPlugin Name: Redis Object Cache\nAuthor: The redis-cache team\n'
                 'Version: 1.0\n*/\n')
     assert mt.update(offered.ctx, plugins_only=True)['plugins'][0]['version'] == '2.5'
+
+
+@pytest.mark.parametrize('needs,refusal', [
+    ('Requires PHP: 99.1', r'needs PHP 99\.1 \(has \d\.\d\)'),
+    ('Requires at least: 99.0\nRequires PHP: 5.6', r'needs WordPress 99\.0 \(has 6\.4\.5\)'),
+])
+def test_a_version_needing_a_newer_php_or_wordpress_than_its_sites_is_refused(
+        offered, tmp_path, needs, refusal):
+    folder = tmp_path / 'redis-cache'
+    folder.mkdir()
+    (folder / 'redis-cache.php').write_text(
+        '<?php\n/*\nPlugin Name: redis-cache\nVersion: 3.0\n{0}\n*/\n'.format(needs))
+    with pytest.raises(PartlyFailed) as refused:
+        mt.item_update(offered.ctx, 'plugins', ['redis-cache'], source=str(folder), force=True)
+    assert re.match('plugin redis-cache 3.0 ' + refusal, refused.value.result['items'][0]['error'])
+    assert shared_items.version_in_use(offered.settings, 'plugins', 'redis-cache') == '1.0'
+    assert '3.0' not in shared_items.kept(offered.settings, 'plugins', 'redis-cache')

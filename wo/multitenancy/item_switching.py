@@ -5,8 +5,8 @@ proving the version on one of them, the one-rename switch and its undo, and sett
 import os
 import time
 
-from wo.multitenancy import (fs, health, layout, nginx, phpfpm, shared_items, shared_root,
-                             wordpress, wp_config)
+from wo.multitenancy import (fs, health, layout, nginx, phpfpm, releases, shared_items,
+                             shared_root, wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.fleet import for_each_site, live_sites
 
@@ -96,8 +96,13 @@ def forget(ctx, directory):
 def switch_every_site(ctx, kind, slug, version, using, force, changes):
     """Prove `version` of `slug` on a canary among `using` (unless force), then point
     every site at it in one rename; what PHP compiled of the version before is dropped
-    from OPcache (shared_items.py says why). Returns the canary's domain (None: none)."""
+    from OPcache (shared_items.py says why). A version asking for a newer PHP than a
+    site of `using` has, or a newer WordPress than the core, is refused first, force or
+    not. Returns the canary's domain (None: none)."""
     settings = ctx.settings
+    shared_items.require_runs_on(settings, kind, slug, version,
+                                 [s['php_version'] for s in using],
+                                 releases.version(settings, releases.current(settings))[0])
     previous = shared_items.in_use(settings, kind, slug)
     shared_root.install_managed_updates(settings)
     canary = None

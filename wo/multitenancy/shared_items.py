@@ -316,6 +316,26 @@ def _check_same_item(settings, kind, slug, tree):
                       '--pin-{0} {1}=VERSION, or give its own --source'.format(kind[:-1], slug))
 
 
+def require_runs_on(settings, kind, slug, version, php_versions, wp_version):
+    """Refuse (MTError) `version` of `slug` when its main file asks for a newer PHP than
+    one of `php_versions` (those of the sites using it: WordPress itself refuses to
+    activate it on the others) or a newer WordPress than `wp_version`, the core every
+    site runs: its `Requires PHP:` and `Requires at least:`, as WordPress reads them."""
+    tree = version_path(settings, kind, slug, version)
+    mains = main_files(tree, kind)
+    main = os.path.join(tree, mains[0]) if mains else None
+    needs = [(name, _header(main, field) if main else None, have) for name, field, have in (
+        ('PHP', 'Requires PHP', min(php_versions, key=version_key, default=None)),
+        ('WordPress', 'Requires at least', wp_version))]
+    short = ['{0} {1} (has {2})'.format(name, need, have) for name, need, have in needs
+             if need and have and plain_version(need) and version_key(have) < version_key(need)]
+    if short:
+        raise MTError('{0} {1} {2} needs {3}'.format(kind[:-1], slug, version, ', '.join(short)),
+                      'nothing was switched; the sites using it need that PHP, or the core '
+                      'that WordPress (wo multitenancy update), first; or keep it where it is: '
+                      'wo multitenancy baseline --pin-{0} {1}=VERSION'.format(kind[:-1], slug))
+
+
 def _new_stamp(settings, kind, slug):
     """The mtime for a new version's files: now, and a second later than any kept."""
     kept_stamps = [os.stat(version_path(settings, kind, slug, v)).st_mtime
