@@ -1,6 +1,7 @@
 """init, update and rollback on the fake server: which release every site ends on."""
 import os
 import re
+import shutil
 
 import pytest
 
@@ -277,13 +278,16 @@ def test_the_core_canary_is_the_first_site_answering_cleanly_now(server, monkeyp
     assert server.ctx.db.get_site('b.test')['shared_release'] == still_broken.value.result['release']
 
 
-def test_no_core_update_without_a_site_answering_cleanly_now(server):
+def test_with_no_site_answering_cleanly_the_first_is_the_canary_all_the_same(
+        server, monkeypatch):
+    monkeypatch.setattr(switching, 'PHP_SETTLE_SECONDS', 0)
     server.init('6.4.5')
     server.create('a.test')
     before = releases.current(server.settings)
     server.runner.broken['a.test'] = 'There has been a critical error'
-    with pytest.raises(MTError, match='no site can be a canary: none answers cleanly now'):
+    with pytest.raises(MTError, match='the canary site a.test fails on'):
         mt.update(server.ctx, server.tarball('6.5.5'))
+    assert 'No site answers cleanly now: a.test is the canary all the same' in server.lines
     assert releases.current(server.settings) == before
 
 
@@ -298,9 +302,9 @@ def test_a_folder_holding_another_plugin_than_wordpress_orgs_namesake_is_not_rep
         "one in use (Acme Cache by Acme) -- nothing was switched; keep it as it is with wo "
         "multitenancy baseline --pin-plugin redis-cache=VERSION")
     assert shared_items.version_in_use(offered.settings, 'plugins', 'redis-cache') == '1.0'
-    with open(main, 'w') as f:  # renamed since by its own author: the same plugin
-        f.write('<?php\n/*\nPlugin Name: Redis Object Cache\nAuthor: The redis-cache team\n'
-                'Version: 1.0\n*/\n')
+    with open(main, 'w') as f:  # renamed since, and its author too, at the same address
+        f.write('<?php\n/*\nPlugin Name: Redis Object Cache\nAuthor: Till\nPlugin URI: '
+                'https://WordPress.org/plugins/redis-cache\nVersion: 1.0\n*/\n')
     assert mt.update(offered.ctx, plugins_only=True)['plugins'][0]['version'] == '2.5'
 
 
@@ -319,3 +323,18 @@ def test_a_version_needing_a_newer_php_or_wordpress_than_its_sites_is_refused(
     assert re.match('plugin redis-cache 3.0 ' + refusal, refused.value.result['items'][0]['error'])
     assert shared_items.version_in_use(offered.settings, 'plugins', 'redis-cache') == '1.0'
     assert '3.0' not in shared_items.kept(offered.settings, 'plugins', 'redis-cache')
+
+
+def test_a_plugin_at_its_pin_is_left_as_it_is_without_a_download(offered):
+    everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=1.0']})
+    offered.web.urls.clear()
+    done = mt.item_update(offered.ctx, 'plugins', ['redis-cache'])
+    assert not done['changed'] and not any('downloads.wordpress.org' in u for u in offered.web.urls)
+    assert not mt.item_rollback(offered.ctx, 'plugins', ['redis-cache'], to='1.0')['changed']
+
+
+def test_the_pin_of_a_plugin_gone_from_the_shared_set_can_be_taken_away(offered):
+    everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=1.0']})
+    shutil.rmtree(os.path.join(offered.settings.shared_content, 'plugins', 'redis-cache'))
+    everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=latest']})
+    assert baseline.pins(baseline.read(offered.settings), 'plugins') == {}

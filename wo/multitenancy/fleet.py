@@ -61,8 +61,10 @@ def health_of_every_site(ctx):
             probe(site), domain=site['domain'], state=site['state'],
             maintenance=maintenance.is_on(ctx.settings, site['domain']),
             own_disk_bytes=layout.own_disk_usage(ctx.settings, site['domain']))
-    for_each_site(ctx, sites, 'checking every site', 'checked', check)
-    return [found[s['domain']] for s in sites]
+    failed = for_each_site(ctx, sites, 'checking every site', 'checked', check)
+    return [found.get(s['domain']) or dict(
+        domain=s['domain'], state=s['state'], ok=False, status=0, version=None,
+        problem=failed[s['domain']], maintenance=False, own_disk_bytes=0) for s in sites]
 
 
 def probe(site):

@@ -200,7 +200,9 @@ def copy_plain_tree(source, destination, depth=100):
     (a link in code every site runs could name a file a site writes, or root's secrets),
     at what cannot be read, or below `depth` levels. Every entry is opened through its
     directory's descriptor without following a link: a file or folder swapped for a
-    link meanwhile, however deep in the tree, fails."""
+    link meanwhile, however deep in the tree, fails. `source` itself may be a link: an
+    operator's folder is taken where it points."""
+    source = os.path.realpath(source)
     try:
         fd = os.open(source, _PLAIN_FLAGS | os.O_DIRECTORY)
     except OSError as e:

@@ -52,11 +52,12 @@ def probe(domain, https=False, whole=False):
             'version': version.group(1) if version else None, 'problem': problem}
 
 
-def release_problem(domain, https, wp_version):
+def release_problem(domain, https, wp_version, whole=False):
     """Why the site does not run release `wp_version` cleanly, or None: its front page
-    must answer 200 without a PHP error, whole, and name that version, and /wp-admin/
-    must send a visitor to the login, not to upgrade.php ("Database Update Required")."""
-    front = probe(domain, https, whole=True)
+    must answer 200 without a PHP error (`whole`: and end in </html>) and name that
+    version, and /wp-admin/ must send a visitor to the login, not to upgrade.php
+    ("Database Update Required")."""
+    front = probe(domain, https, whole)
     if not front['ok']:
         return front['problem']
     if front['version'] != wp_version:

@@ -1,6 +1,7 @@
 """The one place where wo multitenancy touches MariaDB, through WordOps' own code:
 `setupdatabase` creates a site's database and user, `WOMysql` runs the rest."""
 import contextlib
+import functools
 import re
 import sys
 import tempfile
@@ -259,24 +260,36 @@ def restore(db_name, path):
     """Load the SQL dump `path` into database `db_name` (its tables replaced), as root,
     in the client's sandbox: a client command in the file (\\! runs a shell) is refused."""
     _require_identifier(db_name)
-    runner.run(['mariadb', '--sandbox', db_name], stdin_file=path, timeout=6 * 3600)
+    runner.run(['mariadb'] + _sandbox() + [db_name], stdin_file=path, timeout=6 * 3600)
 
 
-def load_as_site(db, path):
+@functools.lru_cache(maxsize=None)
+def _sandbox():
+    """The client's --sandbox, when it has one (MariaDB 10.5.25, 10.6.18, 10.11.8 and
+    later; mariadb-dump writes what turns it on into the dumps it makes)."""
+    known = runner.run(['mariadb', '--sandbox', '--version'], check=False).returncode == 0
+    return ['--sandbox'] if known else []
+
+
+def load_as_site(ctl, db, path):
     """Load the SQL dump `path` into the database of `db` (create_site_database's) as
     that site's own account, in the client's sandbox: the dump can do nothing the
     account could not (MariaDB refuses a definer of another account, a statement on
     another database). MTError when it refuses anything."""
     _require_identifier(db['db_name'])
-    escaped = db['db_password'].replace('\\', '\\\\').replace('"', '\\"')
-    # --defaults-file: this file alone; root's ~/.my.cnf would log in as root
+    settings = {'user': db['db_user'], 'password': db['db_password'], 'host': db['db_host'],
+                'socket': _column(ctl, 'SELECT @@socket')[0]}
+    if any(c in str(v) for v in settings.values() for c in '\n\r\0'):
+        raise MTError('the database account of {0} has a name or password that is not one '
+                      'line'.format(db['db_name']))
+    # --defaults-file: this file alone (root's ~/.my.cnf would log in as root)
     with tempfile.NamedTemporaryFile('w', prefix='wo-mt-', suffix='.cnf') as options:
-        options.write('[client]\nuser={0}\npassword="{1}"\nhost={2}\n'.format(
-            db['db_user'], escaped, db['db_host']))
+        options.write('[client]\n' + ''.join('{0}="{1}"\n'.format(k, str(v).replace(
+            '\\', '\\\\').replace('"', '\\"')) for k, v in settings.items()))
         options.flush()
         try:
-            runner.run(['mariadb', '--defaults-file=' + options.name, '--sandbox',
-                        db['db_name']], stdin_file=path, timeout=6 * 3600)
+            runner.run(['mariadb', '--defaults-file=' + options.name] + _sandbox() +
+                       [db['db_name']], stdin_file=path, timeout=6 * 3600)
         except CommandFailed as e:
             raise MTError('MariaDB refused the dump as {0}: {1}'.format(
                 db['db_user'], (e.stderr.strip().splitlines() or ['exit {0}'.format(

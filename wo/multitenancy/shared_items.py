@@ -104,8 +104,8 @@ def due_updates(settings, kind, pins):
     """([(slug, version)] of the shared plugins (or themes) to update: those `pins`
     ({slug: version}) name another version than the one in use, and those wordpress.org
     offers a newer version of; {slug: why} of those it cannot update: one wordpress.org
-    has none of (your own), or whose version cannot be told). Raises MTError when
-    wordpress.org does not answer."""
+    has none of (your own) or has closed, pinned or not, or whose version cannot be
+    told). Raises MTError when wordpress.org does not answer."""
     newer, left = [], {}
     for slug in slugs(settings, kind):
         try:
@@ -117,14 +117,13 @@ def due_updates(settings, kind, pins):
         if updater:
             left[slug] = 'its Update URI {0!r} names another updater than wordpress.org'.format(updater)
             continue
-        if slug in pins:
-            newer += [(slug, pins[slug])] if pins[slug] != used else []
-            continue
         offered = sources.latest_item_version(kind, slug)
-        if offered == sources.CLOSED:
+        if offered == sources.CLOSED:  # pinned or not: its users should know
             left[slug] = 'closed on wordpress.org (often for a security problem): replace or remove it'
         elif offered is None:
             left[slug] = 'wordpress.org has no {0} of that name'.format(kind[:-1])
+        elif slug in pins:
+            newer += [(slug, pins[slug])] if pins[slug] != used else []
         elif not plain_version(offered):
             left[slug] = 'wordpress.org names version {0!r}, which is none'.format(offered)
         elif version_key(offered) > version_key(used):
@@ -298,20 +297,25 @@ def _check_replaces(settings, kind, slug, tree):
 
 
 def _check_same_item(settings, kind, slug, tree):
-    """wordpress.org's plugin (or theme) `slug` must be the one in use, by its name or its
-    author (either may change in a new version, seldom both): a folder named as one on
-    wordpress.org may hold another (your own, or a premium one that names no Update
-    URI), which wordpress.org's would replace on every site."""
+    """wordpress.org's plugin (or theme) `slug` must be the one in use: one of its name,
+    author, their addresses (Plugin URI or Theme URI, Author URI) the same. Any may change
+    in a new version, seldom all (Akismet 5 renamed itself and its author, and kept its
+    addresses); a folder named as one on wordpress.org may hold another (your own, or a
+    premium one that names no Update URI), which wordpress.org's would replace on every
+    site."""
     link = link_path(settings, kind, slug)
     mains = [main_files(d, kind) if os.path.isdir(d) else [] for d in (link, tree)]
     if not all(mains):
         return
-    heads = [{field: _header(os.path.join(d, m[0]), field) for field in (_HEADER[kind], 'Author')}
+    fields = (_HEADER[kind], 'Author', _HEADER[kind].split()[0] + ' URI', 'Author URI')
+    heads = [{f: _header(os.path.join(d, m[0]), f) or '' for f in fields}
              for d, m in zip((link, tree), mains)]
-    if not any(heads[0][field] and heads[0][field] == heads[1][field] for field in heads[0]):
+    same = [f for f in fields if heads[0][f] and
+            heads[0][f].lower().rstrip('/') == heads[1][f].lower().rstrip('/')]
+    if not same:
         raise MTError("wordpress.org's {0} {1} ({2} by {3}) is not the one in use ({4} by {5})"
-                      .format(kind[:-1], slug, heads[1][_HEADER[kind]], heads[1]['Author'],
-                              heads[0][_HEADER[kind]], heads[0]['Author']),
+                      .format(kind[:-1], slug, heads[1][fields[0]] or '?', heads[1]['Author'] or '?',
+                              heads[0][fields[0]] or '?', heads[0]['Author'] or '?'),
                       'nothing was switched; keep it as it is with wo multitenancy baseline '
                       '--pin-{0} {1}=VERSION, or give its own --source'.format(kind[:-1], slug))
 

@@ -115,7 +115,7 @@ def restore(ctx, site, database, snapshot, changes):
     _require_room(settings, restic.restore_size(settings, snapshot['id']))
     scratch = _unpack(ctx, domain, snapshot, changes)
     _close_for_visitors(ctx, domain, changes)
-    _restore_database(ctx, database, _dump_in(settings, scratch, domain), scratch, changes)
+    _restore_database(ctx, domain, database, _dump_in(settings, scratch, domain), changes)
     _restore_uploads(settings, domain, scratch + uploads(settings, domain), changes)
     wordpress.upgrade_database(settings, domain, site['php_version'])
     nginx.purge_page_cache([domain], settings.page_caches)
@@ -123,6 +123,7 @@ def restore(ctx, site, database, snapshot, changes):
     if not found['ok']:
         raise MTError('{0} does not serve well from snapshot {1}: {2}'.format(
             domain, snapshot['short_id'], found['problem']), 'it is back as it was')
+    fs.remove(database_before(settings, domain))  # the last step: nothing can fail after it
     return dict(_restored(snapshot, record, site['shared_release'], found['version']),
                 domain=domain)
 
@@ -160,7 +161,7 @@ def fill_copy(ctx, site, db, domain, snapshot, changes):
     settings = ctx.settings
     scratch = _unpack(ctx, site.domain, snapshot, changes)
     ctx.report('Loading its database')
-    mariadb.load_as_site(db, _dump_in(settings, scratch, domain))
+    mariadb.load_as_site(ctx.ctl, db, _dump_in(settings, scratch, domain))
     # What the original's login links left to collect is the original's, not the copy's.
     for prefix in (login_links.EVENT_PREFIX, login_links.COUNT_PREFIX):
         mariadb.delete_options_starting(ctx.ctl, db['db_name'], prefix)
@@ -262,22 +263,37 @@ def finish_restore(settings, domain):
         nginx.reload()
 
 
-def _restore_database(ctx, database, dump, scratch, changes):
+def database_before(settings, domain):
+    """The dump of the site's database a restore takes before it replaces it, kept until
+    the restore succeeds."""
+    return os.path.join(settings.control_dir, 'restore-before', domain + '.sql')
+
+
+def _restore_database(ctx, domain, database, dump, changes):
     """The site's database (`database`: db_name, db_user, db_grant_host) replaced by the
     snapshot's dump, its account locked and its sessions ended meanwhile: root loads
-    the dump, and no statement of the site's may run beside it. The undo loads a dump
-    taken just before."""
+    the dump, and no statement of the site's may run beside it. The undo loads the dump
+    taken before (database_before); one left by a restore that was killed, or could
+    not put the database back, is what was there before it, and is used as it is."""
     name, user, host = database['db_name'], database['db_user'], database['db_grant_host']
-    before = os.path.join(scratch, 'database-before-restore.sql')
-    mariadb.dump(name, before)
+    before = database_before(ctx.settings, domain)
+    if not os.path.isfile(before):
+        fs.make_dir(os.path.dirname(before), mode=0o700)
+        mariadb.dump(name, before + '.partial')
+        fs.rename(before + '.partial', before)
     changes.on_failure('unlock ' + user, lambda: mariadb.set_account_locked(ctx.ctl, user, host,
                                                                               False))
     mariadb.set_account_locked(ctx.ctl, user, host, True)
     mariadb.end_sessions(ctx.ctl, user, wait=5)
-    changes.on_failure('put the database back', lambda: mariadb.replace_database(
-        ctx.ctl, name, before))
+    changes.on_failure('put the database back from ' + before,
+                       lambda: _put_back(ctx, name, before))
     mariadb.replace_database(ctx.ctl, name, dump)
     mariadb.set_account_locked(ctx.ctl, user, host, False)
+
+
+def _put_back(ctx, name, before):
+    mariadb.replace_database(ctx.ctl, name, before)
+    fs.remove(before)  # only once it is back: else the next restore starts from it
 
 
 def _restore_uploads(settings, domain, restored, changes):

@@ -85,7 +85,7 @@ def switch_every_site(ctx, name, force, changes):
         phpfpm.warm_scripts(settings, versions, releases.path(settings, previous),
                             releases.path(settings, name))
     if sites and not force:
-        prove_on_canary(ctx, canary(ctx, sites), name, changes)
+        prove_on_canary(ctx, *canary(ctx, sites), name, changes)
     ctx.report('Switching every site to {0}'.format(name))
     changes.on_failure('switch back to {0}'.format(previous), lambda: switch_back(ctx, previous))
     releases.switch(settings, name)
@@ -109,17 +109,21 @@ def switch_back(ctx, previous):
 
 
 def canary(ctx, sites):
-    """The first of the live `sites` that answers cleanly now (health.answers_cleanly)."""
+    """(The canary among the live `sites`, whether it answers cleanly now): the first
+    that does (health.answers_cleanly); when none does (a release that broke every
+    site, which a rollback or an update is to mend), the first."""
     for site in sites:
         if health.answers_cleanly(ctx.report, site):
-            return site
-    raise MTError('no site can be a canary: none answers cleanly now',
-                  'fix one of them, or pass --force to switch without a canary')
+            return site, True
+    ctx.report('No site answers cleanly now: {0} is the canary all the same'.format(
+        sites[0]['domain']))
+    return sites[0], False
 
 
-def prove_on_canary(ctx, site, name, changes):
+def prove_on_canary(ctx, site, clean, name, changes):
     """Run one site alone on release `name`, its database upgraded, and probe it over
-    HTTP. Raises MTError when it fails; the undo puts it back on the current release."""
+    HTTP: whole to </html> when it was so (`clean`) before. Raises MTError when it
+    fails; the undo puts it back on the current release."""
     settings, domain = ctx.settings, site['domain']
     wp_version = releases.version(settings, name)[0]
     ctx.report('Proving WordPress {0} on the canary site {1}'.format(wp_version, domain))
@@ -129,7 +133,7 @@ def prove_on_canary(ctx, site, name, changes):
     layout.link_core(settings, domain, name)
     try:
         wordpress.upgrade_database(settings, domain, site['php_version'])
-        problem = release_problem(ctx, site, wp_version, leaving)
+        problem = release_problem(ctx, site, wp_version, leaving, whole=clean)
     except MTError as e:
         problem = e.message
     if problem:
@@ -224,9 +228,9 @@ def align_database(ctx, site, name):
     ctx.db.set_site_release(site['domain'], name)
 
 
-def release_problem(ctx, site, wp_version, leaving):
+def release_problem(ctx, site, wp_version, leaving, whole=False):
     """Why the site does not run `wp_version` cleanly after its link moved away from
-    release dir `leaving`, or None once it does.
+    release dir `leaving`, or None once it does (`whole`: its front page to </html>).
 
     Entry points resolve the core per request (php/site-entry.php), so the first probe
     normally passes. A failed one drops `leaving` from OPcache and is repeated for up to
@@ -234,12 +238,13 @@ def release_problem(ctx, site, wp_version, leaving):
     120 s) is the one way a worker could still run the release a link left.
     """
     deadline = time.monotonic() + PHP_SETTLE_SECONDS
-    problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
+    problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version, whole)
     while problem and time.monotonic() < deadline:
         if leaving:
             phpfpm.forget_scripts(ctx.settings, [site['php_version']], leaving)
         time.sleep(PROBE_PAUSE)
-        problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version)
+        problem = health.release_problem(site['domain'], bool(site['is_ssl']), wp_version,
+                                         whole)
     return problem
 
 

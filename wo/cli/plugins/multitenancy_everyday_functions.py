@@ -141,8 +141,9 @@ def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None, pins=Non
             rollout.add_to_shared_set(settings, add_plugins, theme,
                                       releases.path(settings, current), changes)
             for kind, wanted in pins.items():
-                for slug in wanted:
-                    shared_items.require_shared(settings, kind, slug)
+                for slug, version in wanted.items():
+                    if version != baseline.LATEST:  # a pin of one gone may be taken away
+                        shared_items.require_shared(settings, kind, slug)
             rollout.change(settings, slugs, removed, theme_slug, pins, changes)
         failed = rollout.apply_to_all_sites(ctx)
     return require_every_site(dict(baseline.read(settings), failed_sites=failed), failed,

@@ -16,7 +16,8 @@ from cement.core.exc import CaughtSignal
 from wo.cli.plugins.multitenancy_db import MTDatabase
 from wo.multitenancy import (audit, baseline, conversion, fs, isolating, item_switching, lock,
                              login_links, nginx, releases, reversion, rollout,
-                             shared_items, shared_root, sites, ssl, sources, switching, validate)
+                             shared_items, shared_root, site_backup, sites, ssl, sources,
+                             switching, validate)
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.conversion_checks import convertible_domains
@@ -220,6 +221,8 @@ def _update_item(ctx, kind, slug, source, version, force, active):
     settings, current = ctx.settings, None
     try:
         current = item_switching.adopt(ctx, kind, slug)
+        if version == current:  # a pin reached: no download to tell
+            return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
         with ctx.changes() as changes:
             ctx.report('Staging {0} {1} from {2}'.format(kind[:-1], slug, source or 'wordpress.org'))
             staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
@@ -248,9 +251,9 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
         item_switching.repair_pins(ctx)
         current = item_switching.adopt(ctx, kind, slug)
         target = item_switching.rollback_target(ctx, kind, slug, current, to)
-        baseline.version_allowed(ctx.settings, kind, slug, target)
         if target == current:
             return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
+        baseline.version_allowed(ctx.settings, kind, slug, target)
         with ctx.changes() as changes:
             using = item_switching.users(ctx, kind, slug, {})
             canary = item_switching.switch_every_site(ctx, kind, slug, target, using, force, changes)
@@ -312,6 +315,7 @@ def delete_site(ctx, domain):
             sites.remove_user(ctx, domain)
             ctx.db.remove_site(domain)
             fs.remove(lock.site_job_file(settings, domain))
+            fs.remove(site_backup.database_before(settings, domain))  # a failed restore's
     return {'domain': domain, 'database': database['db_name'] if database else None}
 
 
