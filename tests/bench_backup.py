@@ -115,7 +115,8 @@ def main():
         tar_first = tar_run(databases, os.path.join(scratch, 'first'))
         tar_second = tar_run(databases, os.path.join(scratch, 'second'))
         restores = restic_restores(domains[0], copy)
-        tar_restored = tar_restore(domains[0], databases[domains[0]], os.path.join(scratch, 'second'))
+        tar_restored = tar_restore(domains[0], databases[domains[0]],
+                                   os.path.join(scratch, 'second'))
     finally:
         for domain in domains + [copy]:
             wo('delete', domain, '--force', check=False)

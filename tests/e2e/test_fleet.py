@@ -19,6 +19,7 @@ from stack import CONF, REPO, get, purge_site, server_state, wipe_shared_core, w
 ANSIBLE = '/opt/wo-multitenancy-ansible/bin'
 CHECKOUT = '/usr/local/src/wo-multitenancy'     # the role's defaults
 STAMP = '/var/lib/wo/multitenancy-installed-revision'
+RELEASE_CACHE = '/var/cache/wo-multitenancy'        # the role's multitenancy_release_cache
 SITES = ('fleet-a.test', 'fleet-b.test')          # fleet-a is each server's canary site
 
 
@@ -231,14 +232,20 @@ def versions():
 def test_the_update_playbook_updates_every_site_and_the_rollback_playbook_brings_them_back(
         fleet_sites, collections, release_tarball, tmp_path):
     report = tmp_path / 'update.json'
+    older = os.path.join(RELEASE_CACHE, 'wordpress-6.3.0.tar.gz')  # one brought before
+    os.makedirs(RELEASE_CACHE, exist_ok=True)
+    open(older, 'w').close()
     playbook('update', fleet_sites, collections, '-e', 'multitenancy_release=' + release_tarball,
              '-e', 'multitenancy_report_file={0}'.format(report))
     assert versions() == {'6.5.5'}
+    assert os.listdir(RELEASE_CACHE) == [os.path.basename(release_tarball)]
     updated = json.loads(report.read_text())
     line, = updated['servers']
     assert (line['host'], line['sites'], line['changed'], line['wp_version_before'],
             line['wp_version_after'], line['release_after']) == (
         'this-server', 2, True, '6.4.5', '6.5.5', status()['release'])
+    # a release named by the playbook updates the core alone (update --source)
+    assert (line['plugins_updated'], line['themes_updated']) == ([], [])
     assert updated['changed'] == ['this-server'] and updated['sites'] == 2
     back = tmp_path / 'rollback.json'
     playbook('rollback', fleet_sites, collections, '-e', 'multitenancy_rollback_to=6.4.5',

@@ -215,7 +215,8 @@ def test_a_pinned_plugin_is_kept_at_its_pin(two_sites, sources):
         wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.0'])
         assert {plugin_version_served(d) for d in two_sites} == {'1.0'}
         back = wo('plugin', 'rollback', PLUGIN, check=False)
-        assert back.returncode == 2 and 'pins plugin {0} to 1.0, not 1.1'.format(PLUGIN) in back.stderr
+        assert back.returncode == 2
+        assert 'pins plugin {0} to 1.0, not 1.1'.format(PLUGIN) in back.stderr
         assert {plugin_version_served(d) for d in two_sites} == {'1.0'}
     finally:
         wo('baseline', '--pin-plugin', PLUGIN + '=latest')

@@ -254,8 +254,9 @@ def _item_file(slug, kind, version):
     """The one file of a plugin's (or theme's) .zip: its name and text."""
     if kind == 'theme':
         return 'style.css', '/*\nTheme Name: {0}\nVersion: {1}\n*/\n'.format(slug, version)
-    return slug + '.php', ('<?php\n/*\nPlugin Name: {0}\nPlugin URI: https://wordpress.org/plugins/{0}/'
-                           '\nAuthor: The {0} team\nVersion: {1}\n*/\n'.format(slug, version))
+    return slug + '.php', ('<?php\n/*\nPlugin Name: {0}\nPlugin URI: '
+                           'https://wordpress.org/plugins/{0}/\nAuthor: The {0} team\n'
+                           'Version: {1}\n*/\n'.format(slug, version))
 
 
 class FakeApp:

@@ -275,7 +275,8 @@ def test_the_core_canary_is_the_first_site_answering_cleanly_now(server, monkeyp
                for line in server.lines)
     assert any('canary site b.test' in line for line in server.lines)
     assert list(still_broken.value.result['failed']) == ['a.test']
-    assert server.ctx.db.get_site('b.test')['shared_release'] == still_broken.value.result['release']
+    assert server.ctx.db.get_site('b.test')['shared_release'] == \
+        still_broken.value.result['release']
 
 
 def test_with_no_site_answering_cleanly_the_first_is_the_canary_all_the_same(

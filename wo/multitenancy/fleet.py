@@ -57,10 +57,12 @@ def health_of_every_site(ctx):
     sites, found = ctx.db.get_shared_sites(), {}
 
     def check(site):
-        found[site['domain']] = dict(
+        found[site['domain']] = health = dict(
             probe(site), domain=site['domain'], state=site['state'],
             maintenance=maintenance.is_on(ctx.settings, site['domain']),
             own_disk_bytes=layout.own_disk_usage(ctx.settings, site['domain']))
+        if not health['ok']:  # its progress line says why
+            raise MTError(health['problem'])
     failed = for_each_site(ctx, sites, 'checking every site', 'checked', check)
     return [found.get(s['domain']) or dict(
         domain=s['domain'], state=s['state'], ok=False, status=0, version=None,

@@ -277,15 +277,15 @@ def load_as_site(ctl, db, path):
     account could not (MariaDB refuses a definer of another account, a statement on
     another database). MTError when it refuses anything."""
     _require_identifier(db['db_name'])
-    settings = {'user': db['db_user'], 'password': db['db_password'], 'host': db['db_host'],
-                'socket': _column(ctl, 'SELECT @@socket')[0]}
-    if any(c in str(v) for v in settings.values() for c in '\n\r\0'):
+    client = {'user': db['db_user'], 'password': db['db_password'], 'host': db['db_host'],
+              'socket': _column(ctl, 'SELECT @@socket')[0]}
+    if any(c in str(v) for v in client.values() for c in '\n\r\0'):
         raise MTError('the database account of {0} has a name or password that is not one '
                       'line'.format(db['db_name']))
     # --defaults-file: this file alone (root's ~/.my.cnf would log in as root)
     with tempfile.NamedTemporaryFile('w', prefix='wo-mt-', suffix='.cnf') as options:
         options.write('[client]\n' + ''.join('{0}="{1}"\n'.format(k, str(v).replace(
-            '\\', '\\\\').replace('"', '\\"')) for k, v in settings.items()))
+            '\\', '\\\\').replace('"', '\\"')) for k, v in client.items()))
         options.flush()
         try:
             runner.run(['mariadb', '--defaults-file=' + options.name] + _sandbox() +

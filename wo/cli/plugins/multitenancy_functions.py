@@ -100,7 +100,8 @@ def update(ctx, source=None, version=None, force=False, core_only=False, plugins
     """Update the core: stage a release, prove it on a canary site, switch every site to
     it, upgrade every database. Then, unless --source or --version named a release,
     every shared plugin and theme the baseline pins to another version than the one in
-    use, or wordpress.org has a newer version of, each as `plugin update` does. `plugins_only`: those alone. Nothing to do: says so, changes nothing."""
+    use, or wordpress.org has a newer version of, each as `plugin update` does.
+    `plugins_only`: those alone. Nothing to do: says so, changes nothing."""
     settings = ctx.settings
     if plugins_only and (core_only or source or version):
         raise InvalidInput('--{0} names the core, which --plugins-only leaves alone'.format(
