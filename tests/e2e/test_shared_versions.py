@@ -114,10 +114,18 @@ def test_a_theme_version_is_switched_under_load_and_rolled_back(two_sites, sourc
     assert theme['sites'] == sorted(two_sites)
 
 
-def test_a_plugin_version_is_upgraded_on_every_site_using_it(two_sites, sources):
+def test_a_plugin_version_is_switched_under_load_and_rolled_back(two_sites, sources):
     assert {plugin_version_served(d) for d in two_sites} == {'1.0'}
-    wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.1'])
-    assert {plugin_version_served(d) for d in two_sites} == {'1.1'}
+    with Saturated(two_sites) as load:
+        time.sleep(3)
+        wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.1'])
+        assert {plugin_version_served(d) for d in two_sites} == {'1.1'}
+        wo('plugin', 'rollback', PLUGIN)
+        assert {plugin_version_served(d) for d in two_sites} == {'1.0'}
+        wo('plugin', 'update', PLUGIN, '--source', sources['plugin-1.1'])  # kept: one switch
+        assert {plugin_version_served(d) for d in two_sites} == {'1.1'}
+    assert load.failures() == {}
+    assert all(r['requests'] > 100 for r in load.results.values()), load.results
     assert all(option(d, 'mt_marker_upgraded_to') == ['1.1'] for d in two_sites)
     link = os.path.join(SHARED, 'wp-content', 'plugins', PLUGIN)
     assert os.readlink(link) == '../.versions/plugins/{0}/1.1'.format(PLUGIN)
