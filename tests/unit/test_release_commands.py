@@ -226,16 +226,19 @@ def test_wordpress_org_failing_after_the_plugins_moved_still_reports_them(offere
 
 
 def test_a_pinned_plugin_is_brought_to_its_pin_and_no_further(offered):
-    everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=2.4']})
+    pinned = everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=2.4']})
     assert baseline.pins(baseline.read(offered.settings), 'plugins') == {'redis-cache': '2.4'}
     assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') is None  # not now
+    assert texts.baseline_text(pinned).splitlines()[-1] == \
+        '  plugin redis-cache is at 1.0: the next update brings every site to 2.4'
     result = mt.update(offered.ctx, plugins_only=True)  # wordpress.org offers 2.5
     assert [(i['slug'], i['version']) for i in result['plugins']] == [('redis-cache', '2.4')]
     assert not mt.update(offered.ctx, plugins_only=True)['changed']
     listed = everyday.list_items(offered.ctx, 'plugins')['items']
     assert [(i['slug'], i['version'], i['pinned']) for i in listed] == [
         ('nginx-helper', '1.0', None), ('redis-cache', '2.4', '2.4')]
-    assert 'pinned:  redis-cache 2.4' in texts.baseline_text(everyday.show_baseline(offered.ctx))
+    shown = everyday.show_baseline(offered.ctx)
+    assert 'pinned:  redis-cache 2.4' in texts.baseline_text(shown) and shown['pins_to_reach'] == []
     everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=latest']})
     assert mt.update(offered.ctx, plugins_only=True)['plugins'][0]['version'] == '2.5'
 

@@ -90,7 +90,7 @@ def test_remove_refuses_while_sites_exist_unless_forced(initialized):
 def test_baseline_without_a_change_shows_it(initialized):
     shown = everyday.change_baseline(initialized.ctx)
     assert shown == {'version': 1, 'theme': 'twentytwentyfour', 'auto_activate': True,
-                     'plugins': ['nginx-helper', 'redis-cache']}
+                     'plugins': ['nginx-helper', 'redis-cache'], 'pins_to_reach': []}
 
 
 def test_baseline_theme_is_added_to_the_shared_set_and_reaches_every_site(initialized):

@@ -212,11 +212,13 @@ def restore_text(result):
 def baseline_text(current):
     pins = ['{0} {1}'.format(slug, version) for kind in ('plugins', 'themes')
             for slug, version in sorted(((current.get('versions') or {}).get(kind) or {}).items())]
-    return ('Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  auto-activate: '
-            '{1}\n  pinned:  {2}'.format(', '.join(current['plugins']) or 'none',
-                                         'yes' if current['auto_activate'] else 'no',
-                                         ', '.join(pins) or 'none (all follow wordpress.org)',
-                                         **current))
+    reach = ['  {kind} {slug} is at {0}: the next update brings every site to {pinned}'.format(
+        p['in_use'] or 'a version it does not name', **p) for p in current.get('pins_to_reach', [])]
+    return '\n'.join(['Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  '
+                      'auto-activate: {1}\n  pinned:  {2}'.format(
+                          ', '.join(current['plugins']) or 'none',
+                          'yes' if current['auto_activate'] else 'no',
+                          ', '.join(pins) or 'none (all follow wordpress.org)', **current)] + reach)
 
 
 def verification_text(reports):

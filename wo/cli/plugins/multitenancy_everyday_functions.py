@@ -114,7 +114,21 @@ def verify_sites(ctx, domains, every=False):
 # -- baseline ------------------------------------------------------------------------------
 def show_baseline(ctx):
     shared_root.require_initialized(ctx.settings)
-    return baseline.read(ctx.settings)
+    return _with_pins_to_reach(ctx.settings, baseline.read(ctx.settings))
+
+
+def _with_pins_to_reach(settings, current):
+    """The baseline `current`, with the pins the next update moves a plugin or theme to
+    (up or down): 'pins_to_reach', [{kind, slug, pinned, in_use}]."""
+    reach = []
+    for kind in shared_items.KINDS:
+        shared = shared_items.slugs(settings, kind)
+        for slug, version in sorted(baseline.pins(current, kind).items()):
+            in_use = _version_in_use(settings, kind, slug) if slug in shared else None
+            if slug in shared and in_use != version:
+                reach.append({'kind': kind[:-1], 'slug': slug, 'pinned': version,
+                              'in_use': in_use})
+    return dict(current, pins_to_reach=reach)
 
 
 def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None, pins=None):
@@ -146,7 +160,8 @@ def change_baseline(ctx, add_plugins=(), remove_plugins=(), theme=None, pins=Non
                         shared_items.require_shared(settings, kind, slug)
             rollout.change(settings, slugs, removed, theme_slug, pins, changes)
         failed = rollout.apply_to_all_sites(ctx)
-    return require_every_site(dict(baseline.read(settings), failed_sites=failed), failed,
+    return require_every_site(dict(_with_pins_to_reach(settings, baseline.read(settings)),
+                                   failed_sites=failed), failed,
                               'could not be brought to the baseline')
 
 
