@@ -9,7 +9,7 @@ from fake_server import WORDOPS_SITES, FakeApp, FakeRunner, FakeWeb
 from sample_release import make_release_tarball
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import mariadb, nginx, phpfpm, runner, sources
+from wo.multitenancy import item_switching, mariadb, nginx, phpfpm, runner, sources
 from wo.multitenancy import settings as mt_settings
 from wo.multitenancy.context import Context, Journal
 from wo.multitenancy.wordops import Caller
@@ -60,6 +60,7 @@ class Server:
         monkeypatch.setattr(phpfpm, 'installed_versions', lambda: ['8.2', '8.3'])
         monkeypatch.setattr(nginx, '_workers', lambda title=None: set())  # no nginx of ours
         monkeypatch.setattr(mariadb, 'ping', lambda ctl, settings: None)
+        monkeypatch.setattr(item_switching, 'REVALIDATE_SECONDS', 0)  # no OPcache here
         monkeypatch.setattr(mariadb, 'create_site_database', self._create_database)
         monkeypatch.setattr(mariadb, 'drop_site_database', self._drop_database)
         monkeypatch.setattr(mariadb, 'account_hosts',

@@ -10,7 +10,8 @@ from wo.multitenancy import (fs, health, layout, nginx, phpfpm, releases, shared
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.fleet import for_each_site, live_sites
 
-PROBE_TRIES = 4  # tried again past OPcache's revalidate_freq (5 s in WordOps' php.ini)
+REVALIDATE_SECONDS = 6  # OPcache's revalidate_freq (5 s in WordOps' php.ini), and one more
+PROBE_TRIES = 4  # tried again past OPcache's revalidate_freq
 PROBE_PAUSE = 2
 
 
@@ -82,8 +83,16 @@ def repair_pins(ctx):
 
 
 def adopt(ctx, kind, slug):
-    """shared_items.adopt: the version every site runs, `slug` made a link to it first."""
-    return shared_items.adopt(ctx.settings, kind, slug, lambda folder: forget(ctx, folder))
+    """shared_items.adopt: the version every site runs, `slug` made a link to it first.
+    A request that compiled the folder's scripts between their drop and the exchange
+    keeps them in OPcache under the folder's paths, where no drop can reach them any
+    more (opcache_invalidate resolves a path through the link), until OPcache next looks
+    at their files: that is waited for, so that no site runs them after a switch."""
+    adopting = shared_items.in_use(ctx.settings, kind, slug) is None
+    version = shared_items.adopt(ctx.settings, kind, slug, lambda folder: forget(ctx, folder))
+    if adopting:
+        time.sleep(REVALIDATE_SECONDS)
+    return version
 
 
 def forget(ctx, directory):
