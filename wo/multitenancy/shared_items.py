@@ -300,9 +300,9 @@ def _check_same_item(settings, kind, slug, tree):
     """wordpress.org's plugin (or theme) `slug` must be the one in use: one of its name,
     author, their addresses (Plugin URI or Theme URI, Author URI) the same. Any may change
     in a new version, seldom all (a plugin may rename itself and its author in one
-    release and keep its addresses); a folder named as one on wordpress.org may hold another (your own, or a
-    premium one that names no Update URI), which wordpress.org's would replace on every
-    site."""
+    release and keep its addresses); a folder named as one on wordpress.org may hold
+    another (your own, or a premium one that names no Update URI), which wordpress.org's
+    would replace on every site."""
     link = link_path(settings, kind, slug)
     mains = [main_files(d, kind) if os.path.isdir(d) else [] for d in (link, tree)]
     if not all(mains):

@@ -146,7 +146,7 @@ def start_pool(ctx, site, changes):
         pools.add_pool(ctx.settings, site.domain, site.php_version, changes)
 
 
-def lay_out(ctx, site, db, changes, table_prefix='wp_'):
+def lay_out(ctx, site, db, changes, table_prefix):
     """The site's tree linked to the shared core, and its wp-config.php for database
     `db` and its tables named with `table_prefix`; the undo removes the tree. A site of
     the same name deleted moments ago may still be in OPcache under these paths (it

@@ -3,6 +3,8 @@ result itself). Pure functions: the controller prints what they return."""
 import re
 import time
 
+from wo.multitenancy import baseline, shared_items
+
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')  # in what a site said: no lines or escapes of its own
 
 
@@ -210,8 +212,8 @@ def restore_text(result):
 
 
 def baseline_text(current):
-    pins = ['{0} {1}'.format(slug, version) for kind in ('plugins', 'themes')
-            for slug, version in sorted(((current.get('versions') or {}).get(kind) or {}).items())]
+    pins = ['{0} {1}'.format(slug, version) for kind in shared_items.KINDS
+            for slug, version in sorted(baseline.pins(current, kind).items())]
     reach = ['  {kind} {slug} is at {0}: the next update brings every site to {pinned}'.format(
         p['in_use'] or 'a version it does not name', **p) for p in current.get('pins_to_reach', [])]
     return '\n'.join(['Baseline version {version}\n  theme:   {theme}\n  plugins: {0}\n  '

@@ -124,8 +124,10 @@ def _with_pins_to_reach(settings, current):
     for kind in shared_items.KINDS:
         shared = shared_items.slugs(settings, kind)
         for slug, version in sorted(baseline.pins(current, kind).items()):
-            in_use = _version_in_use(settings, kind, slug) if slug in shared else None
-            if slug in shared and in_use != version:
+            if slug not in shared:  # its pin waits until it is shared again
+                continue
+            in_use = _version_in_use(settings, kind, slug)
+            if in_use != version:
                 reach.append({'kind': kind[:-1], 'slug': slug, 'pinned': version,
                               'in_use': in_use})
     return dict(current, pins_to_reach=reach)

@@ -223,12 +223,12 @@ def _update_item(ctx, kind, slug, source, version, force, active):
     try:
         current = item_switching.adopt(ctx, kind, slug)
         if version == current:  # a pin reached: no download to tell
-            return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
+            return _unchanged(slug, current)
         with ctx.changes() as changes:
             ctx.report('Staging {0} {1} from {2}'.format(kind[:-1], slug, source or 'wordpress.org'))
             staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
             if staged == current:
-                return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
+                return _unchanged(slug, current)
             using = item_switching.users(ctx, kind, slug, active)
             canary = item_switching.switch_every_site(ctx, kind, slug, staged, using, force, changes)
         return item_switching.settle(ctx, kind, slug, staged, current, using, canary)
@@ -238,6 +238,11 @@ def _update_item(ctx, kind, slug, source, version, force, active):
         message, hint = (e.message, e.hint) if isinstance(e, MTError) else (str(e), '')
         return {'slug': slug, 'changed': bool(switched), 'switched': switched, 'failed': {},
                 'error': '{0} -- {1}'.format(message, hint) if hint else message}
+
+
+def _unchanged(slug, version):
+    """The result of a plugin (or theme) left on `version`, which it has already."""
+    return {'slug': slug, 'version': version, 'changed': False, 'failed': {}}
 
 
 def item_rollback(ctx, kind, slugs, to=None, force=False):
@@ -253,7 +258,7 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
         current = item_switching.adopt(ctx, kind, slug)
         target = item_switching.rollback_target(ctx, kind, slug, current, to)
         if target == current:
-            return {'slug': slug, 'version': current, 'changed': False, 'failed': {}}
+            return _unchanged(slug, current)
         baseline.version_allowed(ctx.settings, kind, slug, target)
         with ctx.changes() as changes:
             using = item_switching.users(ctx, kind, slug, {})
