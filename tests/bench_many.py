@@ -68,6 +68,8 @@ def main():
                 'VmRSS:')[1].split()[0]) * 1024,
             'fpm_memory': fpm_memory(master),
             'fpm_test': timed(lambda: pools.check_config(Settings(), php)),
+            'nginx_test': timed(lambda: subprocess.run(['nginx', '-t'], check=True,
+                                                       capture_output=True)),
             'reload': statistics.median(reload_seconds(php, domains[-1]) for _ in range(3)),
             'status': timed(lambda: wo('status', '--json')),
         }
@@ -76,6 +78,7 @@ def main():
         found['update'] = time.monotonic() - start
         found['update_phases'] = update.get('seconds', {})
         report(args.sites, found)
+        report_create_growth(times)
     finally:
         for domain in domains:
             purge_site(domain)
@@ -97,6 +100,7 @@ def report(n, found):
             ('PHP-FPM RSS / PSS, master and workers', '{0:.1f} MB / {1:.1f} MB'.format(
                 found['fpm_memory'][0] / mb, found['fpm_memory'][1] / mb)),
             ('php-fpm -t', '{0:.2f} s'.format(found['fpm_test'])),
+            ('nginx -t with {0} vhosts'.format(n), '{0:.2f} s'.format(found['nginx_test'])),
             ('reload until a pool answers (median of 3)', '{0:.2f} s'.format(found['reload'])),
             ('wo multitenancy status', '{0:.2f} s'.format(found['status'])),
             ('wo multitenancy update (same release, --force)', '{0:.1f} s'.format(
@@ -104,6 +108,17 @@ def report(n, found):
             ('update phases', ', '.join('{0} {1:.1f} s'.format(k, v) for k, v in
                                         found['update_phases'].items()))):
         print('| {0} | {1} |'.format(name, value))
+
+
+def report_create_growth(times, group=20):
+    """The median time of one `create` for each `group` sites made before it."""
+    groups = range(0, len(times), group)
+    print()
+    print('| sites there already | ' + ' | '.join(
+        '{0}–{1}'.format(i, min(i + group, len(times)) - 1) for i in groups) + ' |')
+    print('|---|' + '---|' * len(groups))
+    print('| one `create` | ' + ' | '.join(
+        '{0:.1f} s'.format(statistics.median(times[i:i + group])) for i in groups) + ' |')
 
 
 if __name__ == '__main__':
