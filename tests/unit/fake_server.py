@@ -61,8 +61,8 @@ class FakeRunner:
         self.broken = {}
         self.on_task = {}  # (action, domain) -> callable(job), run before the answer
 
-    def __call__(self, argv, *, user=None, input=None, env=None, timeout=600, check=True,
-                 umask=-1):
+    def __call__(self, argv, *, user=None, input=None, stdin_file=None, env=None, timeout=600,
+                 check=True, umask=-1):
         argv = [str(a) for a in argv]
         job = json.loads(input) if argv[1:2] and argv[1].endswith(WP_RUNNER) else None
         self.calls.append(Call(argv, user, job))

@@ -10,8 +10,8 @@ from cement.core.exc import CaughtSignal
 
 from sample_release import make_release_tree
 from wo.cli.plugins import multitenancy_functions as mt
-from wo.multitenancy import (conversion_checks, docroot_swap, layout, nginx, releases,
-                             reversion, wp_config)
+from wo.multitenancy import (conversion_checks, docroot_swap, layout, mariadb, nginx,
+                             releases, reversion, wp_config)
 from wo.multitenancy.errors import Interrupted, InvalidInput, PartlyFailed
 from wo.multitenancy.undo import Changes
 
@@ -30,15 +30,22 @@ def standalone(server, domain, version='6.5.5'):
     os.makedirs(os.path.join(htdocs, 'wp-content', 'uploads'))
     with open(os.path.join(htdocs, 'wp-content', 'uploads', 'photo.jpg'), 'w') as f:
         f.write('photo of ' + domain)
+    name = domain.replace('.', '_')
     with open(wp_config.path(settings, domain), 'w') as f:
-        f.write("<?php\ndefine( 'DB_NAME', '{0}' );\ndefine( 'DB_USER', 'u' );\n"
-                "$table_prefix = 'wp_';\n".format(domain.replace('.', '_')))
+        f.write("<?php\ndefine( 'DB_NAME', '{0}' );\ndefine( 'DB_USER', '{0}' );\n"
+                "$table_prefix = 'wp_';\n".format(name))
     with open(nginx.available(settings, domain), 'w') as f:
         f.write('server {{\n    root {0};\n}}\n'.format(htdocs))
     with sqlite3.connect(settings.wo_database) as c:
         c.execute("INSERT INTO sites (sitename, site_type, cache_type, site_path, is_enabled, "
                   "is_ssl, php_version, db_name, db_user) VALUES (?, 'wp', 'wpfc', ?, 1, 0, "
-                  "'8.2', ?, 'u')", (domain, settings.site_root(domain), domain.replace('.', '_')))
+                  "'8.2', ?, ?)", (domain, settings.site_root(domain), name, name))
+    server.accounts[name, 'localhost'] = [  # as WordOps' setupdatabase grants
+        'GRANT USAGE ON *.* TO `{0}`@`localhost`'.format(name),
+        'GRANT {0} ON `{1}`.* TO `{1}`@`localhost`'.format(
+            ', '.join(sorted(mariadb.SITE_PRIVILEGES)), name)]
+    site = server.runner.site(domain)  # its WordPress, as it reports on itself
+    site.current_user, site.installed_as = name + '@localhost', {'admin_user': 'admin'}
     return htdocs
 
 
@@ -153,3 +160,17 @@ def test_plugin_names_become_slugs_of_the_shared_set(sandbox):
     site = {'plugins': ['akismet/akismet.php', 'hello.php'], 'themes': ['twentytwentyfour', False]}
     assert conversion_checks.missing_from_shared(sandbox, 'a.test', site) == [
         ('plugins', 'akismet'), ('plugins', 'hello'), ('themes', 'twentytwentyfour')]
+
+
+def test_a_site_failing_verification_once_converted_is_put_back(initialized):
+    htdocs = standalone(initialized, 'a.test')
+    initialized.runner.site('a.test').paths = {'upload_path': 'files'}  # relative to the core
+    with pytest.raises(PartlyFailed) as ended:
+        mt.convert_sites(initialized.ctx, ['a.test'])
+    result = ended.value.result['sites'][0]
+    assert result['status'] == 'failed'
+    assert result['error'] == ('a.test failed verification: no_legacy_paths: option '
+                               'upload_path holds files')
+    assert result['hint'].startswith('it is back on its own core; ')
+    assert not docroot_swap.is_shared(initialized.settings, htdocs)
+    assert initialized.ctx.db.get_site('a.test') is None

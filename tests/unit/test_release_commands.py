@@ -1,4 +1,5 @@
 """init, update and rollback on the fake server: which release every site ends on."""
+import json
 import os
 import re
 import shutil
@@ -342,3 +343,17 @@ def test_the_pin_of_a_plugin_gone_from_the_shared_set_can_be_taken_away(offered)
     shutil.rmtree(os.path.join(offered.settings.shared_content, 'plugins', 'redis-cache'))
     everyday.change_baseline(offered.ctx, pins={'plugins': ['redis-cache=latest']})
     assert baseline.pins(baseline.read(offered.settings), 'plugins') == {}
+
+
+def test_a_site_failing_verification_after_an_update_is_named_with_exit_3(server):
+    server.init('6.4.5')
+    server.create('a.test')
+    server.create('b.test')
+    server.runner.site('b.test').paths = {'upload_path': 'files'}  # relative to the core
+    with pytest.raises(PartlyFailed) as ended:
+        mt.update(server.ctx, source=server.tarball('6.5.5'))
+    assert ended.value.exit_code == 3
+    assert ended.value.result['unverified'] == {'b.test': ['no_legacy_paths']}
+    assert ended.value.result['wp_version'] == '6.5.5'  # the update stays
+    assert 'b.test: no_legacy_paths' in ended.value.message
+    assert json.loads(server.ctx.db.get_site('a.test')['last_verification'])['ok']

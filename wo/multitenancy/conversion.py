@@ -7,8 +7,8 @@ wp-config.php for the undo, swapping back, dropping the old tree's scripts."""
 import os
 
 from wo.multitenancy import (backup, baseline, docroot_swap, fs, health, layout, nginx,
-                             phpfpm, pools, releases, site_files, validate, wordpress,
-                             wp_config)
+                             phpfpm, pools, releases, site_files, validate, verification,
+                             wordpress, wp_config)
 from wo.multitenancy.conversion_checks import conversion_plan
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.rollout import apply_baseline
@@ -78,7 +78,8 @@ def convert_standalone(ctx, plan):
                            lambda: swap_back(ctx, domain, plan['php_version'], to_shared=True))
         docroot_swap.swap(settings, domain)
         applied = finish_conversion(ctx, domain, saved, plan['https'], changes)
-    record_conversion(ctx, domain, applied)
+        site, verified = verified_conversion(ctx, domain, applied)
+    record_conversion(ctx, site, verified)
     return {'domain': domain, 'status': 'converted', 'backup': saved,
             'wp_version': {'before': plan['wp_version'], 'after': plan['release_wp_version']},
             'added_to_shared': plan['add_to_shared'], 'left_out': plan['left_out'],
@@ -183,19 +184,32 @@ def finish_stopped_conversion(ctx, domain, row):
         changes.on_failure('switch {0} back to its own core'.format(domain),
                            lambda: swap_back(ctx, domain, row['php_version'], to_shared=True))
         applied = finish_conversion(ctx, domain, saved, bool(row['is_ssl']), changes)
-    record_conversion(ctx, domain, applied)
+        site, verified = verified_conversion(ctx, domain, applied)
+    record_conversion(ctx, site, verified)
     return {'domain': domain, 'status': 'converted', 'backup': saved, 'resumed': True,
             'own_disk_bytes': layout.own_disk_usage(settings, domain)}
 
 
-def record_conversion(ctx, domain, baseline_version):
-    """Record a converted site (WordOps' row stays as it is), then settle it. A stop
-    after the record is finished by the next convert."""
-    settings, row = ctx.settings, ctx.db.wordops_site(domain)
-    ctx.db.register_site(our_row(settings, domain, row['cache_type'], row['php_version'],
-                                 baseline_version, row['is_ssl'], wordops_database(ctx, row),
-                                 'live'))
-    settle_converted(ctx, domain)
+def verified_conversion(ctx, domain, baseline_version):
+    """The registry's row of a converted site (WordOps' row stays as it is) and every
+    check of `verify` passed on it, before it is recorded: a failed verification blocks
+    the conversion (MTError; the undo puts it back on its own core)."""
+    row = ctx.db.wordops_site(domain)
+    database = wordops_database(ctx, row)
+    site = our_row(ctx.settings, domain, row['cache_type'], row['php_version'],
+                   baseline_version, row['is_ssl'], database, 'live')
+    ctx.report('Verifying ' + domain)
+    report = verification.verify(ctx, site, database)
+    verification.require_passed(report, 'it is back on its own core; ')
+    return site, report
+
+
+def record_conversion(ctx, site, verified):
+    """Record a converted site and its verification, then settle it. A stop after the
+    record is finished by the next convert."""
+    ctx.db.register_site(site)
+    ctx.db.record_verification(site['domain'], verified)
+    settle_converted(ctx, site['domain'])
 
 
 def settle_converted(ctx, domain):

@@ -195,10 +195,7 @@ def isolate_site(ctx, domain, model):
         ctx.report('Verifying ' + domain)
         moved = ctx.db.get_site(domain)
         report = verification.verify(ctx, moved, sites.database_of(ctx, moved))
-        if not report['ok']:
-            raise MTError('{0} failed verification as {1}: {2}'.format(domain, model, '; '.join(
-                '{check}: {detail}'.format(**c) for c in report['checks'] if not c['ok'])),
-                'it is back as it was; wo multitenancy verify {0} shows its checks'.format(domain))
+        verification.require_passed(report, 'it is back as it was; ')
     ctx.db.record_verification(domain, report)
     finish(ctx, site, model)
     return {'domain': domain, 'status': 'isolated', 'isolation': model,

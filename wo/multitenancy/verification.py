@@ -59,10 +59,16 @@ def require_before_routing(ctx, domain, php_version, db, installed):
     checks = database_checks(ctx.ctl, db, seen)
     checks = checks + isolation_checks(ctx, ctx.db.get_site(domain)) if installed else \
         checks[:2]
-    failed = [c for c in checks if not c['ok']]
+    require_passed({'domain': domain, 'checks': checks})
+
+
+def require_passed(report, before_hint=''):
+    """Raise MTError naming each check of `report` (verify's) that failed, with the
+    first one's hint after `before_hint`."""
+    failed = [c for c in report['checks'] if not c['ok']]
     if failed:
-        raise MTError('{0} failed verification: {1}'.format(domain, '; '.join(
-            '{check}: {detail}'.format(**c) for c in failed)), failed[0]['hint'])
+        raise MTError('{0} failed verification: {1}'.format(report['domain'], '; '.join(
+            '{check}: {detail}'.format(**c) for c in failed)), before_hint + failed[0]['hint'])
 
 
 def isolation_checks(ctx, site):
@@ -267,8 +273,9 @@ def _legacy_options(settings, domain, paths):
             if not isinstance(found, str) or not found:
                 continue
             place = os.path.normpath(found) if os.path.isabs(found) else None
-            if option == 'upload_path':
-                wrong = place is None or not _in(place, root)
+            if option == 'upload_path':  # WordPress' default, kept by sites from before 3.5
+                wrong = found.strip() != 'wp-content/uploads' and (
+                    place is None or not _in(place, root))
             else:
                 wrong = place is not None and (_in(place, settings.releases_dir) or (
                     os.path.lexists(place) and not _ours(settings, root, place)))

@@ -12,7 +12,8 @@ from wo.multitenancy import (audit, backup, baseline, cron, fs, item_switching, 
                              wordpress)
 from wo.multitenancy.errors import (EXIT_FAILED, EXIT_UNHEALTHY, Busy, InvalidInput, MTError,
                                    PartlyFailed)
-from wo.multitenancy.fleet import health_of_every_site, require_every_site
+from wo.multitenancy.fleet import (for_each_site, health_of_every_site, live_sites,
+                                   require_every_site)
 
 
 # -- list, status, info, verify ---------------------------------------------------------
@@ -98,17 +99,50 @@ def verify_sites(ctx, domains, every=False):
     validate.domains_or_all(domains, every, 'verify', 'wo multitenancy verify example.com')
     found = ctx.db.get_shared_sites() if every else [
         sites.shared_site(ctx, validate.domain(d), 'see wo multitenancy list') for d in domains]
-    reports = []
     with lock.exclusive(ctx.settings.lock_file):
-        for site in found:
-            ctx.report('Verifying ' + site['domain'])
-            with lock.site_job(ctx.settings, site['domain'], wait=lock.JOB_WAIT):
-                reports.append(verification.verify(ctx, site, sites.database_of(ctx, site)))
-            ctx.db.record_verification(site['domain'], reports[-1])
+        reports = verified(ctx, found)
     outcome = {'sites': reports, 'failed': sum(not r['ok'] for r in reports)}
     if outcome['failed']:
         raise PartlyFailed('', result=outcome, exit_code=EXIT_UNHEALTHY)
     return outcome
+
+
+def verified(ctx, found):
+    """Every check of each site of `found` (our rows), a few at a time (the lock held),
+    each kept as its last verification: the reports, in `found`'s order. A site's
+    WP-Cron run by the system cron is waited for."""
+    reports = {}
+
+    def verify_one(site):
+        with lock.site_job(ctx.settings, site['domain'], wait=lock.JOB_WAIT):
+            reports[site['domain']] = verification.verify(ctx, site, sites.database_of(ctx, site))
+        ctx.db.record_verification(site['domain'], reports[site['domain']])
+        verification.require_passed(reports[site['domain']])  # its progress line names them
+    for_each_site(ctx, found, 'verifying', 'verified', verify_one)
+    return [reports[s['domain']] for s in found]
+
+
+def verify_after_change(ctx, result):
+    """After a command that changed what every site runs (when `result`, its result,
+    says it changed): every live site verified, as `verify --all` does (the lock held);
+    `result`, with 'unverified': {domain: the checks that failed}."""
+    if result['changed']:
+        reports = verified(ctx, live_sites(ctx))
+        result['unverified'] = {r['domain']: [c['check'] for c in r['checks'] if not c['ok']]
+                                for r in reports if not r['ok']}
+    return result
+
+
+def require_verified(result):
+    """`result`, unless a site failed verification after the change: then PartlyFailed
+    (exit 3) naming each, carrying it. The change stays: the site needs a look."""
+    if result.get('unverified'):
+        raise PartlyFailed('{0} site(s) failed verification after the change: {1}'.format(
+            len(result['unverified']), '; '.join('{0}: {1}'.format(d, ', '.join(c)) for d, c in
+                                                 sorted(result['unverified'].items()))),
+            'wo multitenancy verify <domain> shows what each check found and what to do',
+            result, exit_code=EXIT_UNHEALTHY)
+    return result
 
 
 # -- baseline ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import secrets
 from cement.core.exc import CaughtSignal
 
 from wo.cli.plugins.multitenancy_db import MTDatabase
+from wo.cli.plugins.multitenancy_everyday_functions import require_verified, verify_after_change
 from wo.multitenancy import (audit, baseline, conversion, fs, isolating, item_switching, lock,
                              login_links, nginx, releases, reversion, rollout,
                              shared_items, shared_root, site_backup, sites, ssl, sources,
@@ -120,7 +121,7 @@ def update(ctx, source=None, version=None, force=False, core_only=False, plugins
             result = _update_core(ctx, current, source, version, force)
             require_every_site(result, result.get('failed', {}))
         if not items_too:
-            return result
+            return require_verified(verify_after_change(ctx, result))
         done = []
         for kind in shared_items.KINDS:
             ctx.report('Asking wordpress.org which shared {0} have a newer version'.format(kind))
@@ -133,7 +134,8 @@ def update(ctx, source=None, version=None, force=False, core_only=False, plugins
             result[kind] = _update_items(ctx, kind, newer, None, False)  # --force: the core's
             done += result[kind]
         result['changed'] = result['changed'] or any(r['changed'] for r in done)
-    return _items_finished(result, done)
+        verify_after_change(ctx, result)
+    return require_verified(_items_finished(result, done))
 
 
 def _update_core(ctx, current, source, version, force):
@@ -173,7 +175,8 @@ def rollback(ctx, to=None, force=False):
             switching.switch_every_site(ctx, target, force, changes)
         result = dict(switching.settle(ctx, target, current), changed=True, previous=current,
                       note=switching.DOWNGRADE_NOTE)
-    return require_every_site(result, result['failed'])
+        verify_after_change(ctx, require_every_site(result, result['failed']))
+    return require_verified(result)
 
 
 # -- plugin|theme update, rollback: the versions of the shared set every site runs ---------
