@@ -132,12 +132,16 @@ def test_a_swap_tree_planted_and_flipped_before_convert_hands_nothing_to_the_sit
 
 def test_uploads_flipped_for_a_link_during_convert_move_as_a_link_and_root_follows_none(
         make_standalone, canary):
-    site = make_standalone('hostile-uploads.test')
+    make_standalone('hostile-uploads.test')
     root = os.path.join(SITES, 'hostile-uploads.test')
     with Flipping(os.path.join(root, 'htdocs', 'wp-content', 'uploads')):
         code, result = convert('hostile-uploads.test')
-    assert (code, result['status']) == (0, 'converted'), result
-    assert get('hostile-uploads.test', site['upload']).status_code == 200  # moved, put back
+    # The link the site left in its uploads leads out of its root: the verification
+    # before the site is recorded refuses it, and the site is put back.
+    assert (code, result['status']) == (1, 'failed'), result
+    assert 'no_legacy_paths' in result['error'] and 'links to' in result['error'], result
+    assert get('hostile-uploads.test', '/?after').status_code == 200
+    assert not os.path.islink(os.path.join(root, 'htdocs', 'wp'))
     assert not secret_leaked(root, SHARED)
 
 

@@ -9,8 +9,8 @@ import pytest
 from wo.cli.plugins import multitenancy_everyday_functions as everyday
 from wo.cli.plugins import multitenancy_functions as mt
 from wo.cli.plugins.multitenancy_db import MTDatabase
-from wo.multitenancy import mariadb, nginx, texts
-from wo.multitenancy.errors import InvalidInput, MTError, PartlyFailed
+from wo.multitenancy import lock, mariadb, nginx, texts
+from wo.multitenancy.errors import Busy, InvalidInput, MTError, PartlyFailed
 from wo.multitenancy.mariadb import SITE_PRIVILEGES
 from wo.multitenancy.verification import grant_problems
 
@@ -277,3 +277,22 @@ def test_keep_failed_leaves_a_site_failing_verification_unrouted_for_diagnosis(s
     mt.delete_site(server.ctx, 'a.test')
     assert server.databases == {} and server.accounts == {}
     assert not os.path.exists(server.settings.site_root('a.test'))
+
+
+def test_a_site_whose_job_goes_on_too_long_is_named_unverified_the_others_verified(site,
+                                                                                  monkeypatch):
+    site.create('b.test')
+    busy = lock.site_job
+
+    def site_job(settings, domain, wait=0):
+        if domain == 'b.test':
+            raise Busy('a job of b.test is running', 'try again')
+        return busy(settings, domain, wait)
+    monkeypatch.setattr(lock, 'site_job', site_job)
+    with pytest.raises(PartlyFailed) as raised:
+        everyday.verify_sites(site.ctx, ['a.test', 'b.test'])
+    first, second = raised.value.result['sites']
+    assert first['ok'] and first['domain'] == 'a.test'
+    assert second == {'domain': 'b.test', 'ok': False, 'checks': [{
+        'check': 'verification', 'ok': False, 'detail': 'a job of b.test is running',
+        'hint': 'run wo multitenancy verify b.test again'}]}

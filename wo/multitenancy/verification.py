@@ -71,6 +71,12 @@ def require_passed(report, before_hint=''):
             '{check}: {detail}'.format(**c) for c in failed)), before_hint + failed[0]['hint'])
 
 
+def not_verified(domain, problem):
+    """The report of a site whose checks could not run (`problem`: why)."""
+    return {'domain': domain, 'ok': False, 'checks': [_check(
+        'verification', [problem], '', 'run wo multitenancy verify {0} again'.format(domain))]}
+
+
 def isolation_checks(ctx, site):
     """[check 5] of a sovereign site (our row `site`), [] for a shared one."""
     if not pools.sovereign(ctx.settings, site['domain']):

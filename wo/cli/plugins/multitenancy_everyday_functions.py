@@ -110,7 +110,8 @@ def verify_sites(ctx, domains, every=False):
 def verified(ctx, found):
     """Every check of each site of `found` (our rows), a few at a time (the lock held),
     each kept as its last verification: the reports, in `found`'s order. A site's
-    WP-Cron run by the system cron is waited for."""
+    WP-Cron run by the system cron is waited for; one that could not be verified (its
+    job went on too long) has a failed check 'verification' saying why."""
     reports = {}
 
     def verify_one(site):
@@ -118,7 +119,9 @@ def verified(ctx, found):
             reports[site['domain']] = verification.verify(ctx, site, sites.database_of(ctx, site))
         ctx.db.record_verification(site['domain'], reports[site['domain']])
         verification.require_passed(reports[site['domain']])  # its progress line names them
-    for_each_site(ctx, found, 'verifying', 'verified', verify_one)
+    for domain, problem in for_each_site(ctx, found, 'verifying', 'verified',
+                                         verify_one).items():
+        reports.setdefault(domain, verification.not_verified(domain, problem))
     return [reports[s['domain']] for s in found]
 
 
