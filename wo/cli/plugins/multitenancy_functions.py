@@ -120,22 +120,27 @@ def update(ctx, source=None, version=None, force=False, core_only=False, plugins
         if not plugins_only:
             result = _update_core(ctx, current, source, version, force)
             require_every_site(result, result.get('failed', {}))
-        if not items_too:
-            return require_verified(verify_after_change(ctx, result))
-        done = []
-        for kind in shared_items.KINDS:
-            ctx.report('Asking wordpress.org which shared {0} have a newer version'.format(kind))
-            try:
-                newer, result['not_updated_' + kind] = shared_items.due_updates(
-                    settings, kind, baseline.pins(baseline.read(settings), kind))
-            except MTError as e:  # what was done before it: the core, the plugins
-                e.result = dict(result, changed=result['changed'] or any(r['changed'] for r in done))
-                raise
-            result[kind] = _update_items(ctx, kind, newer, None, False)  # --force: the core's
-            done += result[kind]
-        result['changed'] = result['changed'] or any(r['changed'] for r in done)
+        done = _update_every_shared_item(ctx, result) if items_too else []
         verify_after_change(ctx, result)
     return require_verified(_items_finished(result, done))
+
+
+def _update_every_shared_item(ctx, result):
+    """update's plugins and themes part (the lock held): each kind's results put in
+    `result` (its 'changed' too); all of them."""
+    done = []
+    for kind in shared_items.KINDS:
+        ctx.report('Asking wordpress.org which shared {0} have a newer version'.format(kind))
+        try:
+            newer, result['not_updated_' + kind] = shared_items.due_updates(
+                ctx.settings, kind, baseline.pins(baseline.read(ctx.settings), kind))
+        except MTError as e:  # what was done before it: the core, the plugins
+            e.result = dict(result, changed=result['changed'] or any(r['changed'] for r in done))
+            raise
+        result[kind] = _update_items(ctx, kind, newer, None, False)  # --force: the core's
+        done += result[kind]
+    result['changed'] = result['changed'] or any(r['changed'] for r in done)
+    return done
 
 
 def _update_core(ctx, current, source, version, force):
