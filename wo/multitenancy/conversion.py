@@ -198,10 +198,7 @@ def verified_conversion(ctx, domain, baseline_version):
     database = wordops_database(ctx, row)
     site = our_row(ctx.settings, domain, row['cache_type'], row['php_version'],
                    baseline_version, row['is_ssl'], database, 'live')
-    ctx.report('Verifying ' + domain)
-    report = verification.verify(ctx, site, database)
-    verification.require_passed(report, 'it is back on its own core; ')
-    return site, report
+    return site, verification.gate(ctx, site, database, 'it is back on its own core; ')
 
 
 def record_conversion(ctx, site, verified):

@@ -192,10 +192,9 @@ def isolate_site(ctx, domain, model):
             to_sovereign(ctx, site, database, changes)
         else:
             to_shared(ctx, site, changes)
-        ctx.report('Verifying ' + domain)
         moved = ctx.db.get_site(domain)
-        report = verification.verify(ctx, moved, sites.database_of(ctx, moved))
-        verification.require_passed(report, 'it is back as it was; ')
+        report = verification.gate(ctx, moved, sites.database_of(ctx, moved),
+                                   'it is back as it was; ')
     ctx.db.record_verification(domain, report)
     finish(ctx, site, model)
     return {'domain': domain, 'status': 'isolated', 'isolation': model,

@@ -62,6 +62,16 @@ def require_before_routing(ctx, domain, php_version, db, installed):
     require_passed({'domain': domain, 'checks': checks})
 
 
+def gate(ctx, site, database, undone):
+    """`verify` on a site a command just changed, before the change is recorded: its
+    report, or MTError naming each failed check, the hint after `undone` (what the
+    command's undo does)."""
+    ctx.report('Verifying ' + site['domain'])
+    report = verify(ctx, site, database)
+    require_passed(report, undone)
+    return report
+
+
 def require_passed(report, before_hint=''):
     """Raise MTError naming each check of `report` (verify's) that failed, with the
     first one's hint after `before_hint`."""
