@@ -4,9 +4,14 @@ While a site moves, both PHP users read its wp-config.php (an ACL for the coming
 its uploads and cache are handed to the coming user, nginx is pointed at the coming
 pool and reloaded, and only once every old nginx worker has finished its requests does
 the file belong to the coming user alone; a site going sovereign then gets a new
-database account and salts (rekeying). Each step registers its undo: the caller
-verifies the site then, and a failure puts it back. The pool and user of a sovereign
-site gone shared are removed after that (finish).
+database account and salts (rekeying). Each step registers its undo: the site is
+verified then, and a failure puts it back. The pool and user of a sovereign site gone
+shared are removed after that (finish).
+
+The move is recorded (MTDatabase.set_move) until it ends, with every database account
+of the site meanwhile: a move killed without its undo (SIGKILL, a power cut) is
+finished by the next isolate of the site, each step taking what it finds done as done,
+and the accounts it made are dropped, but the one the site is given last.
 """
 import os
 import secrets
@@ -20,12 +25,14 @@ OWN_TREES = ('uploads', 'cache')
 
 def require_movable(ctx, site, model):
     """Refuse a site that is not live, or whose move to `model` cannot be made: a
-    sovereign user or pool of its name exists already, its database account cannot be
-    replaced, or its vhost cannot be routed."""
+    sovereign user or pool of its name exists already (unless a stopped move of the
+    site made them), its database account cannot be replaced, or its vhost cannot be
+    routed."""
     domain = site['domain']
     sites.require_live(site)
     if model == 'sovereign':
-        pools.require_poolable(ctx.settings, domain, site['cache_type'])
+        if not site['move']:
+            pools.require_poolable(ctx.settings, domain, site['cache_type'])
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
         rekeying.require_rekeyable(ctx, sites.database_of(ctx, site))
     _vhost_text(ctx.settings, site, model)
@@ -46,12 +53,14 @@ def refusal_before_convert(ctx, domain, model):
 
 def to_sovereign(ctx, site, database, changes):
     """Serve the site from its own pool as its own user, with secrets no shared site has
-    read (`database`: its database before the move)."""
+    read (`database`: its database before the move). The user, temporary directories
+    and pool a stopped move left are taken as they are (and left by the undo)."""
     settings, domain, php = ctx.settings, site['domain'], site['php_version']
     user = pools.system_user(domain)
-    pools.create_user(domain, settings.site_root(domain), changes)
-    changes.on_failure('remove ' + pools.temp_dir(settings, domain),
-                       lambda: site_files.remove_tree(pools.temp_dir(settings, domain)))
+    if not pools.own_user(domain):
+        pools.create_user(domain, settings.site_root(domain), changes)
+        changes.on_failure('remove ' + pools.temp_dir(settings, domain),
+                           lambda: site_files.remove_tree(pools.temp_dir(settings, domain)))
     for name in pools.TEMP_DIRS:
         fs.make_dir(os.path.join(settings.site_root(domain), name), 0o700, (user, user))
     config = wp_config.path(settings, domain)
@@ -59,11 +68,15 @@ def to_sovereign(ctx, site, database, changes):
     fs.grant_read(config, user)
     defined = rekeying.read_config(ctx, site)
     routing.derive_includes(settings, php, site['cache_type'])
-    pools.add_pool(settings, domain, php, changes)
+    if pools.sovereign(settings, domain):
+        pools.start_pool(settings, domain, php, replace=True)
+    else:
+        pools.add_pool(settings, domain, php, changes)
     _hand_over_trees(ctx, domain, settings.web_user, user, changes)
     _route(ctx, site, 'sovereign', changes)
     _settle_config(config, settings.web_user, user, changes)
-    rekeying.rekey(ctx, site, database, defined, changes)  # its page caches purged there
+    rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged there
+                   ctx.db.get_site(domain)['move']['accounts'])
 
 
 def to_shared(ctx, site, changes):
@@ -72,7 +85,8 @@ def to_shared(ctx, site, changes):
     config = wp_config.path(settings, domain)
     fs.grant_read(config, settings.web_user)
     changes.on_failure('drop the ACL of ' + config, lambda: fs.drop_grants(config))
-    _hand_over_trees(ctx, domain, user, settings.web_user, changes)
+    if pools.own_user(domain):  # else a stopped move had handed them over and removed it
+        _hand_over_trees(ctx, domain, user, settings.web_user, changes)
     _route(ctx, site, 'shared', changes)
     _settle_config(config, user, settings.web_user, changes)
     nginx.purge_page_cache([domain], settings.page_caches)
@@ -137,18 +151,15 @@ def _route(ctx, site, model, changes):
     if not nginx.reload(drain=True):
         raise MTError('nginx\'s old workers still serve requests of {0} after {1} s'.format(
             domain, nginx.DRAIN_WAIT), 'run the same command again once they are done')
-    ctx.db.set_isolation(domain, model, pools.system_user(domain) if model == 'sovereign'
-                         else None)
-    changes.on_failure('record {0} as before'.format(domain), lambda: ctx.db.set_isolation(
-        domain, site['isolation'], site['system_user']))
 
 
 def _vhost_text(settings, site, model):
-    """The site's vhost routed to `model`'s pool (its own text otherwise kept)."""
+    """The site's vhost routed to `model`'s pool (its own text otherwise kept), whichever
+    pool it is routed to now."""
     with open(nginx.available(settings, site['domain']), encoding='utf-8') as f:
-        text = f.read()
-    move = routing.route_vhost if model == 'sovereign' else routing.unroute_vhost
-    return move(settings, text, site['php_version'], site['cache_type'])
+        text = routing.unroute_vhost(settings, f.read(), site['php_version'], site['cache_type'])
+    return routing.route_vhost(settings, text, site['php_version'], site['cache_type']) \
+        if model == 'sovereign' else text
 
 
 def _settle_config(config, old, new, changes):
@@ -177,25 +188,53 @@ def attempt(ctx, domain, model):
 
 def isolate_site(ctx, domain, model):
     """Move one site to `model` and verify it there (the lock is held by the caller);
-    a site failing verification is put back and raises MTError naming the checks."""
+    a site failing verification is put back and raises MTError naming the checks. A
+    move of the site that stopped part-way is finished first."""
     site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
+    stopped = site['move']
+    if stopped:
+        ctx.report('Finishing the move of {0} to the {1} model a stopped isolate began'.format(
+            domain, stopped['to']))
+        site = _move(ctx, site, stopped['to'])
     if site['isolation'] == model:
-        return {'domain': domain, 'status': 'unchanged', 'isolation': model,
-                'note': 'already ' + model}
+        return {'domain': domain, 'status': 'isolated' if stopped else 'unchanged',
+                'isolation': model, 'note': 'a stopped move finished' if stopped else
+                'already ' + model}
+    ctx.report('Moving {0} to the {1} model'.format(domain, model))
+    _move(ctx, site, model)
+    return {'domain': domain, 'status': 'isolated', 'isolation': model,
+            'system_user': pools.system_user(domain) if model == 'sovereign' else None}
+
+
+def _move(ctx, site, model):
+    """isolate_site's move of `site` (our row) to `model`, recorded while it runs; the
+    site's row after it."""
+    domain = site['domain']
     require_movable(ctx, site, model)
     renew_login_key(ctx, domain)
     database = sites.database_of(ctx, site)
+    user = pools.system_user(domain) if model == 'sovereign' else None
     # No WP-Cron run of the system cron as the going user while the files change hands.
     with lock.site_job(ctx.settings, domain, wait=lock.JOB_WAIT), ctx.changes() as changes:
-        ctx.report('Moving {0} to the {1} model'.format(domain, model))
+        _record_move(ctx, site, model, database, changes)
         if model == 'sovereign':
             to_sovereign(ctx, site, database, changes)
         else:
             to_shared(ctx, site, changes)
-        moved = ctx.db.get_site(domain)
+        moved = dict(ctx.db.get_site(domain), isolation=model, system_user=user, move=None)
         report = verification.gate(ctx, moved, sites.database_of(ctx, moved),
                                    'it is back as it was; ')
     ctx.db.record_verification(domain, report)
     finish(ctx, site, model)
-    return {'domain': domain, 'status': 'isolated', 'isolation': model,
-            'system_user': pools.system_user(domain) if model == 'sovereign' else None}
+    ctx.db.end_move(domain, model, user)
+    return ctx.db.get_site(domain)
+
+
+def _record_move(ctx, site, model, database, changes):
+    """The move to `model` recorded, with the site's database account; the undo puts
+    back what was recorded before (a stopped move's record, or none)."""
+    before = site['move']
+    changes.on_failure('record the move of {0} as before'.format(site['domain']),
+                       lambda: ctx.db.set_move(site['domain'], before))
+    ctx.db.set_move(site['domain'], {'to': model, 'accounts': list(dict.fromkeys(
+        (before['accounts'] if before else []) + ([database['db_user']] if database else [])))})

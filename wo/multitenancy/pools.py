@@ -188,11 +188,11 @@ def add_pool(settings, domain, php_version, changes):
     start_pool(settings, domain, php_version)
 
 
-def start_pool(settings, domain, php_version):
-    """Write the site's pool, prove it with php-fpm -t, reload PHP-FPM and wait for the
-    pool's socket."""
+def start_pool(settings, domain, php_version, replace=False):
+    """Write the site's pool (over the one there when `replace`), prove it with php-fpm
+    -t, reload PHP-FPM and wait for the pool's socket."""
     path = pool_file(settings, php_version, domain)
-    fs.write_file(path, pool_text(settings, domain, php_version), exclusive=True)
+    fs.write_file(path, pool_text(settings, domain, php_version), exclusive=not replace)
     check_config(settings, php_version)
     reload(settings, php_version)
     _wait_until(lambda: _listening(_socket(settings, domain)),

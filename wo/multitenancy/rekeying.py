@@ -48,14 +48,16 @@ def read_config(ctx, site):
                           site['php_version'], user=pools.system_user(domain))
 
 
-def rekey(ctx, site, database, defined, changes):
+def rekey(ctx, site, database, defined, changes, replaced):
     """Give the site (now served by its own pool) a new database account and salts;
-    `defined`: read_config's answer. Each undo is registered before its step (each is
-    safe to run when its step did not happen)."""
+    `defined`: read_config's answer; `replaced`: every account the site had during its
+    move (`database`'s among them), each dropped once the new one is in use. Each undo
+    is registered before its step (each is safe to run when its step did not happen)."""
     ctl, domain = ctx.ctl, site['domain']
     old, host = database['db_user'], database['db_grant_host']
     new = dict(database, db_user=old[:12] + secrets.token_hex(4))
     password = ''.join(secrets.choice(_ALPHANUMERIC) for _ in range(32))
+    ctx.db.note_move_account(domain, new['db_user'])  # known before it exists: a stop drops it
     changes.on_failure('drop the database account ' + new['db_user'],
                        lambda: mariadb.drop_account(ctl, new['db_user'], host))
     mariadb.create_account(ctl, database['db_name'], new['db_user'], password, host)
@@ -66,15 +68,23 @@ def rekey(ctx, site, database, defined, changes):
                        lambda: ctx.db.set_database_user(domain, database, old_password))
     ctx.db.set_database_user(domain, new, password)
     time.sleep(CONNECT_GRACE)
-    kept = mariadb.account_statements(ctl, old, host)
-    changes.on_failure('make the database account {0} again'.format(old),
-                       lambda: mariadb.restore_account(ctl, old, host, kept))
-    mariadb.drop_account(ctl, old, host)
-    killed = mariadb.end_sessions(ctl, old, SESSION_WAIT)
+    killed = sum(_drop_account(ctl, user, host, changes) for user in replaced)
     if killed:
         ctx.report('{0} session(s) of the old database account of {1} were still open after '
                    '{2} s: ended'.format(killed, domain, SESSION_WAIT))
     _require_nothing_defined_by(ctx, database, MTError)  # made while it could connect
+
+
+def _drop_account(ctl, user, host, changes):
+    """Drop user@host, if it is there, and end its sessions; the undo makes it again as
+    it was (password hash and grants). How many sessions were ended."""
+    if host not in mariadb.account_hosts(ctl, user):
+        return 0
+    kept = mariadb.account_statements(ctl, user, host)
+    changes.on_failure('make the database account {0} again'.format(user),
+                       lambda: mariadb.restore_account(ctl, user, host, kept))
+    mariadb.drop_account(ctl, user, host)
+    return mariadb.end_sessions(ctl, user, SESSION_WAIT)
 
 
 def _write_config(ctx, site, constants, table_prefix, changes):

@@ -304,18 +304,22 @@ def record_of(ctx, domain):
                 release=site['shared_release'], baseline_version=site['baseline_version'],
                 db_host=row.get('db_host'), state=site['state'], state_at=site['state_at'],
                 isolation=site['isolation'], system_user=site['system_user'],
+                moving_to=(site['move'] or {}).get('to'),
                 socket=pools.fpm_socket(ctx.settings, domain),
                 created_at=site['created_at'], verified_at=site['verified_at'],
                 last_verification=json.loads(last) if last else None)
 
 
-def drop_database(ctx, database):
+def drop_database(ctx, database, others=()):
     """Drop the site's database, and its user at the host it was created at
-    (`database`: database_of(); None: nothing is known to drop). Raises MTError when the
-    user still has an account at another host."""
+    (`database`: database_of(); None: nothing is known to drop), and there the `others`
+    (accounts a stopped move made). Raises MTError when the user still has an account at
+    another host."""
     if database:
         ctx.report('Dropping the database ' + database['db_name'])
         user, host = database['db_user'], database['db_grant_host']
+        for other in others:
+            mariadb.drop_account(ctx.ctl, other, host)
         mariadb.drop_site_database(ctx.ctl, database['db_name'], user, host)
         left = mariadb.account_hosts(ctx.ctl, user)
         if left:

@@ -88,7 +88,13 @@ def not_verified(domain, problem):
 
 
 def isolation_checks(ctx, site):
-    """[check 5] of a sovereign site (our row `site`), [] for a shared one."""
+    """[check 5] of a sovereign site (our row `site`), or of one whose move between the
+    models stopped part-way (failed); [] for a shared one."""
+    stopped = site.get('move')  # a row being made has none
+    if stopped:
+        return [_check('isolation', ['a move to the {0} model stopped part-way'.format(
+            stopped['to'])], '', 'wo multitenancy isolate {0} finishes it'.format(
+                site['domain']))]
     if not pools.sovereign(ctx.settings, site['domain']):
         return []
     others = [s['domain'] for s in ctx.db.get_shared_sites() if s['domain'] != site['domain']]

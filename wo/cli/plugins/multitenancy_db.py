@@ -81,7 +81,8 @@ ADDED_COLUMNS = (('multitenancy_sites', 'db_name', 'VARCHAR(255)'),
                  ('multitenancy_sites', 'isolation', "VARCHAR(20) DEFAULT 'shared'"),
                  ('multitenancy_sites', 'system_user', 'VARCHAR(64)'),
                  ('multitenancy_sites', 'login_nonce', 'VARCHAR(64)'),
-                 ('multitenancy_sites', 'last_cron', 'TEXT'))
+                 ('multitenancy_sites', 'last_cron', 'TEXT'),
+                 ('multitenancy_sites', 'move', 'TEXT'))
 SITE_COLUMNS = ('domain', 'site_type', 'cache_type', 'site_path', 'php_version',
                 'shared_release', 'baseline_version', 'is_enabled', 'is_ssl', 'db_name',
                 'db_user', 'db_grant_host', 'state', 'isolation', 'system_user', 'login_nonce')
@@ -192,10 +193,28 @@ class MTDatabase:
             db.execute('UPDATE multitenancy_sites SET state = ?, state_at = CURRENT_TIMESTAMP '
                        'WHERE domain = ?', (state, domain))
 
-    def set_isolation(self, domain, isolation, system_user):
+    def set_move(self, domain, move):
+        """The isolate under way of `domain`: {'to': its coming model, 'accounts': every
+        database user it had during the move}, or None. A move that stops without its
+        undo (SIGKILL) leaves it, and the next isolate finishes the move."""
+        with self._transaction() as db:
+            db.execute('UPDATE multitenancy_sites SET move = ? WHERE domain = ?',
+                       (json.dumps(move, sort_keys=True) if move else None, domain))
+
+    def note_move_account(self, domain, db_user):
+        """A database account made for `domain` during its move (dropped when it ends)."""
+        with self._transaction() as db:
+            move = json.loads(db.execute('SELECT move FROM multitenancy_sites WHERE domain = ?',
+                                         (domain,)).fetchone()['move'])
+            move['accounts'].append(db_user)
+            db.execute('UPDATE multitenancy_sites SET move = ? WHERE domain = ?',
+                       (json.dumps(move, sort_keys=True), domain))
+
+    def end_move(self, domain, isolation, system_user):
+        """The site's move finished: it is `isolation`'s, its PHP running as `system_user`."""
         with self._transaction() as db:
             db.execute('UPDATE multitenancy_sites SET isolation = ?, system_user = ?, '
-                       'updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
+                       'move = NULL, updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
                        (isolation, system_user, domain))
 
     def renew_login_nonce(self, domain, nonce):
@@ -241,14 +260,14 @@ class MTDatabase:
 
     def get_shared_sites(self):
         with self._transaction() as db:
-            return [dict(r) for r in db.execute(
+            return [_site(r) for r in db.execute(
                 'SELECT * FROM multitenancy_sites ORDER BY domain')]
 
     def get_site(self, domain):
         with self._transaction() as db:
             row = db.execute('SELECT * FROM multitenancy_sites WHERE domain = ?',
                              (domain,)).fetchone()
-        return dict(row) if row else None
+        return _site(row) if row else None
 
     # -- the audit trail (audit.py) -------------------------------------------------------
     def add_event(self, event):
@@ -306,3 +325,10 @@ def _record_database(db, domain, database):
     db.execute('UPDATE multitenancy_sites SET db_name = ?, db_user = ?, db_grant_host = ?, '
                'updated_at = CURRENT_TIMESTAMP WHERE domain = ?',
                (database['db_name'], database['db_user'], database['db_grant_host'], domain))
+
+
+def _site(row):
+    """Our row of a site, its move (set_move) as a dict."""
+    site = dict(row)
+    site['move'] = json.loads(site['move']) if site['move'] else None
+    return site

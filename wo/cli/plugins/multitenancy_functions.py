@@ -324,7 +324,7 @@ def delete_site(ctx, domain):
             if site['is_ssl']:
                 ssl.remove(ctx.ctl, settings, domain)
             sites.stop_pool(ctx, site)
-            sites.drop_database(ctx, database)
+            sites.drop_database(ctx, database, (site['move'] or {}).get('accounts', ()))
             sites.remove_files(ctx, domain)
             sites.remove_user(ctx, domain)
             ctx.db.remove_site(domain)
@@ -411,7 +411,7 @@ def isolate_sites(ctx, domains, every=False, model='sovereign'):
         shared_root.require_initialized(ctx.settings)
         if every:
             domains = [s['domain'] for s in ctx.db.get_shared_sites()
-                       if s['isolation'] != model and s['state'] == 'live']
+                       if (s['isolation'] != model or s['move']) and s['state'] == 'live']
         return one_after_another(ctx, domains, 'Isolating' if model == 'sovereign' else
                                  'Sharing', lambda domain: isolating.attempt(ctx, domain, model))
 
