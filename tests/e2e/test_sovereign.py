@@ -1,16 +1,18 @@
 """Sovereign sites on the real stack: each site's PHP runs as its own user in its own
 pool of our PHP-FPM, shut in by open_basedir and file modes, reached only by nginx,
 verified before it is routed, and gone without a trace when deleted."""
+import grp
 import json
 import os
 import pwd
+import signal
 import subprocess
 import time
 
 import pytest
 from load import Saturated
 from stack import (get, installed_php, isolation_targets, mysql, probe, purge_site,
-                   run_in_docroot, server_state, wo)
+                   php_user, run_in_docroot, server_state, wo)
 
 from wo.multitenancy import pools, wp_config
 
@@ -209,6 +211,76 @@ def test_an_isolate_that_fails_verification_leaves_the_site_with_its_old_secrets
     assert json.loads(wo('info', site, '--json').stdout)['isolation'] == 'shared'
     assert get(site).status_code == 200
     wo('verify', site)
+
+
+def own_accounts(db_user):
+    """The database accounts named as a site's are: its first ones, and those isolate
+    made for it (their name begins as the first's)."""
+    return mysql("SELECT User FROM mysql.user WHERE LEFT(User, 12) = '{0}'".format(db_user[:12]))
+
+
+def routed_to_pool(site):
+    """Whether the site's nginx include sends its PHP to its own pool's socket."""
+    with open('/var/www/{0}/conf/nginx/wo-multitenancy.conf'.format(site)) as f:
+        return '{0}/{1}.sock'.format(SOCKETS, site) in f.read()
+
+
+# A moment of a move that stops without its undo, taken as soon as it is seen.
+KILL_POINTS = {
+    'its user was made': ('sovereign', lambda site, accounts: subprocess.run(
+        ['getent', 'passwd', pools.system_user(site)], capture_output=True).returncode == 0),
+    'nginx was pointed at its pool': ('sovereign', lambda site, accounts: routed_to_pool(site)),
+    'its second database account was made': (
+        'sovereign', lambda site, accounts: len(own_accounts(accounts[0])) > 1),
+    'nginx was pointed back at the shared pool': (
+        'shared', lambda site, accounts: not routed_to_pool(site)),
+}
+
+
+@pytest.mark.parametrize('point', KILL_POINTS)
+def test_an_isolate_killed_part_way_is_finished_by_the_next_one(shared_core, point):
+    """isolate SIGKILLed as soon as `point` is seen: the site still answers, verify
+    fails its isolation naming the stopped move, and the next isolate finishes it:
+    verified, its wp-config.php its coming PHP user's alone (no ACL left), one database
+    account, and (going sovereign) the password every shared site could read opens
+    nothing."""
+    model, seen = KILL_POINTS[point]
+    site = 'sov-kill.test'
+    purge_site(site)
+    wo('create', site, '--wpfc', '--isolation', 'shared' if model == 'sovereign' else 'sovereign')
+    first = json.loads(wo('info', site, '--json').stdout)['db_user']
+    password = secrets_of(site)['DB_PASSWORD'].split("'")[3]
+    try:
+        run = subprocess.Popen(['wo', 'multitenancy', 'isolate', site, '--isolation', model],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while run.poll() is None and not seen(site, [first]):
+            time.sleep(0.01)
+        assert run.poll() is None, 'isolate ended before ' + point
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        assert get(site).status_code == 200
+        stopped = wo('verify', site, '--json', check=False)
+        assert stopped.returncode == 3
+        assert [(c['check'], c['detail']) for c in json.loads(stopped.stdout)['sites'][0]
+                ['checks'] if not c['ok']] == [
+            ('isolation', 'a move to the {0} model stopped part-way'.format(model))]
+        assert json.loads(wo('info', site, '--json').stdout)['moving_to'] == model
+        done = json.loads(wo('isolate', site, '--isolation', model, '--json').stdout)['sites'][0]
+        assert (done['status'], done['note']) == ('isolated', 'a stopped move finished')
+        wo('verify', site)
+        info = json.loads(wo('info', site, '--json').stdout)
+        assert (info['isolation'], info['moving_to']) == (model, None)
+        assert own_accounts(first) == [info['db_user']]
+        config = '/var/www/{0}/wp-config.php'.format(site)
+        assert grp.getgrgid(os.stat(config).st_gid).gr_name == php_user(site)
+        assert 'system.posix_acl_access' not in os.listxattr(config)
+        if model == 'sovereign':
+            assert not connects(first, password)
+        else:
+            assert subprocess.run(['getent', 'passwd', pools.system_user(site)]).returncode == 2
+        assert get(site).status_code == 200
+    finally:
+        purge_site(site)
 
 
 def test_an_update_writes_anew_a_pool_an_older_version_wrote(tenants, release_tarball):

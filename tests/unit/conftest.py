@@ -63,6 +63,8 @@ class Server:
         monkeypatch.setattr(item_switching, 'REVALIDATE_SECONDS', 0)  # no OPcache here
         monkeypatch.setattr(mariadb, 'create_site_database', self._create_database)
         monkeypatch.setattr(mariadb, 'drop_site_database', self._drop_database)
+        monkeypatch.setattr(mariadb, 'drop_account',
+                            lambda ctl, user, host: self.accounts.pop((user, host), None))
         monkeypatch.setattr(mariadb, 'account_hosts',
                             lambda ctl, user: sorted(h for u, h in self.accounts if u == user))
         monkeypatch.setattr(mariadb, 'grants', lambda ctl, user, host: self.accounts[user, host])

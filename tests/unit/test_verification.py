@@ -144,6 +144,23 @@ def test_delete_refuses_to_end_while_the_user_has_an_account_elsewhere(site):
     assert site.ctx.db.get_site('a.test') is None and site.accounts == {}
 
 
+def test_a_site_whose_move_stopped_fails_isolation_and_its_delete_drops_the_moves_accounts(site):
+    site.ctx.db.set_move('a.test', {'to': 'sovereign', 'accounts': ['a_test']})
+    site.ctx.db.note_move_account('a.test', 'a_test1234abcd')
+    site.accounts['a_test1234abcd', 'localhost'] = []
+    with pytest.raises(PartlyFailed) as raised:
+        everyday.verify_sites(site.ctx, ['a.test'])
+    found = checks_of(raised.value)['isolation']
+    assert (found['ok'], found['detail'], found['hint']) == (
+        False, 'a move to the sovereign model stopped part-way',
+        'wo multitenancy isolate a.test finishes it')
+    record = everyday.site_info(site.ctx, 'a.test')
+    assert record['moving_to'] == 'sovereign'
+    assert 'moving_to         sovereign (a stopped isolate' in texts.info_text(record)
+    mt.delete_site(site.ctx, 'a.test')
+    assert site.accounts == {}
+
+
 def test_info_shows_the_record_and_the_last_verification_never_a_password(site):
     record = everyday.site_info(site.ctx, 'a.test')
     assert (record['db_user'], record['db_grant_host'], record['last_verification']) == (

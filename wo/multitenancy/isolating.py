@@ -196,14 +196,15 @@ def isolate_site(ctx, domain, model):
         ctx.report('Finishing the move of {0} to the {1} model a stopped isolate began'.format(
             domain, stopped['to']))
         site = _move(ctx, site, stopped['to'])
-    if site['isolation'] == model:
-        return {'domain': domain, 'status': 'isolated' if stopped else 'unchanged',
-                'isolation': model, 'note': 'a stopped move finished' if stopped else
-                'already ' + model}
-    ctx.report('Moving {0} to the {1} model'.format(domain, model))
-    _move(ctx, site, model)
-    return {'domain': domain, 'status': 'isolated', 'isolation': model,
-            'system_user': pools.system_user(domain) if model == 'sovereign' else None}
+    if site['isolation'] != model:
+        ctx.report('Moving {0} to the {1} model'.format(domain, model))
+        _move(ctx, site, model)
+    elif not stopped:
+        return {'domain': domain, 'status': 'unchanged', 'isolation': model,
+                'note': 'already ' + model}
+    return dict({'domain': domain, 'status': 'isolated', 'isolation': model,
+                 'system_user': pools.system_user(domain) if model == 'sovereign' else None},
+                **({'note': 'a stopped move finished'} if stopped else {}))
 
 
 def _move(ctx, site, model):

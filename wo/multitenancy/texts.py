@@ -244,6 +244,9 @@ def info_text(record):
         'domain', 'state', 'state_at', 'isolation', 'system_user', 'socket', 'site_root', 'php',
         'cache', 'ssl', 'release', 'baseline_version', 'db_name', 'db_user', 'db_host',
         'db_grant_host', 'created_at')]
+    if record['moving_to']:
+        lines.insert(4, '{0:17} {1} (a stopped isolate: wo multitenancy isolate {2} finishes '
+                        'it)'.format('moving_to', record['moving_to'], record['domain']))
     last = record['last_verification']
     lines.append('{0:17} {1}'.format('verified', 'never (wo multitenancy verify {0})'.format(
         record['domain']) if not last else '{0} at {1}'.format(
