@@ -424,7 +424,7 @@ def revert_site(ctx, domain):
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list')
-        if site['isolation'] == 'sovereign':
+        if site['isolation'] == 'sovereign' or site['move']:  # a stopped move finished too
             isolating.isolate_site(ctx, domain, 'shared')
             site = ctx.db.get_site(domain)
         current = shared_root.require_initialized(settings)
