@@ -5,6 +5,7 @@ import grp
 import json
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import time
@@ -237,50 +238,113 @@ KILL_POINTS = {
 }
 
 
-@pytest.mark.parametrize('point', KILL_POINTS)
-def test_an_isolate_killed_part_way_is_finished_by_the_next_one(shared_core, point):
-    """isolate SIGKILLed as soon as `point` is seen: the site still answers, verify
-    fails its isolation naming the stopped move, and the next isolate finishes it:
-    verified, its wp-config.php its coming PHP user's alone (no ACL left), one database
-    account, and (going sovereign) the password every shared site could read opens
-    nothing."""
-    model, seen = KILL_POINTS[point]
-    site = 'sov-kill.test'
-    purge_site(site)
-    wo('create', site, '--wpfc', '--isolation', 'shared' if model == 'sovereign' else 'sovereign')
+KILLED = 'sov-kill.test'
+
+
+@pytest.fixture
+def killable():
+    """A site (KILLED) made for each test here, and removed after it."""
+    purge_site(KILLED)
+    yield KILLED
+    purge_site(KILLED)
+
+
+def kill_isolate(site, model, seen):
+    """`isolate site --isolation model`, SIGKILLed as soon as seen(site) holds; then the
+    site answers, and verify fails its isolation naming the stopped move."""
     first = json.loads(wo('info', site, '--json').stdout)['db_user']
-    password = secrets_of(site)['DB_PASSWORD'].split("'")[3]
+    run = subprocess.Popen(['wo', 'multitenancy', 'isolate', site, '--isolation', model],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while run.poll() is None and not seen(site, [first]):
+        time.sleep(0.01)
+    assert run.poll() is None, 'isolate ended before the moment it was to be killed at'
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert get(site).status_code == 200
+    stopped = wo('verify', site, '--json', check=False)
+    assert stopped.returncode == 3
+    assert [(c['check'], c['detail']) for c in json.loads(stopped.stdout)['sites'][0]
+            ['checks'] if not c['ok']] == [
+        ('isolation', 'a move to the {0} model stopped part-way'.format(model))]
+    assert json.loads(wo('info', site, '--json').stdout)['moving_to'] == model
+
+
+def assert_moved_whole(site, model, first, password):
+    """The site verified as `model`, no move recorded, its wp-config.php its PHP user's
+    group's alone (no ACL), one database account of its name; going sovereign, the
+    first account's password (every shared site could read it) opens nothing."""
+    wo('verify', site)
+    info = json.loads(wo('info', site, '--json').stdout)
+    assert (info['isolation'], info['moving_to']) == (model, None)
+    assert own_accounts(first) == [info['db_user']]
+    config = '/var/www/{0}/wp-config.php'.format(site)
+    assert grp.getgrgid(os.stat(config).st_gid).gr_name == php_user(site)
+    assert 'system.posix_acl_access' not in os.listxattr(config)
+    if model == 'sovereign':
+        assert not connects(first, password)
+    else:
+        assert subprocess.run(['getent', 'passwd', pools.system_user(site)]).returncode == 2
+    assert get(site).status_code == 200
+
+
+def first_secrets(site, isolation):
+    """Create `site` with `isolation`: its database user and password."""
+    wo('create', site, '--wpfc', '--isolation', isolation)
+    return (json.loads(wo('info', site, '--json').stdout)['db_user'],
+            secrets_of(site)['DB_PASSWORD'].split("'")[3])
+
+
+@pytest.mark.parametrize('point', KILL_POINTS)
+def test_an_isolate_killed_part_way_is_finished_by_the_next_one(killable, point):
+    """isolate SIGKILLed as soon as `point` is seen: the next isolate finishes it."""
+    model, seen = KILL_POINTS[point]
+    first, password = first_secrets(killable, 'shared' if model == 'sovereign' else 'sovereign')
+    kill_isolate(killable, model, seen)
+    done = json.loads(wo('isolate', killable, '--isolation', model, '--json').stdout)['sites'][0]
+    assert (done['status'], done['note']) == ('isolated', 'a stopped move finished')
+    assert_moved_whole(killable, model, first, password)
+
+
+def test_a_stopped_move_the_site_tampered_with_is_finished_safely_and_back(killable):
+    """Killed once its own pool serves it, the site's PHP (its user now) swaps its
+    temporary sessions directory for a link to a directory of root's. The next isolate,
+    whose verification fails (the shared MU-plugins opened to all), follows no link,
+    undoes nothing and keeps the move recorded, www-data reading nothing of the site;
+    then `isolate --isolation shared` finishes the move and moves the site back."""
+    first, password = first_secrets(killable, 'shared')
+    kill_isolate(killable, 'sovereign', lambda site, accounts: len(own_accounts(accounts[0])) > 1)
+    bait = '/var/lib/wo-multitenancy-bait'
+    os.makedirs(bait, mode=0o755, exist_ok=True)
+    sessions = '/var/www/{0}/tmp/sessions'.format(killable)
+    user = pwd.getpwnam(pools.system_user(killable))
+    shutil.rmtree(sessions)
+    os.symlink(bait, sessions)
+    os.lchown(sessions, user.pw_uid, user.pw_gid)
+    mu_plugins = '/var/www/shared/wp-content/mu-plugins'
+    mode = os.stat(mu_plugins).st_mode & 0o7777
     try:
-        run = subprocess.Popen(['wo', 'multitenancy', 'isolate', site, '--isolation', model],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while run.poll() is None and not seen(site, [first]):
-            time.sleep(0.01)
-        assert run.poll() is None, 'isolate ended before ' + point
-        os.kill(run.pid, signal.SIGKILL)
-        run.wait()
-        assert get(site).status_code == 200
-        stopped = wo('verify', site, '--json', check=False)
-        assert stopped.returncode == 3
-        assert [(c['check'], c['detail']) for c in json.loads(stopped.stdout)['sites'][0]
-                ['checks'] if not c['ok']] == [
-            ('isolation', 'a move to the {0} model stopped part-way'.format(model))]
-        assert json.loads(wo('info', site, '--json').stdout)['moving_to'] == model
-        done = json.loads(wo('isolate', site, '--isolation', model, '--json').stdout)['sites'][0]
-        assert (done['status'], done['note']) == ('isolated', 'a stopped move finished')
-        wo('verify', site)
-        info = json.loads(wo('info', site, '--json').stdout)
-        assert (info['isolation'], info['moving_to']) == (model, None)
-        assert own_accounts(first) == [info['db_user']]
-        config = '/var/www/{0}/wp-config.php'.format(site)
-        assert grp.getgrgid(os.stat(config).st_gid).gr_name == php_user(site)
-        assert 'system.posix_acl_access' not in os.listxattr(config)
-        if model == 'sovereign':
-            assert not connects(first, password)
-        else:
-            assert subprocess.run(['getent', 'passwd', pools.system_user(site)]).returncode == 2
-        assert get(site).status_code == 200
+        os.chmod(mu_plugins, 0o777)
+        failed = wo('isolate', killable, '--json', check=False)
     finally:
-        purge_site(site)
+        os.chmod(mu_plugins, mode)
+    try:
+        assert failed.returncode == 1, failed.stdout
+        result = json.loads(failed.stdout)['sites'][0]
+        assert 'write_shared_mu_plugins' in result['error']
+        assert result['hint'].startswith('the move stays recorded')
+        assert (os.stat(bait).st_uid, os.stat(bait).st_mode & 0o777) == (0, 0o755)
+        assert os.path.isdir(sessions) and not os.path.islink(sessions)
+        assert os.stat(sessions).st_uid == user.pw_uid
+        config = '/var/www/{0}/wp-config.php'.format(killable)
+        assert (os.stat(config).st_gid, os.stat(config).st_mode & 0o777) == (user.pw_gid, 0o640)
+        assert 'system.posix_acl_access' not in os.listxattr(config)
+        assert json.loads(wo('info', killable, '--json').stdout)['moving_to'] == 'sovereign'
+        assert get(killable).status_code == 200
+        back = json.loads(wo('isolate', killable, '--isolation', 'shared', '--json').stdout)
+        assert back['sites'][0]['status'] == 'isolated'
+        assert_moved_whole(killable, 'shared', first, password)
+    finally:
+        os.rmdir(bait)
 
 
 def test_an_update_writes_anew_a_pool_an_older_version_wrote(tenants, release_tarball):

@@ -357,3 +357,16 @@ def test_a_site_failing_verification_after_an_update_is_named_with_exit_3(server
     assert ended.value.result['wp_version'] == '6.5.5'  # the update stays
     assert 'b.test: no_legacy_paths' in ended.value.message
     assert json.loads(server.ctx.db.get_site('a.test')['last_verification'])['ok']
+
+
+def test_plugin_update_and_rollback_verify_every_site_and_name_one_failing_with_exit_3(offered):
+    offered.create('b.test')
+    offered.runner.site('b.test').paths = {'upload_path': 'files'}  # relative to the core
+    for command in (lambda: mt.item_update(offered.ctx, 'plugins', ['redis-cache']),
+                    lambda: mt.item_rollback(offered.ctx, 'plugins', ['redis-cache'])):
+        with pytest.raises(PartlyFailed) as ended:
+            command()
+        assert ended.value.exit_code == 3
+        assert ended.value.result['unverified'] == {'b.test': ['no_legacy_paths']}
+    assert shared_items.in_use(offered.settings, 'plugins', 'redis-cache') == '1.0'  # both stay
+    assert json.loads(offered.ctx.db.get_site('a.test')['last_verification'])['ok']

@@ -17,7 +17,7 @@ import os
 import secrets
 
 from wo.multitenancy import (fs, layout, lock, login_links, nginx, pools, rekeying, routing,
-                             site_files, sites, validate, verification, wp_config)
+                             site_files, sites, undo, validate, verification, wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 
 OWN_TREES = ('uploads', 'cache')
@@ -34,7 +34,8 @@ def require_movable(ctx, site, model):
         if not site['move']:
             pools.require_poolable(ctx.settings, domain, site['cache_type'])
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
-        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site))
+        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site),
+                                   (site['move'] or {}).get('accounts', ()))
     _vhost_text(ctx.settings, site, model)
 
 
@@ -53,16 +54,15 @@ def refusal_before_convert(ctx, domain, model):
 
 def to_sovereign(ctx, site, database, changes):
     """Serve the site from its own pool as its own user, with secrets no shared site has
-    read (`database`: its database before the move). The user, temporary directories
-    and pool a stopped move left are taken as they are (and left by the undo)."""
+    read (`database`: its database before the move). The user and pool a stopped move
+    left are taken as they are."""
     settings, domain, php = ctx.settings, site['domain'], site['php_version']
     user = pools.system_user(domain)
     if not pools.own_user(domain):
         pools.create_user(domain, settings.site_root(domain), changes)
         changes.on_failure('remove ' + pools.temp_dir(settings, domain),
                            lambda: site_files.remove_tree(pools.temp_dir(settings, domain)))
-    for name in pools.TEMP_DIRS:
-        fs.make_dir(os.path.join(settings.site_root(domain), name), 0o700, (user, user))
+    pools.make_temp_dirs(settings, domain)
     config = wp_config.path(settings, domain)
     changes.on_failure('drop the ACL of ' + config, lambda: fs.drop_grants(config))
     fs.grant_read(config, user)
@@ -209,22 +209,25 @@ def isolate_site(ctx, domain, model):
 
 def _move(ctx, site, model):
     """isolate_site's move of `site` (our row) to `model`, recorded while it runs; the
-    site's row after it."""
-    domain = site['domain']
+    site's row after it. A failure undoes it; one finishing a stopped move (whose undos
+    would not know what the stopped run did) keeps it, recorded, for the next run."""
+    domain, finishing = site['domain'], bool(site['move'])
     require_movable(ctx, site, model)
     renew_login_key(ctx, domain)
     database = sites.database_of(ctx, site)
     user = pools.system_user(domain) if model == 'sovereign' else None
+    scope = undo.Kept(ctx.journal) if finishing else ctx.changes()
     # No WP-Cron run of the system cron as the going user while the files change hands.
-    with lock.site_job(ctx.settings, domain, wait=lock.JOB_WAIT), ctx.changes() as changes:
+    with lock.site_job(ctx.settings, domain, wait=lock.JOB_WAIT), scope as changes:
         _record_move(ctx, site, model, database, changes)
         if model == 'sovereign':
             to_sovereign(ctx, site, database, changes)
         else:
             to_shared(ctx, site, changes)
         moved = dict(ctx.db.get_site(domain), isolation=model, system_user=user, move=None)
-        report = verification.gate(ctx, moved, sites.database_of(ctx, moved),
-                                   'it is back as it was; ')
+        report = verification.gate(ctx, moved, sites.database_of(ctx, moved), (
+            'the move stays recorded: fix this, then run the same command again; '
+            if finishing else 'it is back as it was; '))
     ctx.db.record_verification(domain, report)
     finish(ctx, site, model)
     ctx.db.end_move(domain, model, user)
@@ -233,9 +236,14 @@ def _move(ctx, site, model):
 
 def _record_move(ctx, site, model, database, changes):
     """The move to `model` recorded, with the site's database account; the undo puts
-    back what was recorded before (a stopped move's record, or none)."""
+    back what was recorded before (a stopped move's record, or none) once every other
+    undo worked (else the record stays: the next isolate finishes the move)."""
     before = site['move']
+
+    def record_as_before():
+        if changes.undone_cleanly:
+            ctx.db.set_move(site['domain'], before)
     changes.on_failure('record the move of {0} as before'.format(site['domain']),
-                       lambda: ctx.db.set_move(site['domain'], before))
+                       record_as_before)
     ctx.db.set_move(site['domain'], {'to': model, 'accounts': list(dict.fromkeys(
         (before['accounts'] if before else []) + ([database['db_user']] if database else [])))})

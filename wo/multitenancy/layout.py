@@ -46,8 +46,7 @@ def build(settings, domain, changes):
     user = pools.php_user(settings, domain)
     fill_docroot(settings, htdocs(settings, domain), own_dirs(settings, user))
     if pools.sovereign(settings, domain):
-        for name in pools.TEMP_DIRS:
-            fs.make_dir(os.path.join(root, name), mode=0o700, owner=(user, user))
+        pools.make_temp_dirs(settings, domain)
 
 
 def own_dirs(settings, php_user):

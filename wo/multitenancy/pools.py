@@ -83,6 +83,21 @@ def temp_dir(settings, domain):
     return os.path.join(settings.site_root(domain), 'tmp')
 
 
+def make_temp_dirs(settings, domain):
+    """The sovereign site's temporary directories (TEMP_DIRS), its user's, 0700. The top
+    one is root's while the others are made (one a process of the user swapped for a
+    link or a file is replaced), then given to the user: a stopped isolate may have left
+    the site's PHP running as it."""
+    root, ids = settings.site_root(domain), fs.ids((system_user(domain),) * 2)
+    top = temp_dir(settings, domain)
+    for name in TEMP_DIRS:
+        path = os.path.join(root, name)
+        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isdir(path)):
+            fs.remove(path)
+        fs.make_dir_ids(path, 0o700, (0, 0) if path == top else ids)
+    os.chown(top, *ids, follow_symlinks=False)
+
+
 def open_basedir(settings, domain):
     """Where the site's PHP may open files: the core, the shared wp-content, its root,
     the shared config (the baseline its MU-plugin enforces) and our own scripts (the

@@ -22,10 +22,11 @@ SESSION_WAIT = 30  # seconds the old account's sessions have to end before they 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
-def require_rekeyable(ctx, database):
+def require_rekeyable(ctx, database, replaced=()):
     """Refuse a site whose database is not known, whose user has accounts at other hosts
     (each would keep the old password), or whose database holds routines, triggers,
-    views or events its user defined (they stop working once that user is gone)."""
+    views or events its user, or an account of `replaced` (a stopped move's), defined
+    (they stop working once that user is gone)."""
     if not database:
         raise InvalidInput('the database of this site is not known, so its password cannot '
                            'be changed', 'wo multitenancy verify names what is missing')
@@ -36,13 +37,15 @@ def require_rekeyable(ctx, database):
             user, ', '.join(repr(h) for h in hosts) or 'no host', host),
             'wo multitenancy verify names them; drop the others, then run the same command '
             'again')
-    _require_nothing_defined_by(ctx, database, InvalidInput)
+    _require_nothing_defined_by(ctx, database, [user, *replaced], InvalidInput)
 
 
 def read_config(ctx, site):
     """What the site's wp-config.php defines (wp_config.read), read by PHP as the
-    site's new user: no other process runs as it yet (a www-data one could be traced
-    or fed by any shared site's PHP), and it reads the file through its ACL."""
+    site's new user, through its ACL: a www-data process could be traced or fed by any
+    shared site's PHP. (No other process runs as that user yet, unless a stopped move
+    left its pool running: then the site could only feed its own file's constants, and
+    rekey writes the database account, salts and layout anew.)"""
     settings, domain = ctx.settings, site['domain']
     return wp_config.read(settings, wp_config.path(settings, domain), domain,
                           site['php_version'], user=pools.system_user(domain))
@@ -72,18 +75,18 @@ def rekey(ctx, site, database, defined, changes, replaced):
     if killed:
         ctx.report('{0} session(s) of the old database account of {1} were still open after '
                    '{2} s: ended'.format(killed, domain, SESSION_WAIT))
-    _require_nothing_defined_by(ctx, database, MTError)  # made while it could connect
+    _require_nothing_defined_by(ctx, database, replaced, MTError)  # made while they could connect
 
 
 def _drop_account(ctl, user, host, changes):
-    """Drop user@host, if it is there, and end its sessions; the undo makes it again as
-    it was (password hash and grants). How many sessions were ended."""
-    if host not in mariadb.account_hosts(ctl, user):
-        return 0
-    kept = mariadb.account_statements(ctl, user, host)
-    changes.on_failure('make the database account {0} again'.format(user),
-                       lambda: mariadb.restore_account(ctl, user, host, kept))
-    mariadb.drop_account(ctl, user, host)
+    """Drop user@host, if it is there, and end its sessions (those of a stopped run's
+    drop too); the undo makes it again as it was (password hash and grants). How many
+    sessions were ended."""
+    if host in mariadb.account_hosts(ctl, user):
+        kept = mariadb.account_statements(ctl, user, host)
+        changes.on_failure('make the database account {0} again'.format(user),
+                           lambda: mariadb.restore_account(ctl, user, host, kept))
+        mariadb.drop_account(ctl, user, host)
     return mariadb.end_sessions(ctl, user, SESSION_WAIT)
 
 
@@ -103,11 +106,11 @@ def _write_config(ctx, site, constants, table_prefix, changes):
     nginx.purge_page_cache([domain], settings.page_caches)  # its pages hold nonces of the old salts
 
 
-def _require_nothing_defined_by(ctx, database, error):
-    defined = mariadb.defined_by(ctx.ctl, database['db_name'], database['db_user'])
-    if defined:
-        raise error('{0} defined {1} in {2}: they stop working when its account is '
-                    'replaced'.format(database['db_user'], ', '.join(defined),
-                                      database['db_name']),
-                    'recreate them with another DEFINER, or drop them, then run the same '
-                    'command again')
+def _require_nothing_defined_by(ctx, database, users, error):
+    for user in dict.fromkeys(users):
+        defined = mariadb.defined_by(ctx.ctl, database['db_name'], user)
+        if defined:
+            raise error('{0} defined {1} in {2}: they stop working when its account is '
+                        'replaced'.format(user, ', '.join(defined), database['db_name']),
+                        'recreate them with another DEFINER, or drop them, then run the same '
+                        'command again')

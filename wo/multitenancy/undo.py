@@ -15,6 +15,7 @@ class Changes:
     def __init__(self, journal=None):
         self._undos = []
         self._journal = journal
+        self.undone_cleanly = True  # no undo has failed
 
     def on_failure(self, description, undo):
         """Register `undo()` to run if the command fails later."""
@@ -42,4 +43,18 @@ class Changes:
             try:
                 undo()
             except BaseException as e:  # one failed undo (even an exit) must not stop the others
+                self.undone_cleanly = False
                 log.warning('undo "%s" failed: %r', description, e)
+
+
+class Kept(Changes):
+    """A scope whose steps stay done when a later one fails: finishing what a killed run
+    left, whose state the undos would not know. The next run finishes it again."""
+
+    def on_failure(self, description, undo):
+        pass
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._journal is not None:
+            self._journal.scope_ended(None)  # what was done stays
+        return False

@@ -201,7 +201,9 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
         wanted = [(slug, baseline.version_allowed(ctx.settings, kind, slug, version))
                   for slug in slugs]
         done = _update_items(ctx, kind, wanted, source, force)
-    return _items_finished({'items': done, 'changed': any(r['changed'] for r in done)}, done)
+        result = verify_after_change(ctx, {'items': done,
+                                           'changed': any(r['changed'] for r in done)})
+    return require_verified(_items_finished(result, done))
 
 
 def _update_items(ctx, kind, wanted, source, force):
@@ -272,7 +274,9 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
             using = item_switching.users(ctx, kind, slug, {})
             canary = item_switching.switch_every_site(ctx, kind, slug, target, using, force, changes)
         result = item_switching.settle(ctx, kind, slug, target, current, using, canary)
-    return require_every_site(result, result['failed'], 'not answering cleanly after the switch')
+        verify_after_change(ctx, require_every_site(result, result['failed'],
+                                                    'not answering cleanly after the switch'))
+    return require_verified(result)
 
 
 def _shared_items_named(ctx, kind, slugs, every):
