@@ -186,15 +186,9 @@ def test_isolate_moves_a_live_site_under_load_both_ways_with_no_failed_request(t
     assert json.loads(wo('info', site, '--json').stdout)['isolation'] == 'shared'
 
 
-def test_an_isolate_that_fails_verification_leaves_the_site_with_its_old_secrets(tenants):
-    """The shared MU-plugins opened to every user while a site moves, so its probe writes
-    there and its isolation check fails: isolate exits 1, and the site is shared again
-    with the same wp-config.php and database accounts as before, none locked."""
-    site, config = SHARED_SITE, '/var/www/{0}/wp-config.php'.format(SHARED_SITE)
-    with open(config, 'rb') as f:
-        before = f.read(), os.stat(config).st_uid, os.stat(config).st_gid
-    accounts = mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user')
-    locked = mysql(LOCKED_ACCOUNTS)
+def isolate_failing_verification(site):
+    """`isolate site` with the shared MU-plugins opened to every user meanwhile, so that
+    its isolation check fails: exit 1, the site's result (failed, naming the check)."""
     mu_plugins = '/var/www/shared/wp-content/mu-plugins'
     mode = os.stat(mu_plugins).st_mode & 0o7777
     try:
@@ -205,6 +199,19 @@ def test_an_isolate_that_fails_verification_leaves_the_site_with_its_old_secrets
     assert failed.returncode == 1, failed.stdout
     result = json.loads(failed.stdout)['sites'][0]
     assert result['status'] == 'failed' and 'write_shared_mu_plugins' in result['error']
+    return result
+
+
+def test_an_isolate_that_fails_verification_leaves_the_site_with_its_old_secrets(tenants):
+    """The shared MU-plugins opened to every user while a site moves, so its probe writes
+    there and its isolation check fails: isolate exits 1, and the site is shared again
+    with the same wp-config.php and database accounts as before, none locked."""
+    site, config = SHARED_SITE, '/var/www/{0}/wp-config.php'.format(SHARED_SITE)
+    with open(config, 'rb') as f:
+        before = f.read(), os.stat(config).st_uid, os.stat(config).st_gid
+    accounts = mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user')
+    locked = mysql(LOCKED_ACCOUNTS)
+    isolate_failing_verification(site)
     with open(config, 'rb') as f:
         assert (f.read(), os.stat(config).st_uid, os.stat(config).st_gid) == before
     assert mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user') == accounts
@@ -320,17 +327,8 @@ def test_a_stopped_move_the_site_tampered_with_is_finished_safely_and_back(killa
     shutil.rmtree(sessions)
     os.symlink(bait, sessions)
     os.lchown(sessions, user.pw_uid, user.pw_gid)
-    mu_plugins = '/var/www/shared/wp-content/mu-plugins'
-    mode = os.stat(mu_plugins).st_mode & 0o7777
     try:
-        os.chmod(mu_plugins, 0o777)
-        failed = wo('isolate', killable, '--json', check=False)
-    finally:
-        os.chmod(mu_plugins, mode)
-    try:
-        assert failed.returncode == 1, failed.stdout
-        result = json.loads(failed.stdout)['sites'][0]
-        assert 'write_shared_mu_plugins' in result['error']
+        result = isolate_failing_verification(killable)
         assert result['hint'].startswith('the move stays recorded')
         assert (os.stat(bait).st_uid, os.stat(bait).st_mode & 0o777) == (0, 0o755)
         assert os.path.isdir(sessions) and not os.path.islink(sessions)
