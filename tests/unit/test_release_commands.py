@@ -355,6 +355,7 @@ def test_a_site_failing_verification_after_an_update_is_named_with_exit_3(server
     assert ended.value.exit_code == 3
     assert ended.value.result['unverified'] == {'b.test': ['no_legacy_paths']}
     assert ended.value.result['wp_version'] == '6.5.5'  # the update stays
+    assert ended.value.result['seconds']['verify'] >= 0  # beside the update's other phases
     assert 'b.test: no_legacy_paths' in ended.value.message
     assert json.loads(server.ctx.db.get_site('a.test')['last_verification'])['ok']
 

@@ -14,6 +14,7 @@ from wo.multitenancy.errors import (EXIT_FAILED, EXIT_UNHEALTHY, Busy, InvalidIn
                                    PartlyFailed)
 from wo.multitenancy.fleet import (for_each_site, health_of_every_site, live_sites,
                                    require_every_site)
+from wo.multitenancy.switching import Stopwatch
 
 
 # -- list, status, info, verify ---------------------------------------------------------
@@ -128,11 +129,14 @@ def verified(ctx, found):
 def verify_after_change(ctx, result):
     """After a command that changed what every site runs (when `result`, its result,
     says it changed): every live site verified, as `verify --all` does (the lock held);
-    `result`, with 'unverified': {domain: the checks that failed}."""
+    `result`, with 'unverified': {domain: the checks that failed} and the seconds it took
+    (its 'seconds' 'verify')."""
     if result['changed']:
+        clock = Stopwatch()
         reports = verified(ctx, live_sites(ctx))
         result['unverified'] = {r['domain']: [c['check'] for c in r['checks'] if not c['ok']]
                                 for r in reports if not r['ok']}
+        result.setdefault('seconds', {})['verify'] = clock.lap()
     return result
 
 
