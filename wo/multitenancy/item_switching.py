@@ -1,7 +1,7 @@
 """Moving every site to another version of a shared plugin or theme (plugin|theme update,
-rollback), as switching.py moves them to another core release: the sites that use it,
-proving the version on one of them, the one-rename switch and its undo, and settling
-(each user's chance to upgrade, page caches, HTTP checks, pruning)."""
+rollback), as switching.py moves them to another core release: staging it, the sites
+that use it, proving the version on one of them, the one-rename switch and its undo,
+and settling (each user's chance to upgrade, page caches, HTTP checks, pruning)."""
 import os
 import time
 
@@ -229,3 +229,41 @@ def settle(ctx, kind, slug, version, previous, using, canary):
     return {'kind': kind[:-1], 'slug': slug, 'version': version, 'previous': previous,
             'changed': True, 'sites_using': [s['domain'] for s in using], 'failed': failed,
             'canary': canary, 'purged_cache_entries': purged, 'pruned': pruned}
+
+
+def update_items(ctx, kind, wanted, source, force):
+    """Update each (slug, version) of `wanted` (the lock held); their results."""
+    repair_pins(ctx)
+    active = {}  # which sites use which, looked up once for every slug
+    return [_update_item(ctx, kind, slug, source, version, force, active)
+            for slug, version in wanted]
+
+
+def _update_item(ctx, kind, slug, source, version, force, active):
+    """One plugin's (or theme's) update; a failure is its result's 'error', and says
+    whether every site runs another version all the same (a failure after the switch,
+    or an undo that failed)."""
+    settings, current = ctx.settings, None
+    try:
+        current = adopt(ctx, kind, slug)
+        if version == current:  # a pin reached: no download to tell
+            return unchanged(slug, current)
+        with ctx.changes() as changes:
+            ctx.report('Staging {0} {1} from {2}'.format(kind[:-1], slug, source or 'wordpress.org'))
+            staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
+            if staged == current:
+                return unchanged(slug, current)
+            using = users(ctx, kind, slug, active)
+            canary = switch_every_site(ctx, kind, slug, staged, using, force, changes)
+        return settle(ctx, kind, slug, staged, current, using, canary)
+    except (MTError, OSError) as e:  # an OSError too: the plugins done before are reported
+        now = shared_items.in_use(settings, kind, slug)
+        switched = now if current and now != current else None
+        message, hint = (e.message, e.hint) if isinstance(e, MTError) else (str(e), '')
+        return {'slug': slug, 'changed': bool(switched), 'switched': switched, 'failed': {},
+                'error': '{0} -- {1}'.format(message, hint) if hint else message}
+
+
+def unchanged(slug, version):
+    """The result of a plugin (or theme) left on `version`, which it has already."""
+    return {'slug': slug, 'version': version, 'changed': False, 'failed': {}}

@@ -137,7 +137,8 @@ def _update_every_shared_item(ctx, result):
         except MTError as e:  # what was done before it: the core, the plugins
             e.result = dict(result, changed=result['changed'] or any(r['changed'] for r in done))
             raise
-        result[kind] = _update_items(ctx, kind, newer, None, False)  # --force: the core's
+        # --force is the core's: not passed on
+        result[kind] = item_switching.update_items(ctx, kind, newer, None, False)
         done += result[kind]
     result['changed'] = result['changed'] or any(r['changed'] for r in done)
     return done
@@ -200,18 +201,10 @@ def item_update(ctx, kind, slugs, every=False, source=None, version=None, force=
         shared_root.require_initialized(ctx.settings)
         wanted = [(slug, baseline.version_allowed(ctx.settings, kind, slug, version))
                   for slug in slugs]
-        done = _update_items(ctx, kind, wanted, source, force)
+        done = item_switching.update_items(ctx, kind, wanted, source, force)
         result = verify_after_change(ctx, {'items': done,
                                            'changed': any(r['changed'] for r in done)})
     return require_verified(_items_finished(result, done))
-
-
-def _update_items(ctx, kind, wanted, source, force):
-    """Update each (slug, version) of `wanted` (the lock held); their results."""
-    item_switching.repair_pins(ctx)
-    active = {}  # which sites use which, looked up once for every slug
-    return [_update_item(ctx, kind, slug, source, version, force, active)
-            for slug, version in wanted]
 
 
 def _items_finished(result, done):
@@ -223,36 +216,6 @@ def _items_finished(result, done):
                            'run the same command again for them', result)
     return require_every_site(result, {d: p for r in done for d, p in r['failed'].items()},
                               'not answering cleanly after the switch')
-
-
-def _update_item(ctx, kind, slug, source, version, force, active):
-    """One plugin's (or theme's) update; a failure is its result's 'error', and says
-    whether every site runs another version all the same (a failure after the switch,
-    or an undo that failed)."""
-    settings, current = ctx.settings, None
-    try:
-        current = item_switching.adopt(ctx, kind, slug)
-        if version == current:  # a pin reached: no download to tell
-            return _unchanged(slug, current)
-        with ctx.changes() as changes:
-            ctx.report('Staging {0} {1} from {2}'.format(kind[:-1], slug, source or 'wordpress.org'))
-            staged, _ = shared_items.stage(settings, kind, slug, source, version, changes)
-            if staged == current:
-                return _unchanged(slug, current)
-            using = item_switching.users(ctx, kind, slug, active)
-            canary = item_switching.switch_every_site(ctx, kind, slug, staged, using, force, changes)
-        return item_switching.settle(ctx, kind, slug, staged, current, using, canary)
-    except (MTError, OSError) as e:  # an OSError too: the plugins done before are reported
-        now = shared_items.in_use(settings, kind, slug)
-        switched = now if current and now != current else None
-        message, hint = (e.message, e.hint) if isinstance(e, MTError) else (str(e), '')
-        return {'slug': slug, 'changed': bool(switched), 'switched': switched, 'failed': {},
-                'error': '{0} -- {1}'.format(message, hint) if hint else message}
-
-
-def _unchanged(slug, version):
-    """The result of a plugin (or theme) left on `version`, which it has already."""
-    return {'slug': slug, 'version': version, 'changed': False, 'failed': {}}
 
 
 def item_rollback(ctx, kind, slugs, to=None, force=False):
@@ -268,7 +231,7 @@ def item_rollback(ctx, kind, slugs, to=None, force=False):
         current = item_switching.adopt(ctx, kind, slug)
         target = item_switching.rollback_target(ctx, kind, slug, current, to)
         if target == current:
-            return _unchanged(slug, current)
+            return item_switching.unchanged(slug, current)
         baseline.version_allowed(ctx.settings, kind, slug, target)
         with ctx.changes() as changes:
             using = item_switching.users(ctx, kind, slug, {})
