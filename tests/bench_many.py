@@ -1,7 +1,8 @@
 #!/opt/wo/bin/python
 """Benchmark: many sovereign sites on one machine, the limits a user with hundreds of
 sites would hit. Creates N sovereign sites one after another and measures how the time
-of one `create` grows with N, then with N pools: the memory of the sovereign sites'
+of one `create` grows with N (and of each of its steps, the first create against the
+last), then with N pools: the memory of the sovereign sites'
 PHP-FPM, its `-t` and reload time, the time of `status`, and of an `update` (its
 phases apart, the database phase among them). Run as root on a machine set up with
 `install-multitenancy.sh --stack`:
@@ -13,6 +14,7 @@ It removes every site it made. Figures and how to read them: docs/benchmarks.md.
 import argparse
 import json
 import os
+import pty
 import statistics
 import subprocess
 import sys
@@ -38,6 +40,37 @@ def reload_seconds(php, domain):
     return time.monotonic() - start
 
 
+def create_phases(domain):
+    """Create `domain`; the seconds of each of its steps, by its progress lines (shown
+    on a terminal only: its stderr is one), and its total."""
+    reader, writer = pty.openpty()
+    start = time.monotonic()
+    create = subprocess.Popen(['wo', 'multitenancy', 'create', domain, '--wpfc'], stderr=writer,
+                              stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    os.close(writer)
+    marks, pending = [], b''
+    while True:
+        try:
+            chunk = os.read(reader, 4096)
+        except OSError:  # EIO: the command closed the terminal
+            break
+        if not chunk:
+            break
+        pending += chunk
+        while b'\n' in pending:
+            line, pending = pending.split(b'\n', 1)
+            if line.rstrip().endswith(b' ...'):  # ours: not WordOps' own lines
+                marks.append((time.monotonic(), line.decode().strip(' .\r')))
+    os.close(reader)
+    if create.wait() != 0:
+        raise AssertionError('create {0} exited {1}: {2}'.format(domain, create.returncode, marks))
+    end = time.monotonic()
+    phases = [(text, (marks[i + 1][0] if i + 1 < len(marks) else end) - at)
+              for i, (at, text) in enumerate(marks)]
+    return [('before the first step', (marks[0][0] if marks else end) - start)] + phases, \
+        end - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--sites', type=int, default=200)
@@ -53,9 +86,13 @@ def main():
         if not os.path.islink(SHARED + '/current'):
             wo('init', '--source', tarball)
         fresh_php_fpm()  # an OPcache other benchmarks filled is not what a server has
-        times = []
+        times, phases = [], {}
         for number, domain in enumerate(domains, 1):
-            times.append(timed(lambda: wo('create', domain, '--wpfc')))
+            if number in (1, len(domains)):
+                phases[number - 1], seconds = create_phases(domain)
+                times.append(seconds)
+            else:
+                times.append(timed(lambda: wo('create', domain, '--wpfc')))
             if number % 20 == 0:
                 print('  created {0} sites'.format(number), file=sys.stderr)
         master = masters(php)['sovereign']
@@ -79,6 +116,7 @@ def main():
         found['update_phases'] = update.get('seconds', {})
         report(args.sites, found)
         report_create_growth(times)
+        report_create_phases(phases)
     finally:
         for domain in domains:
             purge_site(domain)
@@ -119,6 +157,17 @@ def report_create_growth(times, group=20):
     print('|---|' + '---|' * len(groups))
     print('| one `create` | ' + ' | '.join(
         '{0:.1f} s'.format(statistics.median(times[i:i + group])) for i in groups) + ' |')
+
+
+def report_create_phases(phases):
+    """Each step of the first and the last `create`, side by side."""
+    first, last = phases[min(phases)], phases[max(phases)]
+    print()
+    print('| step of one `create` | with 0 sites | with {0} | last / first |'.format(max(phases)))
+    print('|---|---|---|---|')
+    for (step, before), (_, after) in zip(first, last):
+        print('| {0} | {1:.2f} s | {2:.2f} s | {3:.2f}x |'.format(
+            step, before, after, after / before if before else float('nan')))
 
 
 if __name__ == '__main__':
