@@ -88,6 +88,22 @@ def test_low_disk_space_is_refused(shared_core):
         write_conf()
 
 
+def test_a_create_while_nginx_is_broken_says_so_and_leaves_nothing(shared_core):
+    """nginx failing `nginx -t` before the site is added (checked once the vhost is in:
+    a check before would parse every vhost once more): exit 1, undone."""
+    broken = '/etc/nginx/conf.d/zz-broken-mt.conf'
+    before = server_state()
+    with open(broken, 'w') as f:
+        f.write('this is not nginx;\n')
+    try:
+        done = wo('create', 'nginx-broken-mt.test', check=False)
+    finally:
+        os.unlink(broken)
+    assert done.returncode == 1, done.stderr
+    assert 'nginx fails `nginx -t` without the vhost of nginx-broken-mt.test too' in done.stderr
+    assert server_state() == before
+
+
 def test_a_missing_source_is_refused(shared_core):
     assert 'no such file' in refused('init', '--force', '--source', '/nonexistent/wp.tar.gz')
 

@@ -202,25 +202,6 @@ def isolate_failing_verification(site):
     return result
 
 
-def test_an_isolate_that_fails_verification_leaves_the_site_with_its_old_secrets(tenants):
-    """The shared MU-plugins opened to every user while a site moves, so its probe writes
-    there and its isolation check fails: isolate exits 1, and the site is shared again
-    with the same wp-config.php and database accounts as before, none locked."""
-    site, config = SHARED_SITE, '/var/www/{0}/wp-config.php'.format(SHARED_SITE)
-    with open(config, 'rb') as f:
-        before = f.read(), os.stat(config).st_uid, os.stat(config).st_gid
-    accounts = mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user')
-    locked = mysql(LOCKED_ACCOUNTS)
-    isolate_failing_verification(site)
-    with open(config, 'rb') as f:
-        assert (f.read(), os.stat(config).st_uid, os.stat(config).st_gid) == before
-    assert mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user') == accounts
-    assert mysql(LOCKED_ACCOUNTS) == locked
-    assert json.loads(wo('info', site, '--json').stdout)['isolation'] == 'shared'
-    assert get(site).status_code == 200
-    wo('verify', site)
-
-
 def own_accounts(db_user):
     """The database accounts named as a site's are: its first ones, and those isolate
     made for it (their name begins as the first's)."""
@@ -343,6 +324,74 @@ def test_a_stopped_move_the_site_tampered_with_is_finished_safely_and_back(killa
         assert_moved_whole(killable, 'shared', first, password)
     finally:
         os.rmdir(bait)
+
+
+def test_an_isolate_failing_verification_once_its_old_account_is_gone_stays_recorded(killable):
+    """Verification fails after the site got its new secrets (the shared MU-plugins
+    opened to all): nothing is undone, so the first password, which every shared site
+    could read, never opens the database again; the move stays recorded, the site
+    serves from its own pool, and the next isolate finishes the move."""
+    first, password = first_secrets(killable, 'shared')
+    result = isolate_failing_verification(killable)
+    assert result['hint'].startswith('the move stays recorded')
+    assert not connects(first, password)
+    assert json.loads(wo('info', killable, '--json').stdout)['moving_to'] == 'sovereign'
+    assert routed_to_pool(killable) and get(killable).status_code == 200
+    assert wo('verify', killable, check=False).returncode == 3
+    done = json.loads(wo('isolate', killable, '--json').stdout)['sites'][0]
+    assert (done['status'], done['note']) == ('isolated', 'a stopped move finished')
+    assert_moved_whole(killable, 'sovereign', first, password)
+
+
+def test_an_isolate_failing_verification_before_any_secret_changed_is_undone(killable):
+    """A sovereign site moved to shared with an option naming a place outside it, so its
+    no_legacy_paths check fails: isolate exits 1 and the site is sovereign as before,
+    the same wp-config.php and database account, no move recorded."""
+    first_secrets(killable, 'sovereign')
+    config = '/var/www/{0}/wp-config.php'.format(killable)
+    db = json.loads(wo('info', killable, '--json').stdout)['db_name']
+    with open(config, 'rb') as f:
+        before = f.read(), os.stat(config).st_uid, os.stat(config).st_gid
+    accounts = mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user')
+    mysql("INSERT INTO `{0}`.wp_options (option_name, option_value) VALUES ('upload_path', "
+          "'/var/lib/elsewhere') ON DUPLICATE KEY UPDATE option_value = VALUES(option_value)"
+          .format(db))
+    failed = wo('isolate', killable, '--isolation', 'shared', '--json', check=False)
+    mysql("DELETE FROM `{0}`.wp_options WHERE option_name = 'upload_path'".format(db))
+    assert failed.returncode == 1, failed.stdout
+    result = json.loads(failed.stdout)['sites'][0]
+    assert 'no_legacy_paths' in result['error'] and result['hint'].startswith('it is back as it was')
+    with open(config, 'rb') as f:
+        assert (f.read(), os.stat(config).st_uid, os.stat(config).st_gid) == before
+    assert mysql('SELECT CONCAT(User, "@", Host) FROM mysql.user') == accounts
+    info = json.loads(wo('info', killable, '--json').stdout)
+    assert (info['isolation'], info['moving_to']) == ('sovereign', None)
+    assert routed_to_pool(killable) and get(killable).status_code == 200
+    wo('verify', killable)
+
+
+def test_what_the_old_account_defines_refuses_a_move_but_never_pins_a_stopped_one(killable):
+    """A trigger whose definer is the site's user refuses isolate (its account is
+    replaced), changing nothing. A stopped move is finished whatever the old account
+    defined meanwhile (any shared site knew its password): the account is dropped, and
+    the trigger named as no longer working."""
+    first, password = first_secrets(killable, 'shared')
+    db = json.loads(wo('info', killable, '--json').stdout)['db_name']
+    trigger = ('CREATE DEFINER=`{0}`@`localhost` TRIGGER `{1}`.{2} BEFORE INSERT ON '
+               '`{1}`.wp_options FOR EACH ROW SET @seen = 1')
+    mysql(trigger.format(first, db, 'pin_before'))
+    refused = wo('isolate', killable, '--json', check=False)
+    assert refused.returncode == 2, refused.stdout
+    assert 'TRIGGERS pin_before' in json.loads(refused.stdout)['sites'][0]['error']
+    assert json.loads(wo('info', killable, '--json').stdout)['moving_to'] is None
+    mysql('DROP TRIGGER `{0}`.pin_before'.format(db))
+    kill_isolate(killable, 'sovereign', lambda site, accounts: len(own_accounts(accounts[0])) > 1)
+    mysql(trigger.format(first, db, 'pin_after'))
+    done = json.loads(wo('isolate', killable, '--json').stdout)['sites'][0]
+    assert done['status'] == 'isolated'
+    assert done['orphaned'] == ['TRIGGERS pin_after (defined by {0})'.format(first)]
+    mysql('DROP TRIGGER `{0}`.pin_after'.format(db))
+    assert_moved_whole(killable, 'sovereign', first, password)
 
 
 def test_an_update_writes_anew_a_pool_an_older_version_wrote(tenants, release_tarball):

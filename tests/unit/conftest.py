@@ -59,6 +59,7 @@ class Server:
         monkeypatch.setattr(phpfpm, 'fastcgi', self._fastcgi)
         monkeypatch.setattr(phpfpm, 'installed_versions', lambda: ['8.2', '8.3'])
         monkeypatch.setattr(nginx, '_workers', lambda title=None: set())  # no nginx of ours
+        monkeypatch.setattr(nginx, '_master', lambda: '1')
         monkeypatch.setattr(mariadb, 'ping', lambda ctl, settings: None)
         monkeypatch.setattr(item_switching, 'REVALIDATE_SECONDS', 0)  # no OPcache here
         monkeypatch.setattr(mariadb, 'create_site_database', self._create_database)

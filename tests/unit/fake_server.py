@@ -96,7 +96,7 @@ class FakeRunner:
         if program == 'mysqldump':
             _touch([a for a in argv if a.startswith('--result-file=')][0].split('=', 1)[1])
             return 0, '', ''
-        if program in ('nginx', 'mariadb'):
+        if program in ('nginx', 'mariadb', 'kill'):
             return 0, '', ''
         raise AssertionError('the fake server does not run {0}'.format(argv))
 

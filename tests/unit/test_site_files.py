@@ -96,23 +96,29 @@ def test_a_tree_is_given_away_deepest_first_links_not_followed(site):
 
 
 def test_hand_over_gives_a_tree_by_descriptor_and_keeps_a_file_with_other_names(tmp_path):
-    old, new = (12345, 12345), (23456, 23456)
+    """What another site's user put in the tree is taken too (it would keep a file to
+    write there); root's files and a file with other names are kept."""
+    old, new, other = (12345, 12345), (23456, 23456), (34567, 34567)
     content = tmp_path / 'wp-content'
     (content / 'uploads' / '2026').mkdir(parents=True)
     os.chmod(tmp_path, 0o755)
     os.chmod(content, 0o755)
-    for name in ('2026/photo.jpg', '2026/twin.jpg'):
+    (content / 'uploads' / 'planted').mkdir()
+    for name in ('2026/photo.jpg', '2026/twin.jpg', 'planted/app.js'):
         (content / 'uploads' / name).write_text('x')
     os.link(content / 'uploads' / '2026' / 'twin.jpg', tmp_path / 'elsewhere.jpg')
     (content / 'uploads' / 'root-owned.txt').write_text('x')
     for path in ('uploads', 'uploads/2026', 'uploads/2026/photo.jpg', 'uploads/2026/twin.jpg'):
         os.chown(content / path, *old)
+    for path in ('uploads/planted', 'uploads/planted/app.js'):
+        os.chown(content / path, *other)
     kept = site_files.hand_over(str(content), 'uploads', old, new, new + (0o750,))
     assert kept == [str(content / 'uploads' / '2026' / 'twin.jpg')]
-    owners = {p: os.stat(content / 'uploads' / p)[4:6] for p in ('', '2026', '2026/photo.jpg',
-                                                                 '2026/twin.jpg', 'root-owned.txt')}
+    owners = {p: os.stat(content / 'uploads' / p)[4:6] for p in (
+        '', '2026', '2026/photo.jpg', '2026/twin.jpg', 'root-owned.txt', 'planted',
+        'planted/app.js')}
     assert owners == {'': new, '2026': new, '2026/photo.jpg': new, '2026/twin.jpg': old,
-                      'root-owned.txt': (0, 0)}
+                      'root-owned.txt': (0, 0), 'planted': new, 'planted/app.js': new}
     assert os.stat(content / 'uploads').st_mode & 0o777 == 0o750
     assert site_files.hand_over(str(content), 'uploads', old, new, new + (0o750,),
                                 linked_too=True) == []

@@ -45,3 +45,31 @@ def test_exits_and_interrupts_also_unwind(interruption):
             raise interruption
     assert done == ['first']
 
+
+
+def test_nothing_done_before_or_after_keep_is_undone():
+    done = []
+    with pytest.raises(RuntimeError):
+        with Changes() as changes:
+            changes.on_failure('before', lambda: done.append('before'))
+            changes.keep()
+            changes.on_failure('after', lambda: done.append('after'))
+            raise RuntimeError('a step past the point of no return failed')
+    assert done == [] and changes.kept and changes.undone_cleanly
+
+
+def test_the_journal_is_told_a_kept_scope_left_its_changes():
+    class Journal:
+        def scope_ended(self, exc):
+            self.ended_with = exc
+
+    journal = Journal()
+    with pytest.raises(RuntimeError):
+        with Changes(journal) as changes:
+            changes.keep()
+            raise RuntimeError()
+    assert journal.ended_with is None
+    with pytest.raises(RuntimeError):
+        with Changes(journal):
+            raise RuntimeError('undone')
+    assert str(journal.ended_with) == 'undone'

@@ -181,11 +181,12 @@ def exchange(first, second):
 
 
 def remove(path):
-    """Remove a file, link or directory tree if it exists (links are not followed)."""
-    if os.path.islink(path) or os.path.isfile(path):
-        os.unlink(path)
-    elif os.path.isdir(path):
+    """Remove a file, link, FIFO, socket or directory tree if it exists (links are not
+    followed)."""
+    if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
 
 
 def rename(source, destination):

@@ -9,9 +9,10 @@ verified then, and a failure puts it back. The pool and user of a sovereign site
 shared are removed after that (finish).
 
 The move is recorded (MTDatabase.set_move) until it ends, with every database account
-of the site meanwhile: a move killed without its undo (SIGKILL, a power cut) is
-finished by the next isolate of the site, each step taking what it finds done as done,
-and the accounts it made are dropped, but the one the site is given last.
+of the site meanwhile: a move killed without its undo (SIGKILL, a power cut), or one
+that failed once the old database account was dropped (nothing is undone from there),
+is finished by the next isolate of the site, each step taking what it finds done as
+done, and the accounts it made are dropped, but the one the site is given last.
 """
 import os
 import secrets
@@ -34,8 +35,7 @@ def require_movable(ctx, site, model):
         if not site['move']:
             pools.require_poolable(ctx.settings, domain, site['cache_type'])
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
-        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site),
-                                   (site['move'] or {}).get('accounts', ()))
+        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site), not site['move'])
     _vhost_text(ctx.settings, site, model)
 
 
@@ -55,7 +55,8 @@ def refusal_before_convert(ctx, domain, model):
 def to_sovereign(ctx, site, database, changes):
     """Serve the site from its own pool as its own user, with secrets no shared site has
     read (`database`: its database before the move). The user and pool a stopped move
-    left are taken as they are."""
+    left are taken as they are. Returns what the old database accounts defined, which
+    no longer works (rekeying.rekey)."""
     settings, domain, php = ctx.settings, site['domain'], site['php_version']
     user = pools.system_user(domain)
     if not pools.own_user(domain):
@@ -75,8 +76,8 @@ def to_sovereign(ctx, site, database, changes):
     _hand_over_trees(ctx, domain, settings.web_user, user, changes)
     _route(ctx, site, 'sovereign', changes)
     _settle_config(config, settings.web_user, user, changes)
-    rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged there
-                   ctx.db.get_site(domain)['move']['accounts'])
+    return rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged there
+                          ctx.db.get_site(domain)['move']['accounts'])
 
 
 def to_shared(ctx, site, changes):
@@ -99,9 +100,9 @@ def to_shared(ctx, site, changes):
 def finish(ctx, site, model):
     """After a verified move to `model`: a site gone shared loses its temporary files
     and its user."""
-    if model == 'shared':
-        site_files.remove_tree(pools.temp_dir(ctx.settings, site['domain']))
+    if model == 'shared':  # its processes stopped first: none makes files in tmp meanwhile
         pools.remove_user(site['domain'])
+        site_files.remove_tree(pools.temp_dir(ctx.settings, site['domain']))
 
 
 def renew_login_key(ctx, domain):
@@ -129,7 +130,7 @@ def _hand_over_trees(ctx, domain, old, new, changes):
                                                 not to_web_user))
         for path in site_files.hand_over(content, name, old_ids, new_ids, new_top,
                                          to_web_user):
-            ctx.report('{0} has other names (a hard link): it stays {1}\'s'.format(path, old))
+            ctx.report('{0} has other names (a hard link): it keeps its owner'.format(path))
 
 
 def _route(ctx, site, model, changes):
@@ -175,15 +176,12 @@ def _settle_config(config, old, new, changes):
 
 def attempt(ctx, domain, model):
     """Move one site to `model`; its result, with status isolated, unchanged, refused
-    (InvalidInput) or failed (any other MTError or OSError: it is back as it was)."""
+    (InvalidInput) or failed (any other MTError: its hint says what it left)."""
     try:
         return isolate_site(ctx, domain, model)
     except MTError as e:
         return {'domain': domain, 'error': e.message, 'hint': e.hint,
                 'status': 'refused' if isinstance(e, InvalidInput) else 'failed'}
-    except OSError as e:
-        return {'domain': domain, 'error': str(e), 'status': 'failed',
-                'hint': 'it is back as it was; see the message'}
 
 
 def isolate_site(ctx, domain, model):
@@ -192,46 +190,64 @@ def isolate_site(ctx, domain, model):
     move of the site that stopped part-way is finished first."""
     site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
     stopped = site['move']
+    orphaned = []
     if stopped:
         ctx.report('Finishing the move of {0} to the {1} model a stopped isolate began'.format(
             domain, stopped['to']))
-        site = _move(ctx, site, stopped['to'])
+        site, orphaned = _move(ctx, site, stopped['to'])
     if site['isolation'] != model:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))
-        _move(ctx, site, model)
+        orphaned += _move(ctx, site, model)[1]
     elif not stopped:
         return {'domain': domain, 'status': 'unchanged', 'isolation': model,
                 'note': 'already ' + model}
     return dict({'domain': domain, 'status': 'isolated', 'isolation': model,
                  'system_user': pools.system_user(domain) if model == 'sovereign' else None},
-                **({'note': 'a stopped move finished'} if stopped else {}))
+                **({'note': 'a stopped move finished'} if stopped else {}),
+                **({'orphaned': orphaned} if orphaned else {}))
 
 
 def _move(ctx, site, model):
     """isolate_site's move of `site` (our row) to `model`, recorded while it runs; the
-    site's row after it. A failure undoes it; one finishing a stopped move (whose undos
-    would not know what the stopped run did) keeps it, recorded, for the next run."""
-    domain, finishing = site['domain'], bool(site['move'])
+    site's row after it, and what its old database accounts defined that no longer
+    works. A failure undoes it, but one past the drop of the old database account, or
+    finishing a stopped move (whose undos would not know what the stopped run did):
+    that one keeps it, recorded, for the next run. Raises MTError saying which."""
+    domain = site['domain']
     require_movable(ctx, site, model)
     renew_login_key(ctx, domain)
     database = sites.database_of(ctx, site)
     user = pools.system_user(domain) if model == 'sovereign' else None
-    scope = undo.Kept(ctx.journal) if finishing else ctx.changes()
+    scope = undo.Kept(ctx.journal) if site['move'] else ctx.changes()
     # No WP-Cron run of the system cron as the going user while the files change hands.
-    with lock.site_job(ctx.settings, domain, wait=lock.JOB_WAIT), scope as changes:
-        _record_move(ctx, site, model, database, changes)
-        if model == 'sovereign':
-            to_sovereign(ctx, site, database, changes)
-        else:
-            to_shared(ctx, site, changes)
-        moved = dict(ctx.db.get_site(domain), isolation=model, system_user=user, move=None)
-        report = verification.gate(ctx, moved, sites.database_of(ctx, moved), (
-            'the move stays recorded: fix this, then run the same command again; '
-            if finishing else 'it is back as it was; '))
+    with lock.site_job(ctx.settings, domain, wait=lock.JOB_WAIT):
+        try:
+            with scope as changes:
+                _record_move(ctx, site, model, database, changes)
+                orphaned = []
+                if model == 'sovereign':
+                    orphaned = to_sovereign(ctx, site, database, changes)
+                else:
+                    to_shared(ctx, site, changes)
+                moved = dict(ctx.db.get_site(domain), isolation=model, system_user=user,
+                             move=None)
+                report = verification.gate(ctx, moved, sites.database_of(ctx, moved))
+        except MTError as e:
+            e.hint = '; '.join(filter(None, (_left(scope), e.hint)))
+            raise
+        except OSError as e:
+            raise MTError(str(e), _left(scope)) from e
     ctx.db.record_verification(domain, report)
     finish(ctx, site, model)
     ctx.db.end_move(domain, model, user)
-    return ctx.db.get_site(domain)
+    return ctx.db.get_site(domain), orphaned
+
+
+def _left(changes):
+    """What a failed move whose undo scope was `changes` left, for its hint."""
+    if changes.kept or not changes.undone_cleanly:
+        return 'the move stays recorded: fix this, then run the same command again'
+    return 'it is back as it was'
 
 
 def _record_move(ctx, site, model, database, changes):

@@ -96,20 +96,6 @@ def drop_account(ctl, user, host):
     _execute(ctl, 'DROP USER IF EXISTS %s@%s', (user, host))
 
 
-def account_statements(ctl, user, host):
-    """The statements that make user@host again as it is now (SHOW CREATE USER, with its
-    password's hash, and SHOW GRANTS), for restore_account."""
-    _require_identifier(user)
-    return _column(ctl, 'SHOW CREATE USER %s@%s', (user, host)) + grants(ctl, user, host)
-
-
-def restore_account(ctl, user, host, statements):
-    """Make user@host again from account_statements' `statements` (idempotent)."""
-    drop_account(ctl, user, host)
-    for statement in statements:
-        _execute(ctl, statement)
-
-
 def set_account_locked(ctl, user, host, locked):
     """Lock user@host (no new connection: its sessions go on until ended) or unlock it."""
     _require_identifier(user)

@@ -165,13 +165,19 @@ def install_vhost(settings, domain, text, changes):
     """Write and enable a site's vhost, prove it with `nginx -t`, then reload.
 
     The undo removes both files and reloads, so a failed command leaves nginx as it was.
-    Raises MTError with nginx's own complaint when the test fails, or when the
-    vhost exists (it is never overwritten).
+    Raises MTError with nginx's own complaint when the test fails (saying so when nginx
+    fails it without the vhost too: not tested before, that costs a parse of every
+    vhost), or when the vhost exists (it is never overwritten).
     """
     fs.write_file(available(settings, domain), text, exclusive=True)
     changes.on_failure('remove the vhost of ' + domain, lambda: remove_vhost(settings, domain))
     fs.symlink(available(settings, domain), enabled(settings, domain))
-    check_config('the new vhost of {0} was refused by nginx'.format(domain))
+    try:
+        check_config('the new vhost of {0} was refused by nginx'.format(domain))
+    except MTError:
+        fs.remove(enabled(settings, domain))
+        check_config('nginx fails `nginx -t` without the vhost of {0} too'.format(domain))
+        raise
     reload()
 
 
@@ -206,9 +212,16 @@ def reload(drain=False):
 
     Raises MTError when the old workers still take connections after RELOAD_WAIT: nginx
     refused the new configuration (`nginx -t` passes some a running nginx refuses, such
-    as a cache zone moved to another path) and goes on with the old one."""
+    as a cache zone moved to another path) and goes on with the old one.
+
+    The signal goes to the master straight from its pid file: `nginx -s reload` parses
+    the whole configuration first only to find that file (0.5 s with 200 vhosts)."""
+    master = _master()
+    if master is None:
+        raise MTError('nginx is not running: it has no {0}'.format(MASTER_PID),
+                      'start it (service nginx start), then run the same command again')
     old = _taking_workers()
-    runner.run(['nginx', '-s', 'reload'])
+    runner.run(['kill', '-HUP', master])
     deadline = time.monotonic() + RELOAD_WAIT
     while old & _taking_workers():
         if time.monotonic() > deadline:
@@ -230,14 +243,22 @@ def _taking_workers():
 MASTER_PID = '/run/nginx.pid'
 
 
-def _workers(title=None):
-    """The pids of nginx's workers (children of its master: any process can take their
-    name) whose command line is `title`, or (None) of every worker, shutting down ones
-    included."""
+def _master():
+    """The pid of nginx's master, as its pid file has it; None when it has none."""
     try:
         with open(MASTER_PID, encoding='ascii') as f:
             master = f.read().strip()
     except OSError:
+        return None
+    return master if master.isdigit() else None
+
+
+def _workers(title=None):
+    """The pids of nginx's workers (children of its master: any process can take their
+    name) whose command line is `title`, or (None) of every worker, shutting down ones
+    included."""
+    master = _master()
+    if master is None:
         return set()
     found = set()
     for pid in filter(str.isdigit, os.listdir('/proc')):

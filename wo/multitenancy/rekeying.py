@@ -6,27 +6,30 @@ ones with no failed request: a second database account beside the first, with
 WordOps' grants; its configuration written for that account with fresh salts (whoever
 is logged in logs in again); OPcache told; then the first account dropped, once the
 requests that read the old file have connected, and its sessions ended. Each step
-registers its undo (the first account is made again as it was, password hash and
-grants). A request or session still running after SESSION_WAIT is ended, and forms and
-REST calls opened with the old salts are refused once (their nonces).
+before that drop registers its undo; from the drop on, nothing is undone: a failure
+after it leaves the move recorded for the next isolate, never the old account made
+again (a shared site that knew its password could otherwise fail the move on purpose
+to keep it). A request or session still running after SESSION_WAIT is ended, and forms
+and REST calls opened with the old salts are refused once (their nonces).
 """
 import secrets
 import string
 import time
 
 from wo.multitenancy import fs, layout, mariadb, nginx, phpfpm, pools, wp_config
-from wo.multitenancy.errors import InvalidInput, MTError
+from wo.multitenancy.errors import InvalidInput
 
 CONNECT_GRACE = 2  # seconds for a request that read the old file to connect with it
 SESSION_WAIT = 30  # seconds the old account's sessions have to end before they are killed
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
-def require_rekeyable(ctx, database, replaced=()):
+def require_rekeyable(ctx, database, definers=True):
     """Refuse a site whose database is not known, whose user has accounts at other hosts
-    (each would keep the old password), or whose database holds routines, triggers,
-    views or events its user, or an account of `replaced` (a stopped move's), defined
-    (they stop working once that user is gone)."""
+    (each would keep the old password), or (`definers`) whose database holds routines,
+    triggers, views or events its user defined (they stop working once that user is
+    gone). Finishing a stopped move, the accounts are replaced whatever they defined:
+    any site that knew the old password could define one to keep it."""
     if not database:
         raise InvalidInput('the database of this site is not known, so its password cannot '
                            'be changed', 'wo multitenancy verify names what is missing')
@@ -37,7 +40,12 @@ def require_rekeyable(ctx, database, replaced=()):
             user, ', '.join(repr(h) for h in hosts) or 'no host', host),
             'wo multitenancy verify names them; drop the others, then run the same command '
             'again')
-    _require_nothing_defined_by(ctx, database, [user, *replaced], InvalidInput)
+    defined = mariadb.defined_by(ctx.ctl, database['db_name'], user) if definers else []
+    if defined:
+        raise InvalidInput('{0} defined {1} in {2}: they stop working when its account is '
+                           'replaced'.format(user, ', '.join(defined), database['db_name']),
+                           'recreate them with another DEFINER, or drop them, then run the '
+                           'same command again')
 
 
 def read_config(ctx, site):
@@ -54,8 +62,11 @@ def read_config(ctx, site):
 def rekey(ctx, site, database, defined, changes, replaced):
     """Give the site (now served by its own pool) a new database account and salts;
     `defined`: read_config's answer; `replaced`: every account the site had during its
-    move (`database`'s among them), each dropped once the new one is in use. Each undo
-    is registered before its step (each is safe to run when its step did not happen)."""
+    move (`database`'s among them), each dropped once the new one is in use, after which
+    `changes` keeps what was done. Each undo before is registered before its step (each
+    is safe to run when its step did not happen). Returns what the replaced accounts
+    defined in the site's database (made while they could connect), which no longer
+    works."""
     ctl, domain = ctx.ctl, site['domain']
     old, host = database['db_user'], database['db_grant_host']
     new = dict(database, db_user=old[:12] + secrets.token_hex(4))
@@ -71,23 +82,16 @@ def rekey(ctx, site, database, defined, changes, replaced):
                        lambda: ctx.db.set_database_user(domain, database, old_password))
     ctx.db.set_database_user(domain, new, password)
     time.sleep(CONNECT_GRACE)
-    killed = sum(_drop_account(ctl, user, host, changes) for user in replaced)
+    changes.keep()
+    killed = 0
+    for user in replaced:
+        mariadb.drop_account(ctl, user, host)
+        killed += mariadb.end_sessions(ctl, user, SESSION_WAIT)  # a stopped run's drop's too
     if killed:
         ctx.report('{0} session(s) of the old database account of {1} were still open after '
                    '{2} s: ended'.format(killed, domain, SESSION_WAIT))
-    _require_nothing_defined_by(ctx, database, replaced, MTError)  # made while they could connect
-
-
-def _drop_account(ctl, user, host, changes):
-    """Drop user@host, if it is there, and end its sessions (those of a stopped run's
-    drop too); the undo makes it again as it was (password hash and grants). How many
-    sessions were ended."""
-    if host in mariadb.account_hosts(ctl, user):
-        kept = mariadb.account_statements(ctl, user, host)
-        changes.on_failure('make the database account {0} again'.format(user),
-                           lambda: mariadb.restore_account(ctl, user, host, kept))
-        mariadb.drop_account(ctl, user, host)
-    return mariadb.end_sessions(ctl, user, SESSION_WAIT)
+    return ['{0} (defined by {1})'.format(thing, user) for user in dict.fromkeys(replaced)
+            for thing in mariadb.defined_by(ctl, database['db_name'], user)]
 
 
 def _write_config(ctx, site, constants, table_prefix, changes):
@@ -104,13 +108,3 @@ def _write_config(ctx, site, constants, table_prefix, changes):
     wp_config.write(settings, domain, constants, table_prefix, layout.htdocs(settings, domain))
     phpfpm.forget_scripts(settings, [php], settings.site_root(domain))
     nginx.purge_page_cache([domain], settings.page_caches)  # its pages hold nonces of the old salts
-
-
-def _require_nothing_defined_by(ctx, database, users, error):
-    for user in dict.fromkeys(users):
-        defined = mariadb.defined_by(ctx.ctl, database['db_name'], user)
-        if defined:
-            raise error('{0} defined {1} in {2}: they stop working when its account is '
-                        'replaced'.format(user, ', '.join(defined), database['db_name']),
-                        'recreate them with another DEFINER, or drop them, then run the same '
-                        'command again')

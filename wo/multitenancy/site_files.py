@@ -261,14 +261,16 @@ def give_tree(path, owner_ids):
 
 
 def hand_over(anchor, name, old_ids, new_ids, top, linked_too=False):
-    """Give what `old_ids` own in the tree `name` in directory `anchor` (root's: a site's
+    """Give what is not root's in the tree `name` in directory `anchor` (root's: a site's
     wp-content; the tree its uploads, which their owner can change meanwhile) to
-    `new_ids`, and the tree's top directory to `top`: (uid, gid, mode). Every file and
-    directory is opened without following a link and given through its descriptor; a
-    file with more than one name is left as it is (giving it would give its other names,
-    maybe another site's file, too) unless `linked_too` (a site user's own files going
-    back to the web user: it could only link files it owned): returns their paths.
-    Links, sockets and what belongs to others are left alone."""
+    `new_ids`, and the tree's top directory to `top`: (uid, gid, mode). What `old_ids`
+    own, and what another user put there (another site's user keeps no file in this
+    site's tree to write later). Every file and directory is opened without following a
+    link and given through its descriptor; a file with more than one name is left as it
+    is (giving it would give its other names, maybe another site's file, too) unless
+    `linked_too` and it is `old_ids`' (a site user's own files going back to the web
+    user: it could only link files it owned): returns their paths. Links and sockets
+    are left alone."""
     kept, path = [], os.path.join(anchor, name)
     with opened_dir(anchor, name) as fd_top:
         for dir_fd, where, _, others in walk(fd_top, path):
@@ -276,7 +278,7 @@ def hand_over(anchor, name, old_ids, new_ids, top, linked_too=False):
                 if _hand_over_file(dir_fd, entry, old_ids, new_ids, linked_too) is False:
                     kept.append(os.path.join(where, entry))
             st = os.fstat(dir_fd)
-            if dir_fd != fd_top and (st.st_uid, st.st_gid) == old_ids:
+            if dir_fd != fd_top and st.st_uid != 0 and (st.st_uid, st.st_gid) != new_ids:
                 os.fchown(dir_fd, *new_ids)
         os.fchown(fd_top, top[0], top[1])
         os.fchmod(fd_top, top[2])
@@ -285,16 +287,17 @@ def hand_over(anchor, name, old_ids, new_ids, top, linked_too=False):
 
 def _hand_over_file(dir_fd, name, old_ids, new_ids, linked_too):
     """Give file `name` to `new_ids`; False when it has other names (and not
-    `linked_too`), None when it is not the old owner's file (a link, a socket, gone)."""
+    `linked_too` for one of `old_ids`), None when it is not a file to give (root's or
+    `new_ids`' already, a link, a socket, gone)."""
     try:
         fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if (st.st_uid, st.st_gid) != old_ids:
+        if st.st_uid == 0 or (st.st_uid, st.st_gid) == new_ids:
             return None
-        if st.st_nlink > 1 and not linked_too:
+        if st.st_nlink > 1 and not (linked_too and (st.st_uid, st.st_gid) == old_ids):
             return False
         os.fchown(fd, *new_ids)
         return True

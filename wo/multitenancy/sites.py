@@ -117,7 +117,6 @@ def check_new_site(ctx, site):
     if site.sovereign:
         check_sovereign(settings, site)
     require_free_space(settings, settings.sites_root)
-    nginx.check_config('nginx is already failing `nginx -t` before this site was added')
     mariadb.ping(ctx.ctl, settings)
 
 

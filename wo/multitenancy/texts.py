@@ -99,6 +99,10 @@ def per_site_text(results):
         if r['status'] == 'isolated':
             lines.append('isolated   {domain}  ({isolation}{0})'.format(
                 ': its PHP runs as ' + r['system_user'] if r['system_user'] else '', **r))
+            lines += ['           Note: ' + r['note']] if 'note' in r else []
+            lines += ['           Note: no longer works, its definer gone with the old '
+                      'database account: {0} -- recreate it with another DEFINER, or drop '
+                      'it'.format(_CONTROL.sub('?', thing)) for thing in r.get('orphaned', ())]
         elif r['status'] == 'converted':
             lines.append('converted  {domain}  ({0:.2f} MB of its own besides uploads; backup '
                          '{backup})'.format(r['own_disk_bytes'] / 1e6, **r))

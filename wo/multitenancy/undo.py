@@ -3,8 +3,10 @@
 Each step registers its undo *before* it acts; if anything raises (an error, a
 signal turned into an exception by Cement, SystemExit from a WordOps helper), the
 undos run in reverse order and the exception goes on. A step that completes needs
-no undo afterwards: `commit()` drops the list. A `journal` (context.Journal), when
-given, is told how each scope ended, so an interruption can say what it left.
+no undo afterwards: `commit()` drops the list. A step past which the change must not
+be undone (`keep()`: a secret revoked must stay revoked) makes what was done stay,
+whatever fails after it. A `journal` (context.Journal), when given, is told how each
+scope ended, so an interruption can say what it left.
 """
 from wo.multitenancy.logs import log
 
@@ -16,13 +18,20 @@ class Changes:
         self._undos = []
         self._journal = journal
         self.undone_cleanly = True  # no undo has failed
+        self.kept = False  # what was done stays, whatever fails
 
     def on_failure(self, description, undo):
-        """Register `undo()` to run if the command fails later."""
-        self._undos.append((description, undo))
+        """Register `undo()` to run if the command fails later (not once kept)."""
+        if not self.kept:
+            self._undos.append((description, undo))
 
     def commit(self):
         self._undos = []
+
+    def keep(self):
+        """From here on, what was done stays: nothing is undone, now or later."""
+        self.commit()
+        self.kept = True
 
     def __enter__(self):
         return self
@@ -33,7 +42,7 @@ class Changes:
         else:
             self.rollback()
         if self._journal is not None:
-            self._journal.scope_ended(exc)
+            self._journal.scope_ended(None if self.kept else exc)
         return False
 
     def rollback(self):
@@ -51,10 +60,6 @@ class Kept(Changes):
     """A scope whose steps stay done when a later one fails: finishing what a killed run
     left, whose state the undos would not know. The next run finishes it again."""
 
-    def on_failure(self, description, undo):
-        pass
-
-    def __exit__(self, exc_type, exc, tb):
-        if self._journal is not None:
-            self._journal.scope_ended(None)  # what was done stays
-        return False
+    def __init__(self, journal=None):
+        super().__init__(journal)
+        self.keep()

@@ -62,10 +62,10 @@ def require_before_routing(ctx, domain, php_version, db, installed):
     require_passed({'domain': domain, 'checks': checks})
 
 
-def gate(ctx, site, database, undone):
+def gate(ctx, site, database, undone=''):
     """`verify` on a site a command just changed, before the change is recorded: its
     report, or MTError naming each failed check, the hint after `undone` (what the
-    command's undo does)."""
+    command's undo does, when the command does not say it itself)."""
     ctx.report('Verifying ' + site['domain'])
     report = verify(ctx, site, database)
     require_passed(report, undone)

@@ -329,7 +329,8 @@ class IsolateController(MTCommand):
                        'system user and PHP-FPM pool, shut in by open_basedir and file modes) '
                        'or, with --isolation shared, back to WordOps\' www-data pools, with '
                        'no failed request; each is verified there (see verify) and put back '
-                       'when it fails, and the others go on. Exit 1 if any failed, 2 if all '
+                       'when it fails (one whose old database account was dropped already '
+                       'is left for the same command to finish), and the others go on. Exit 1 if any failed, 2 if all '
                        'that failed were refused.')
         arguments = [
             (['domain'], dict(nargs='*', help='the sites to move')),

@@ -369,8 +369,9 @@ def one_after_another(ctx, domains, verb, attempt):
 
 def isolate_sites(ctx, domains, every=False, model='sovereign'):
     """Move live sites (or, `every`, all of ours not in `model`) to isolation model
-    `model`, one after another, each verified there; one that fails is put back and the
-    others go on. Each result's status: isolated, unchanged, refused or failed (see
+    `model`, one after another, each verified there; one that fails is put back (or,
+    failing once its old secrets are revoked, left recorded for the same command to
+    finish) and the others go on. Each result's status: isolated, unchanged, refused or failed (see
     one_after_another)."""
     validate.domains_or_all(domains, every, 'isolate', 'wo multitenancy isolate example.com')
     validate.isolation(model)
