@@ -372,9 +372,9 @@ def test_an_isolate_failing_verification_before_any_secret_changed_is_undone(kil
 
 def test_what_the_old_account_defines_refuses_a_move_but_never_pins_a_stopped_one(killable):
     """A trigger whose definer is the site's user refuses isolate (its account is
-    replaced), changing nothing. A stopped move is finished whatever the old account
-    defined meanwhile (any shared site knew its password): the account is dropped, and
-    the trigger named as no longer working."""
+    replaced), changing nothing; --force moves it all the same and names the trigger.
+    A stopped move is finished whatever the old account defined meanwhile (any shared
+    site knew its password): the account is dropped, the trigger named."""
     first, password = first_secrets(killable, 'shared')
     db = json.loads(wo('info', killable, '--json').stdout)['db_name']
     trigger = ('CREATE DEFINER=`{0}`@`localhost` TRIGGER `{1}`.{2} BEFORE INSERT ON '
@@ -384,14 +384,20 @@ def test_what_the_old_account_defines_refuses_a_move_but_never_pins_a_stopped_on
     assert refused.returncode == 2, refused.stdout
     assert 'TRIGGERS pin_before' in json.loads(refused.stdout)['sites'][0]['error']
     assert json.loads(wo('info', killable, '--json').stdout)['moving_to'] is None
+    forced = json.loads(wo('isolate', killable, '--force', '--json').stdout)['sites'][0]
+    assert forced['orphaned'] == ['TRIGGERS pin_before (defined by {0})'.format(first)]
     mysql('DROP TRIGGER `{0}`.pin_before'.format(db))
+    assert_moved_whole(killable, 'sovereign', first, password)
+    wo('isolate', killable, '--isolation', 'shared')
+    second = json.loads(wo('info', killable, '--json').stdout)['db_user']
+    password = secrets_of(killable)['DB_PASSWORD'].split("'")[3]
     kill_isolate(killable, 'sovereign', lambda site, accounts: len(own_accounts(accounts[0])) > 1)
-    mysql(trigger.format(first, db, 'pin_after'))
+    mysql(trigger.format(second, db, 'pin_after'))
     done = json.loads(wo('isolate', killable, '--json').stdout)['sites'][0]
     assert done['status'] == 'isolated'
-    assert done['orphaned'] == ['TRIGGERS pin_after (defined by {0})'.format(first)]
+    assert done['orphaned'] == ['TRIGGERS pin_after (defined by {0})'.format(second)]
     mysql('DROP TRIGGER `{0}`.pin_after'.format(db))
-    assert_moved_whole(killable, 'sovereign', first, password)
+    assert_moved_whole(killable, 'sovereign', second, password)
 
 
 def test_an_update_writes_anew_a_pool_an_older_version_wrote(tenants, release_tarball):

@@ -113,7 +113,8 @@ def test_hand_over_gives_a_tree_by_descriptor_and_keeps_a_file_with_other_names(
     for path in ('uploads/planted', 'uploads/planted/app.js'):
         os.chown(content / path, *other)
     kept = site_files.hand_over(str(content), 'uploads', old, new, new + (0o750,))
-    assert kept == [str(content / 'uploads' / '2026' / 'twin.jpg')]
+    assert kept == [(str(content / 'uploads' / '2026' / 'twin.jpg'),
+                     'it has other names (a hard link): it keeps its owner')]
     owners = {p: os.stat(content / 'uploads' / p)[4:6] for p in (
         '', '2026', '2026/photo.jpg', '2026/twin.jpg', 'root-owned.txt', 'planted',
         'planted/app.js')}
@@ -123,3 +124,21 @@ def test_hand_over_gives_a_tree_by_descriptor_and_keeps_a_file_with_other_names(
     assert site_files.hand_over(str(content), 'uploads', old, new, new + (0o750,),
                                 linked_too=True) == []
     assert os.stat(tmp_path / 'elsewhere.jpg')[4:6] == new
+
+
+def test_hand_over_shuts_a_directory_nested_too_deep_instead_of_failing(tmp_path):
+    """Any user that could write the tree can nest directories past the walk's depth to
+    fail a hand-over: the one past it becomes root's, 0700, and the rest is handed over."""
+    old, new = (12345, 12345), (23456, 23456)
+    content = tmp_path / 'wp-content'
+    deep = content / 'uploads' / '/'.join(['d'] * (site_files.MAX_WALK_DEPTH + 2))
+    deep.mkdir(parents=True)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(content, 0o755)
+    for path in [content / 'uploads'] + list(deep.parents)[:site_files.MAX_WALK_DEPTH + 1] + [deep]:
+        os.chown(path, *old)
+    kept = site_files.hand_over(str(content), 'uploads', old, new, new + (0o750,))
+    shut = content / 'uploads' / '/'.join(['d'] * (site_files.MAX_WALK_DEPTH + 1))
+    assert kept == [(str(shut), "nested too deep: made root's, 0700")]
+    assert (os.stat(shut)[4:6], os.stat(shut).st_mode & 0o777) == ((0, 0), 0o700)
+    assert os.stat(shut.parent)[4:6] == new and os.stat(deep)[4:6] == old

@@ -24,18 +24,19 @@ from wo.multitenancy.errors import InvalidInput, MTError
 OWN_TREES = ('uploads', 'cache')
 
 
-def require_movable(ctx, site, model):
+def require_movable(ctx, site, model, force=False):
     """Refuse a site that is not live, or whose move to `model` cannot be made: a
     sovereign user or pool of its name exists already (unless a stopped move of the
-    site made them), its database account cannot be replaced, or its vhost cannot be
-    routed."""
+    site made them), its database account cannot be replaced (what it defined counts
+    only in a fresh move, and not with `force`), or its vhost cannot be routed."""
     domain = site['domain']
     sites.require_live(site)
     if model == 'sovereign':
         if not site['move']:
             pools.require_poolable(ctx.settings, domain, site['cache_type'])
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
-        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site), not site['move'])
+        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site),
+                                   not (site['move'] or force))
     _vhost_text(ctx.settings, site, model)
 
 
@@ -99,10 +100,12 @@ def to_shared(ctx, site, changes):
 
 def finish(ctx, site, model):
     """After a verified move to `model`: a site gone shared loses its temporary files
-    and its user."""
-    if model == 'shared':  # its processes stopped first: none makes files in tmp meanwhile
-        pools.remove_user(site['domain'])
+    and its user: its processes ended first (none makes files in tmp meanwhile), the
+    user last (a user id freed while files are still its would be the next site's)."""
+    if model == 'shared':
+        pools.end_processes(site['domain'])
         site_files.remove_tree(pools.temp_dir(ctx.settings, site['domain']))
+        pools.remove_user(site['domain'])
 
 
 def renew_login_key(ctx, domain):
@@ -115,7 +118,7 @@ def renew_login_key(ctx, domain):
 def _hand_over_trees(ctx, domain, old, new, changes):
     """The site's uploads and cache from PHP user `old` to `new` (their top directories
     as layout.own_dirs makes them); the undo hands them back. A file with several names
-    stays `old`'s, and is named."""
+    keeps its owner, a directory nested too deep is made root's, and each is named."""
     settings = ctx.settings
     content = os.path.join(layout.htdocs(settings, domain), 'wp-content')
     old_ids, new_ids = fs.ids((old, old)), fs.ids((new, new))
@@ -128,9 +131,9 @@ def _hand_over_trees(ctx, domain, old, new, changes):
         changes.on_failure('give {0} back to {1}'.format(tree, old), lambda name=name:
                            site_files.hand_over(content, name, new_ids, old_ids, old_top,
                                                 not to_web_user))
-        for path in site_files.hand_over(content, name, old_ids, new_ids, new_top,
-                                         to_web_user):
-            ctx.report('{0} has other names (a hard link): it keeps its owner'.format(path))
+        for path, why in site_files.hand_over(content, name, old_ids, new_ids, new_top,
+                                              to_web_user):
+            ctx.report('{0}: {1}'.format(path, why))
 
 
 def _route(ctx, site, model, changes):
@@ -174,20 +177,25 @@ def _settle_config(config, old, new, changes):
     fs.drop_grants(config)
 
 
-def attempt(ctx, domain, model):
+def attempt(ctx, domain, model, force=False):
     """Move one site to `model`; its result, with status isolated, unchanged, refused
-    (InvalidInput) or failed (any other MTError: its hint says what it left)."""
+    (InvalidInput) or failed (any other MTError: its hint says what it left; or an
+    OSError once the move was verified: the same command finishes it)."""
     try:
-        return isolate_site(ctx, domain, model)
+        return isolate_site(ctx, domain, model, force)
     except MTError as e:
         return {'domain': domain, 'error': e.message, 'hint': e.hint,
                 'status': 'refused' if isinstance(e, InvalidInput) else 'failed'}
+    except OSError as e:
+        return {'domain': domain, 'error': str(e), 'status': 'failed',
+                'hint': 'run the same command again: it finishes the move'}
 
 
-def isolate_site(ctx, domain, model):
+def isolate_site(ctx, domain, model, force=False):
     """Move one site to `model` and verify it there (the lock is held by the caller);
     a site failing verification is put back and raises MTError naming the checks. A
-    move of the site that stopped part-way is finished first."""
+    move of the site that stopped part-way is finished first. `force`: see
+    require_movable."""
     site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
     stopped = site['move']
     orphaned = []
@@ -197,7 +205,7 @@ def isolate_site(ctx, domain, model):
         site, orphaned = _move(ctx, site, stopped['to'])
     if site['isolation'] != model:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))
-        orphaned += _move(ctx, site, model)[1]
+        orphaned += _move(ctx, site, model, force)[1]
     elif not stopped:
         return {'domain': domain, 'status': 'unchanged', 'isolation': model,
                 'note': 'already ' + model}
@@ -207,14 +215,14 @@ def isolate_site(ctx, domain, model):
                 **({'orphaned': orphaned} if orphaned else {}))
 
 
-def _move(ctx, site, model):
+def _move(ctx, site, model, force=False):
     """isolate_site's move of `site` (our row) to `model`, recorded while it runs; the
     site's row after it, and what its old database accounts defined that no longer
     works. A failure undoes it, but one past the drop of the old database account, or
     finishing a stopped move (whose undos would not know what the stopped run did):
     that one keeps it, recorded, for the next run. Raises MTError saying which."""
     domain = site['domain']
-    require_movable(ctx, site, model)
+    require_movable(ctx, site, model, force)
     renew_login_key(ctx, domain)
     database = sites.database_of(ctx, site)
     user = pools.system_user(domain) if model == 'sovereign' else None
@@ -237,8 +245,8 @@ def _move(ctx, site, model):
             raise
         except OSError as e:
             raise MTError(str(e), _left(scope)) from e
-    ctx.db.record_verification(domain, report)
-    finish(ctx, site, model)
+        ctx.db.record_verification(domain, report)
+        finish(ctx, site, model)
     ctx.db.end_move(domain, model, user)
     return ctx.db.get_site(domain), orphaned
 

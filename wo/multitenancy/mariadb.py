@@ -5,6 +5,7 @@ import functools
 import re
 import sys
 import tempfile
+import threading
 import time
 
 from wo.multitenancy import runner
@@ -333,20 +334,44 @@ def _column(ctl, query, args=None):
 
 
 def _rows(ctl, query, args=None):
-    connection = _womysql().connect(ctl)
     try:
-        with connection.cursor() as cursor:
+        with _connection(ctl).cursor() as cursor:
             cursor.execute(query, args)
             return cursor.fetchall()
-    finally:
-        connection.close()
+    except BaseException:
+        _forget_connection()  # it may be broken: the next call connects anew
+        raise
 
 
 def _execute(ctl, statement, args=None):
+    _rows(ctl, statement, args)
+
+
+_THREAD = threading.local()
+
+
+def _connection(ctl):
+    """This thread's connection to MariaDB (WordOps' WOMysql), made once and kept (made
+    again if MariaDB dropped it): a connect costs 50 ms, PyMySQL building a TLS context
+    (the CA bundle read) even over the socket. Autocommit: each statement sees what is
+    committed when it runs, and is committed as it runs."""
+    connection = getattr(_THREAD, 'connection', None)
+    if connection is not None:
+        try:
+            connection.ping(reconnect=False)
+            return connection
+        except Exception:  # MariaDB restarted, or ended the session
+            _forget_connection()
     connection = _womysql().connect(ctl)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement, args)
-        connection.commit()
-    finally:
-        connection.close()
+    connection.autocommit(True)
+    _THREAD.connection = connection
+    return connection
+
+
+def _forget_connection():
+    connection, _THREAD.connection = getattr(_THREAD, 'connection', None), None
+    if connection is not None:
+        try:
+            connection.close()
+        except Exception:  # closed already
+            pass

@@ -176,6 +176,18 @@ def create_user(domain, home, changes):
     changes.on_failure('remove the user ' + user, lambda: remove_user(domain))
 
 
+def end_processes(domain):
+    """Kill every process of the site's user until none is left (its own user's only)."""
+    if not own_user(domain):
+        return
+    user = system_user(domain)
+    for _ in range(50):
+        if runner.run(['pkill', '-KILL', '-u', user], check=False).returncode == 1:  # none
+            return
+        time.sleep(0.1)
+    raise _still_running(user, domain)
+
+
 def remove_user(domain):
     """Stop every process of the site's user, then remove the user and its group. A
     user of that name made for something else is left alone."""
@@ -183,16 +195,20 @@ def remove_user(domain):
         return
     user = system_user(domain)
     for _ in range(50):
-        runner.run(['pkill', '-KILL', '-u', user], check=False)
+        end_processes(domain)
         try:
             runner.run(['userdel', user])
             return
         except CommandFailed as e:
-            if e.returncode != 8:  # 8: the user still has a process (being killed)
+            if e.returncode != 8:  # 8: the user still has a process (one forked meanwhile)
                 raise
             time.sleep(0.1)
-    raise MTError('the user {0} of {1} still runs processes'.format(user, domain),
-                  'pkill -KILL -u {0}; then run the same command again'.format(user))
+    raise _still_running(user, domain)
+
+
+def _still_running(user, domain):
+    return MTError('the user {0} of {1} still runs processes'.format(user, domain),
+                   'pkill -KILL -u {0}; then run the same command again'.format(user))
 
 
 # -- the pool --------------------------------------------------------------------------------

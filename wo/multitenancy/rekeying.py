@@ -45,7 +45,9 @@ def require_rekeyable(ctx, database, definers=True):
         raise InvalidInput('{0} defined {1} in {2}: they stop working when its account is '
                            'replaced'.format(user, ', '.join(defined), database['db_name']),
                            'recreate them with another DEFINER, or drop them, then run the '
-                           'same command again')
+                           'same command again; --force replaces the account all the same '
+                           '(when they come back: another site that knows the password '
+                           'makes them)')
 
 
 def read_config(ctx, site):

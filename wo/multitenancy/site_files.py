@@ -154,15 +154,20 @@ def remove_tree(path):
         os.rmdir(name, dir_fd=parent_fd)
 
 
-def walk(fd, where, depth=MAX_WALK_DEPTH):
+def walk(fd, where, depth=MAX_WALK_DEPTH, too_deep=None):
     """Each directory of the tree open at `fd` (whose path is `where`), deepest first, as
     (its descriptor, its path, the names of its directories, the names of everything
     else in it). Entries are judged
     by lstat and directories opened with O_NOFOLLOW|O_DIRECTORY: a link is never
     followed and a FIFO never opened; a directory swapped for one meanwhile is not
-    entered. Raises MTError for a tree deeper than `depth`."""
+    entered. A directory deeper than `depth` is not walked: too_deep(its descriptor,
+    its path) is called, or, without it, MTError raised."""
     if depth < 0:
-        raise MTError('{0} is nested deeper than {1} directories'.format(where, MAX_WALK_DEPTH))
+        if too_deep is None:
+            raise MTError('{0} is nested deeper than {1} directories'.format(
+                where, MAX_WALK_DEPTH))
+        too_deep(fd, where)
+        return
     dirs, others = [], []
     for name in os.listdir(fd):
         try:
@@ -176,7 +181,7 @@ def walk(fd, where, depth=MAX_WALK_DEPTH):
         except OSError:  # gone, or swapped for a link or a FIFO since: not entered
             continue
         try:
-            yield from walk(inner, os.path.join(where, name), depth - 1)
+            yield from walk(inner, os.path.join(where, name), depth - 1, too_deep)
         finally:
             os.close(inner)
     yield fd, where, dirs, others
@@ -269,14 +274,22 @@ def hand_over(anchor, name, old_ids, new_ids, top, linked_too=False):
     link and given through its descriptor; a file with more than one name is left as it
     is (giving it would give its other names, maybe another site's file, too) unless
     `linked_too` and it is `old_ids`' (a site user's own files going back to the web
-    user: it could only link files it owned): returns their paths. Links and sockets
-    are left alone."""
+    user: it could only link files it owned). Links and sockets are left alone. A
+    directory nested deeper than MAX_WALK_DEPTH (which any user that could write the
+    tree may have made, to fail the hand-over) is made root's, 0700: nobody but root
+    reaches what is in it. Returns [(path, why)] of what was not handed over."""
     kept, path = [], os.path.join(anchor, name)
+
+    def shut(dir_fd, where):
+        os.fchown(dir_fd, 0, 0)
+        os.fchmod(dir_fd, 0o700)
+        kept.append((where, 'nested too deep: made root\'s, 0700'))
     with opened_dir(anchor, name) as fd_top:
-        for dir_fd, where, _, others in walk(fd_top, path):
+        for dir_fd, where, _, others in walk(fd_top, path, too_deep=shut):
             for entry in others:
                 if _hand_over_file(dir_fd, entry, old_ids, new_ids, linked_too) is False:
-                    kept.append(os.path.join(where, entry))
+                    kept.append((os.path.join(where, entry),
+                                 'it has other names (a hard link): it keeps its owner'))
             st = os.fstat(dir_fd)
             if dir_fd != fd_top and st.st_uid != 0 and (st.st_uid, st.st_gid) != new_ids:
                 os.fchown(dir_fd, *new_ids)

@@ -5,7 +5,13 @@ import time
 
 from wo.multitenancy import baseline, shared_items
 
-_CONTROL = re.compile(r'[\x00-\x1f\x7f]')  # in what a site said: no lines or escapes of its own
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+
+
+def printable(text):
+    """`text` (which may hold what a site said) with no line or terminal escape of its
+    own: each control character is a `?`."""
+    return _CONTROL.sub('?', text)
 
 
 def init_text(result):
@@ -102,7 +108,7 @@ def per_site_text(results):
             lines += ['           Note: ' + r['note']] if 'note' in r else []
             lines += ['           Note: no longer works, its definer gone with the old '
                       'database account: {0} -- recreate it with another DEFINER, or drop '
-                      'it'.format(_CONTROL.sub('?', thing)) for thing in r.get('orphaned', ())]
+                      'it'.format(printable(thing)) for thing in r.get('orphaned', ())]
         elif r['status'] == 'converted':
             lines.append('converted  {domain}  ({0:.2f} MB of its own besides uploads; backup '
                          '{backup})'.format(r['own_disk_bytes'] / 1e6, **r))
@@ -111,8 +117,8 @@ def per_site_text(results):
         elif r['status'] == 'unchanged':
             lines.append('unchanged  {domain}  ({note})'.format(**r))
         else:
-            lines.append('{status:10} {domain}: {error}{0}'.format(
-                ' -- ' + r['hint'] if r['hint'] else '', **r))
+            lines.append(printable('{status:10} {domain}: {error}{0}'.format(
+                ' -- ' + r['hint'] if r['hint'] else '', **r)))
     counts = {}
     for r in results:
         counts[r['status']] = counts.get(r['status'], 0) + 1
@@ -166,7 +172,7 @@ def cron_text(report):
         + (' (last run {0})'.format(_utc(beat['last_run'])) if beat['last_run'] else ''))]
     for s in report['sites']:
         event, run = s['next_event'], s['last_run']
-        lines.append(_CONTROL.sub('?', '  {0:40} second {1:2}  next: {2}  last run: {3}'.format(
+        lines.append(printable('  {0:40} second {1:2}  next: {2}  last run: {3}'.format(
             s['domain'], s['splay_second'], _event_text(event),
             'none' if not run else '{at} UTC, {ran} event(s){0}'.format(
                 '' if run['ok'] else ', FAILED: ' + (run['error'] or ''), **run))))
@@ -183,7 +189,7 @@ def _event_text(event):
 
 def cron_run_text(outcome):
     """Nothing unless a site's run failed: cron mails what a command prints."""
-    return '\n'.join(_CONTROL.sub('?', 'FAILED {0}: {1}'.format(domain, r['error']))
+    return '\n'.join(printable('FAILED {0}: {1}'.format(domain, r['error']))
                      for domain, r in sorted(outcome['sites'].items()) if not r['ok'])
 
 
@@ -236,7 +242,7 @@ def verification_text(reports):
         lines.append('{0}: {1}'.format(report['domain'], 'verified' if report['ok'] else 'FAILED'))
         for c in report['checks']:
             lines.append('  {0:4} {1:17} {2}'.format('pass' if c['ok'] else 'FAIL', c['check'],
-                                                     _CONTROL.sub('?', c['detail'])))
+                                                     printable(c['detail'])))
             if c['hint']:
                 lines.append('       {0:17} -> {1}'.format('', c['hint']))
     return '\n'.join(lines)
@@ -264,7 +270,7 @@ def audit_text(result):
     """The audit trail's events, one line each: when, who, command, result, sites."""
     if not result['events']:
         return 'No events.'
-    return '\n'.join(_CONTROL.sub('?', '{0}  {1:<10} {2:<10} {3:<11} {4}{5}'.format(
+    return '\n'.join(printable('{0}  {1:<10} {2:<10} {3:<11} {4}{5}'.format(
         e['started_at'][:19], e['actor'] or '?', e['command'], e['result'] + (
             ' ({0})'.format(e['exit_code']) if e['exit_code'] not in (0, None) else ''),
         ', '.join(e['sites'] or []) or '-', ' -- ' + e['detail'] if e['detail'] else ''))
@@ -293,6 +299,6 @@ def summary_text(report):
         if items:
             lines.append('{0}: {1}'.format(title, ', '.join(items)))
     if report['refused_logins']:
-        lines.append('Refused logins: ' + ', '.join('{0} {1}'.format(n, _CONTROL.sub(
-            '?', reason)) for reason, n in sorted(report['refused_logins'].items())))
+        lines.append('Refused logins: ' + ', '.join('{0} {1}'.format(n, printable(
+            reason)) for reason, n in sorted(report['refused_logins'].items())))
     return '\n'.join(lines)

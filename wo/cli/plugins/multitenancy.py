@@ -47,6 +47,7 @@ class MTCommand(CementBaseController):
         epilog = EPILOG
 
     def _progress(self, text):
+        text = texts.printable(text)  # a step may name a site's file
         if sys.stderr.isatty():  # from cron, only what changed or failed is printed
             print('  ' + text + ' ...', file=sys.stderr, flush=True)
         log.info(text)
@@ -337,13 +338,20 @@ class IsolateController(MTCommand):
             (['--all'], dict(action='store_true', dest='every',
                              help='every live site on the shared core not in that model')),
             _isolation_option('sovereign (default) or shared', 'sovereign'),
+            (['--force'], dict(action='store_true',
+                               help='going sovereign, replace the database account even '
+                                    'though it defined routines, triggers, views or events: '
+                                    'they stop working, and each is named (the way past ones '
+                                    'a shared site that knows the password makes again each '
+                                    'time they are dropped)')),
             (['--json'], dict(action='store_true', help='print the results as JSON')),
         ]
 
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        self._run(lambda ctx: mt.isolate_sites(ctx, pargs.domain, pargs.every, pargs.isolation),
+        self._run(lambda ctx: mt.isolate_sites(ctx, pargs.domain, pargs.every, pargs.isolation,
+                                               pargs.force),
                   lambda outcome: self._emit(outcome, texts.per_site_text(outcome['sites'])))
 
 
@@ -385,10 +393,10 @@ def refuse(app, error):
     result said it) and end the command with its exit code. Without a terminal (cron,
     scripts) it is one line. Never returns: where app.close does not exit (a test app),
     SystemExit is raised, so no code after a refusal runs."""
-    if error.message:
-        message = error.message
+    if error.message:  # either may hold what a site said (a file's or a trigger's name)
+        message = texts.printable(error.message)
         if error.hint:
-            message += ('\n  ' if sys.stderr.isatty() else ' -- ') + error.hint
+            message += ('\n  ' if sys.stderr.isatty() else ' -- ') + texts.printable(error.hint)
         print('Error: ' + message, file=sys.stderr)
     app.close(error.exit_code)
     raise SystemExit(error.exit_code)
