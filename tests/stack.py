@@ -104,6 +104,14 @@ def purge_site(domain):
         if row:
             subprocess.run(['mariadb', '-e', 'DROP DATABASE IF EXISTS `{0}`; DROP USER IF '
                             'EXISTS `{1}`@`localhost`'.format(*row)], check=True)
+        try:  # the accounts of a move a failed test left recorded
+            move = db.execute('SELECT move FROM multitenancy_sites WHERE domain = ?',
+                              (domain,)).fetchone()
+        except sqlite3.OperationalError:
+            move = None
+        for user in json.loads(move[0])['accounts'] if move and move[0] else ():
+            subprocess.run(['mariadb', '-e', 'DROP USER IF EXISTS `{0}`@`localhost`'.format(
+                user)], check=True)
         for table, column in (('sites', 'sitename'), ('multitenancy_sites', 'domain')):
             try:
                 db.execute('DELETE FROM {0} WHERE {1} = ?'.format(table, column), (domain,))

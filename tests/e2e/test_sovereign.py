@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -214,15 +215,25 @@ def routed_to_pool(site):
         return '{0}/{1}.sock'.format(SOCKETS, site) in f.read()
 
 
-# A moment of a move that stops without its undo, taken as soon as it is seen.
+def recorded_db_user(site):
+    """The database user WordOps' table has for the site (read straight: polled)."""
+    with sqlite3.connect('/var/lib/wo/dbase.db') as db:
+        return db.execute('SELECT db_user FROM sites WHERE sitename = ?', (site,)).fetchone()[0]
+
+
+# A moment of a move that stops without its undo, taken as soon as it is seen, and the
+# checks verify fails then besides `isolation`.
 KILL_POINTS = {
-    'its user was made': ('sovereign', lambda site, accounts: subprocess.run(
-        ['getent', 'passwd', pools.system_user(site)], capture_output=True).returncode == 0),
-    'nginx was pointed at its pool': ('sovereign', lambda site, accounts: routed_to_pool(site)),
-    'its second database account was made': (
-        'sovereign', lambda site, accounts: len(own_accounts(accounts[0])) > 1),
+    'its user was made': ('sovereign', lambda site, first: subprocess.run(
+        ['getent', 'passwd', pools.system_user(site)], capture_output=True).returncode == 0,
+        ()),
+    'nginx was pointed at its pool': ('sovereign', lambda site, first: routed_to_pool(site),
+                                      ()),
+    # the 2 s before the first account is dropped: it still has its grants
+    'its second database account was recorded': (
+        'sovereign', lambda site, first: recorded_db_user(site) != first, ('database_writer',)),
     'nginx was pointed back at the shared pool': (
-        'shared', lambda site, accounts: not routed_to_pool(site)),
+        'shared', lambda site, first: not routed_to_pool(site), ()),
 }
 
 
@@ -237,13 +248,14 @@ def killable():
     purge_site(KILLED)
 
 
-def kill_isolate(site, model, seen):
-    """`isolate site --isolation model`, SIGKILLed as soon as seen(site) holds; then the
-    site answers, and verify fails its isolation naming the stopped move."""
+def kill_isolate(site, model, seen, also_failing=()):
+    """`isolate site --isolation model`, SIGKILLed as soon as seen(site, its database
+    user) holds; then the site answers, and verify fails its isolation naming the
+    stopped move (and the checks `also_failing`)."""
     first = json.loads(wo('info', site, '--json').stdout)['db_user']
     run = subprocess.Popen(['wo', 'multitenancy', 'isolate', site, '--isolation', model],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while run.poll() is None and not seen(site, [first]):
+    while run.poll() is None and not seen(site, first):
         time.sleep(0.01)
     assert run.poll() is None, 'isolate ended before the moment it was to be killed at'
     os.kill(run.pid, signal.SIGKILL)
@@ -251,9 +263,12 @@ def kill_isolate(site, model, seen):
     assert get(site).status_code == 200
     stopped = wo('verify', site, '--json', check=False)
     assert stopped.returncode == 3
-    assert [(c['check'], c['detail']) for c in json.loads(stopped.stdout)['sites'][0]
-            ['checks'] if not c['ok']] == [
-        ('isolation', 'a move to the {0} model stopped part-way'.format(model))]
+    failing = {c['check']: c['detail'] for c in json.loads(stopped.stdout)['sites'][0]['checks']
+               if not c['ok']}
+    assert sorted(failing) == sorted(('isolation',) + also_failing), failing
+    assert failing['isolation'] == 'a move to the {0} model stopped part-way'.format(model)
+    if also_failing:
+        assert failing['database_writer'].startswith('other accounts have grants on')
     assert json.loads(wo('info', site, '--json').stdout)['moving_to'] == model
 
 
@@ -285,9 +300,9 @@ def first_secrets(site, isolation):
 @pytest.mark.parametrize('point', KILL_POINTS)
 def test_an_isolate_killed_part_way_is_finished_by_the_next_one(killable, point):
     """isolate SIGKILLed as soon as `point` is seen: the next isolate finishes it."""
-    model, seen = KILL_POINTS[point]
+    model, seen, also_failing = KILL_POINTS[point]
     first, password = first_secrets(killable, 'shared' if model == 'sovereign' else 'sovereign')
-    kill_isolate(killable, model, seen)
+    kill_isolate(killable, model, seen, also_failing)
     done = json.loads(wo('isolate', killable, '--isolation', model, '--json').stdout)['sites'][0]
     assert (done['status'], done['note']) == ('isolated', 'a stopped move finished')
     assert_moved_whole(killable, model, first, password)
@@ -300,7 +315,7 @@ def test_a_stopped_move_the_site_tampered_with_is_finished_safely_and_back(killa
     undoes nothing and keeps the move recorded, www-data reading nothing of the site;
     then `isolate --isolation shared` finishes the move and moves the site back."""
     first, password = first_secrets(killable, 'shared')
-    kill_isolate(killable, 'sovereign', lambda site, accounts: len(own_accounts(accounts[0])) > 1)
+    kill_isolate(killable, *KILL_POINTS['its second database account was recorded'])
     bait = '/var/lib/wo-multitenancy-bait'
     os.makedirs(bait, mode=0o755, exist_ok=True)
     sessions = '/var/www/{0}/tmp/sessions'.format(killable)
@@ -391,7 +406,7 @@ def test_what_the_old_account_defines_refuses_a_move_but_never_pins_a_stopped_on
     wo('isolate', killable, '--isolation', 'shared')
     second = json.loads(wo('info', killable, '--json').stdout)['db_user']
     password = secrets_of(killable)['DB_PASSWORD'].split("'")[3]
-    kill_isolate(killable, 'sovereign', lambda site, accounts: routed_to_pool(site))
+    kill_isolate(killable, *KILL_POINTS['nginx was pointed at its pool'])
     mysql(trigger.format(second, db, 'pin_after'))  # the old account still lives: it may
     done = json.loads(wo('isolate', killable, '--json').stdout)['sites'][0]
     assert done['status'] == 'isolated'

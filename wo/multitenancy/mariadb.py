@@ -1,5 +1,6 @@
 """The one place where wo multitenancy touches MariaDB, through WordOps' own code:
 `setupdatabase` creates a site's database and user, `WOMysql` runs the rest."""
+import atexit
 import contextlib
 import functools
 import re
@@ -347,15 +348,19 @@ def _execute(ctl, statement, args=None):
     _rows(ctl, statement, args)
 
 
-_THREAD = threading.local()
+_OPEN = {}  # thread -> its connection, closed with a goodbye once the thread has ended
+_OPEN_LOCK = threading.Lock()
 
 
 def _connection(ctl):
     """This thread's connection to MariaDB (WordOps' WOMysql), made once and kept (made
     again if MariaDB dropped it): a connect costs 50 ms, PyMySQL building a TLS context
     (the CA bundle read) even over the socket. Autocommit: each statement sees what is
-    committed when it runs, and is committed as it runs."""
-    connection = getattr(_THREAD, 'connection', None)
+    committed when it runs, and is committed as it runs. The connections of threads that
+    ended are closed here, the rest when the command exits: one only dropped is an
+    "Aborted connection" warning in MariaDB's log."""
+    me = threading.current_thread()
+    connection = _OPEN.get(me)
     if connection is not None:
         try:
             connection.ping(reconnect=False)
@@ -364,12 +369,27 @@ def _connection(ctl):
             _forget_connection()
     connection = _womysql().connect(ctl)
     connection.autocommit(True)
-    _THREAD.connection = connection
+    with _OPEN_LOCK:
+        for thread in [t for t in _OPEN if not t.is_alive()]:
+            _close(_OPEN.pop(thread))
+        _OPEN[me] = connection
     return connection
 
 
 def _forget_connection():
-    connection, _THREAD.connection = getattr(_THREAD, 'connection', None), None
+    with _OPEN_LOCK:
+        connection = _OPEN.pop(threading.current_thread(), None)
+    _close(connection)
+
+
+@atexit.register
+def _close_every_connection():
+    with _OPEN_LOCK:
+        while _OPEN:
+            _close(_OPEN.popitem()[1])
+
+
+def _close(connection):
     if connection is not None:
         try:
             connection.close()
