@@ -2,7 +2,8 @@
 
 The controller parses arguments, calls the commands in multitenancy_functions,
 prints their results, and is the only place that turns an error into a message and
-an exit code: 0 done (or nothing to do), 1 failed and rolled back, 2 refused (bad
+an exit code: 0 done (or nothing to do), 1 failed (rolled back, or left for the same
+command to finish, as its message says), 2 refused (bad
 input, nothing changed), 3 unhealthy, 4 another wo multitenancy command is running,
 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM). What a command's outcome
 means (which code, which message) is decided by the command; the controller prints.
@@ -20,7 +21,8 @@ from wo.multitenancy.settings import ISOLATIONS
 
 CACHE_FLAGS = (('wpfc', 'Nginx FastCGI cache'), ('wpredis', 'Redis page cache'),
                ('wprocket', 'WP Rocket'), ('wpce', 'Cache Enabler'), ('wpsc', 'WP Super Cache'))
-EPILOG = ('Exit codes: 0 done or nothing to do, 1 failed (rolled back), 2 refused '
+EPILOG = ('Exit codes: 0 done or nothing to do, 1 failed (rolled back, or left for the same '
+          'command to finish: its message says which), 2 refused '
           '(nothing changed), 3 unhealthy, 4 another wo multitenancy command is running, '
           '130 or 143 interrupted (Ctrl-C, SIGTERM).')
 
