@@ -110,7 +110,14 @@ def test_creating_and_deleting_a_sovereign_site_under_load_fails_no_request(tena
     assert load.failures() == {}
 
 
+# A site's PHP nests directories in its uploads past the depth remove_tree walks.
+NEST_PAST_THE_WALK = '''<?php chdir(__DIR__ . '/wp-content/uploads');
+for ($i = 0; $i < 600 && mkdir('d') && chdir('d'); $i++);
+echo 'nested ' . $i;'''
+
+
 def test_delete_leaves_no_user_pool_socket_account_or_directory(shared_core):
+    """Even when the site's PHP nested directories past the depth root walks."""
     domain = 'sov-del.test'
     purge_site(domain)
     before = server_state()
@@ -119,6 +126,7 @@ def test_delete_leaves_no_user_pool_socket_account_or_directory(shared_core):
     assert pwd.getpwnam(user) and os.path.exists('{0}/{1}.sock'.format(SOCKETS, domain))
     info = json.loads(wo('info', domain, '--json').stdout)
     assert (info['isolation'], info['system_user']) == ('sovereign', user)
+    assert run_in_docroot(domain, NEST_PAST_THE_WALK).text == 'nested 600'
     wo('delete', domain, '--force')
     assert server_state() == before
     assert subprocess.run(['getent', 'group', user], capture_output=True).returncode == 2

@@ -142,3 +142,25 @@ def test_hand_over_shuts_a_directory_nested_too_deep_instead_of_failing(tmp_path
     assert kept == [(str(shut), "nested too deep: made root's, 0700")]
     assert (os.stat(shut)[4:6], os.stat(shut).st_mode & 0o777) == ((0, 0), 0o700)
     assert os.stat(shut.parent)[4:6] == new and os.stat(deep)[4:6] == old
+
+
+def test_removing_a_tree_nested_past_the_walks_depth_removes_it_all(site):
+    """Any user that could write the tree can nest directories past the walk's depth
+    to fail a delete: the tree goes whole, its links not followed, nothing left."""
+    bottom = site / 'old/wp-content/uploads' / '/'.join(['d'] * (2 * site_files.MAX_WALK_DEPTH + 7))
+    bottom.mkdir(parents=True)
+    (bottom / 'file').write_text('x')
+    os.symlink(site.parent / 'outside', bottom / 'link')
+    os.mkfifo(bottom.parent / 'fifo')
+    site_files.remove_tree(str(site))
+    assert sorted(os.listdir(site.parent)) == ['outside']
+    assert (site.parent / 'outside/uploads/secret').read_text() == 'secret'
+
+
+def test_what_an_earlier_remove_left_nested_too_deep_goes_with_the_next(site):
+    left = site.parent / '.site.deeper'
+    (left / '3' / '/'.join(['d'] * (site_files.MAX_WALK_DEPTH + 3))).mkdir(parents=True)
+    (left / '1').write_text('a name the next one cannot take')
+    site_files.remove_tree(str(site))
+    site_files.remove_tree(str(site))
+    assert sorted(os.listdir(site.parent)) == ['outside']

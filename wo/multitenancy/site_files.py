@@ -11,6 +11,7 @@ or anything that is not a plain file or directory where one is expected, raises
 MTError naming it. The anchor of every path (a site root) must itself be a directory
 the site cannot change: root's, in a directory of root's.
 """
+import errno
 import os
 import stat
 from contextlib import contextmanager
@@ -129,29 +130,98 @@ def _replace_with_copy(dir_fd, name, where):
 
 def remove_tree(path):
     """Remove the tree at `path` (in a directory of root's), deepest entries first,
-    through directory descriptors (walk)."""
+    through directory descriptors (walk). A directory nested deeper than walk goes (any
+    user that could write the tree may have made one, to fail a delete) is emptied into
+    a directory of root's alone next to the tree, which is removed the same way after,
+    as often as it takes (and by the next call if this one stops)."""
     parent, name = os.path.split(path)
     with opened_dir(parent) as parent_fd:
+        deeper = _Deeper(parent_fd, '.' + name + '.deeper')
         try:
-            st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return
-        if not stat.S_ISDIR(st.st_mode):
-            os.unlink(name, dir_fd=parent_fd)
-            return
-        top = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-        try:
-            for dir_fd, _, dirs, others in walk(top, path):
-                for entry in others:
-                    _unlink_at(dir_fd, entry)
-                for entry in dirs:
-                    try:
-                        os.rmdir(entry, dir_fd=dir_fd)
-                    except NotADirectoryError:  # swapped for a link or a FIFO since
-                        _unlink_at(dir_fd, entry)
+            _remove_at(parent_fd, name, path, deeper)
+            if deeper.fd is not None or _exists(deeper.name, parent_fd):
+                deeper.open()
+                while os.listdir(deeper.fd):
+                    _empty(deeper.fd, os.path.join(parent, deeper.name), deeper)
+                os.rmdir(deeper.name, dir_fd=parent_fd)
         finally:
-            os.close(top)
-        os.rmdir(name, dir_fd=parent_fd)
+            deeper.close()
+
+
+def _remove_at(parent_fd, name, path, deeper):
+    try:
+        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=parent_fd)
+        return
+    top = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        _empty(top, path, deeper)
+    finally:
+        os.close(top)
+    os.rmdir(name, dir_fd=parent_fd)
+
+
+def _empty(top, path, deeper):
+    """Remove what is in the directory open at `top` (whose path is `path`), but what
+    is nested too deep, which goes into `deeper`."""
+    for dir_fd, _, dirs, others in walk(top, path, too_deep=deeper.take_all):
+        for entry in others:
+            _unlink_at(dir_fd, entry)
+        for entry in dirs:
+            try:
+                os.rmdir(entry, dir_fd=dir_fd)
+            except NotADirectoryError:  # swapped for a link or a FIFO since
+                _unlink_at(dir_fd, entry)
+
+
+class _Deeper:
+    """Directory `name` (root's alone) in the directory open at `parent_fd` (root's),
+    made when it is first needed: what remove_tree finds nested too deep goes in it."""
+    _NAME_TAKEN = (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR)
+
+    def __init__(self, parent_fd, name):
+        self.parent_fd, self.name, self.fd, self.taken = parent_fd, name, None, 0
+
+    def take_all(self, dir_fd, where):
+        """Empty the directory open at `dir_fd`: its directories are moved in here, the
+        rest removed."""
+        for entry in os.listdir(dir_fd):
+            try:
+                st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                self._take(dir_fd, entry)
+            else:
+                _unlink_at(dir_fd, entry)
+
+    def _take(self, dir_fd, entry):
+        self.open()
+        while True:
+            self.taken += 1
+            try:
+                return os.rename(entry, str(self.taken), src_dir_fd=dir_fd,
+                                 dst_dir_fd=self.fd)
+            except FileNotFoundError:
+                return None
+            except OSError as e:  # a name an earlier call that stopped left: the next
+                if e.errno not in self._NAME_TAKEN:
+                    raise
+
+    def open(self):
+        if self.fd is None:
+            try:
+                os.mkdir(self.name, 0o700, dir_fd=self.parent_fd)
+            except FileExistsError:  # an earlier call stopped: its leftovers go too
+                pass
+            self.fd = os.open(self.name, _DIR_FLAGS, dir_fd=self.parent_fd)
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
 
 
 def walk(fd, where, depth=MAX_WALK_DEPTH, too_deep=None):
