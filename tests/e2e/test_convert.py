@@ -77,6 +77,25 @@ def test_a_site_that_cannot_become_sovereign_is_refused_before_it_is_converted(m
     assert not glob.glob(os.path.join(BACKUPS, 'redis-pages.test-*'))
 
 
+def test_uploads_kept_by_an_upload_path_relative_to_its_core_are_refused_up_front(
+        make_standalone):
+    """Sites from before WordPress 3.5 kept upload_path 'wp-content/uploads' or a path of
+    their own, relative to the core: on the shared core WordPress would look for them
+    there. Refused before anything changes, saying how to move them."""
+    make_standalone('upload-path.test')
+    mysql("UPDATE upload_path_test.wp_options SET option_value = 'files' "
+          "WHERE option_name = 'upload_path'")
+    before, front = server_state(), get('upload-path.test').text
+    refused = convert('upload-path.test', check=False)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    result = json.loads(refused.stdout)['sites'][0]
+    assert result['status'] == 'refused'
+    assert 'keeps its uploads in files (its option upload_path)' in result['error']
+    assert 'wp option update upload_path' in result['hint']
+    assert server_state() == before and get('upload-path.test').text == front
+    assert not glob.glob(os.path.join(BACKUPS, 'upload-path.test-*'))
+
+
 def test_force_never_puts_a_sites_own_plugin_in_the_shared_set(make_standalone):
     make_standalone('own-code.test', footer_plugin=True)  # mt-footer: on no wordpress.org
     before, front = server_state(), get('own-code.test').text

@@ -132,7 +132,7 @@ class FakeRunner:
         elif action == 'inspect':
             result = {'wp_version': core_version[0], 'db_version': site.db_version or core_version[1],
                       'multisite': False, 'plugins': site.plugins, 'themes': site.themes,
-                      'dropins': []}
+                      'dropins': [], 'upload_path': site.paths.get('upload_path', '')}
         return 0, '\n' + json.dumps(result) + '\n', ''
 
     def _http(self, argv):

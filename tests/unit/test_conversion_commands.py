@@ -164,13 +164,34 @@ def test_plugin_names_become_slugs_of_the_shared_set(sandbox):
 
 def test_a_site_failing_verification_once_converted_is_put_back(initialized):
     htdocs = standalone(initialized, 'a.test')
-    initialized.runner.site('a.test').paths = {'upload_path': 'files'}  # relative to the core
+    release = os.path.join(initialized.settings.releases_dir, 'wp-old', 'wp-content', 'themes')
+    initialized.runner.site('a.test').paths = {'template_root': release}
     with pytest.raises(PartlyFailed) as ended:
         mt.convert_sites(initialized.ctx, ['a.test'])
     result = ended.value.result['sites'][0]
     assert result['status'] == 'failed'
     assert result['error'] == ('a.test failed verification: no_legacy_paths: option '
-                               'upload_path holds files')
+                               'template_root holds ' + release)
     assert result['hint'].startswith('it is back on its own core; ')
     assert not docroot_swap.is_shared(initialized.settings, htdocs)
     assert initialized.ctx.db.get_site('a.test') is None
+
+
+@pytest.mark.parametrize('upload_path', ['files', '{root}/htdocs/files'])
+def test_uploads_kept_elsewhere_than_wp_content_uploads_are_refused_before_anything(
+        initialized, upload_path):
+    """A relative upload_path is relative to the core: once converted, the shared one.
+    An absolute one elsewhere in the site root is a place its user is not given."""
+    htdocs = standalone(initialized, 'a.test')
+    upload_path = upload_path.format(root=initialized.settings.site_root('a.test'))
+    initialized.runner.site('a.test').paths = {'upload_path': upload_path}
+    with pytest.raises(PartlyFailed) as ended:
+        mt.convert_sites(initialized.ctx, ['a.test'])
+    result = ended.value.result['sites'][0]
+    assert result['status'] == 'refused'
+    assert result['error'] == ('a.test keeps its uploads in {0} (its option upload_path): on '
+                               'the shared core they live in its wp-content/uploads'.format(
+                                   upload_path))
+    assert 'wp option update upload_path ""' in result['hint']
+    assert not docroot_swap.is_shared(initialized.settings, htdocs)
+    assert not os.listdir(initialized.settings.backups_dir)

@@ -237,12 +237,12 @@ def test_a_link_that_leads_out_through_another_link_fails_no_legacy_paths(site):
         uploads + '/c links to b/b/b/b/b/b/b/../../../../../../../../../etc/passwd')
 
 
-def test_an_upload_path_outside_the_site_or_relative_fails_no_legacy_paths(site):
+def test_an_upload_path_other_than_its_uploads_fails_no_legacy_paths(site):
     root = site.settings.site_root('a.test')
-    for upload_path in ('', 'wp-content/uploads', root + '/htdocs/wp-content/uploads'):
+    for upload_path in ('', 'wp-content/uploads', root + '/htdocs/wp-content/uploads/'):
         site.runner.site('a.test').paths = {'upload_path': upload_path}
         assert everyday.verify_sites(site.ctx, ['a.test'])['failed'] == 0
-    for upload_path in ('files', '/var/www/other/uploads'):
+    for upload_path in ('files', '/var/www/other/uploads', root + '/htdocs/files'):
         site.runner.site('a.test').paths = {'upload_path': upload_path}
         with pytest.raises(PartlyFailed) as raised:
             everyday.verify_sites(site.ctx, ['a.test'])

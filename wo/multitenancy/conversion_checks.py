@@ -44,6 +44,7 @@ def conversion_plan(ctx, domain, row, force):
     if site['multisite']:
         raise InvalidInput('{0} is a multisite network'.format(domain))
     check_no_must_use_plugins(domain, docroot)
+    check_uploads_in_place(settings, domain, site['upload_path'])
     missing = missing_from_shared(settings, domain, site)
     if missing and not force:
         raise InvalidInput('{0} uses what the shared set lacks: {1}'.format(
@@ -74,7 +75,7 @@ def check_report(domain, site):
     """`site`, what the site's WordPress reported about itself (the inspect task), if it
     has the shape that task prints; the site's own code ran, so it is checked."""
     shapes = {'wp_version': str, 'db_version': int, 'multisite': bool, 'plugins': list,
-              'themes': list, 'dropins': list}
+              'themes': list, 'dropins': list, 'upload_path': str}
     wrong = [k for k, kind in shapes.items() if not isinstance(site.get(k), kind)
              or (kind is int and isinstance(site[k], bool))]
     wrong += [k for k in ('plugins', 'dropins') if k not in wrong
@@ -104,6 +105,16 @@ def check_core_not_newer(domain, site, release_version):
         raise InvalidInput('{0} runs WordPress {1}, newer than the shared core\'s {2}'.format(
             domain, site['wp_version'], wp_version),
             'update the shared core first: wo multitenancy update')
+
+
+def check_uploads_in_place(settings, domain, upload_path):
+    if layout.uploads_elsewhere(settings, domain, upload_path):
+        raise InvalidInput('{0} keeps its uploads in {1} (its option upload_path): on the '
+                           'shared core they live in its wp-content/uploads'.format(
+                               domain, upload_path),
+                           'move them into wp-content/uploads, empty the option (wp option '
+                           'update upload_path "") and change the links to them in its '
+                           'content (wp search-replace), then run the same convert again')
 
 
 def check_no_must_use_plugins(domain, docroot):

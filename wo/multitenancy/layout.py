@@ -29,6 +29,16 @@ def htdocs(settings, domain):
     return os.path.join(settings.site_root(domain), 'htdocs')
 
 
+def uploads_elsewhere(settings, domain, upload_path):
+    """Whether WordPress, given option `upload_path`, keeps the site's uploads anywhere
+    but its wp-content/uploads, the one place of them this layout makes its own (and a
+    sovereign site's user may write): a relative path is relative to the core, the
+    shared one once converted (wp_upload_dir)."""
+    found = upload_path.strip()
+    return found not in ('', 'wp-content/uploads') and os.path.normpath(found) != \
+        os.path.join(htdocs(settings, domain), 'wp-content', 'uploads')
+
+
 def build(settings, domain, changes):
     """Create the site's tree; undone by removing it.
 

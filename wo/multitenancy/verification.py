@@ -285,19 +285,18 @@ def _leads_out(settings, root, where, target, path):
 
 
 def _legacy_options(settings, domain, paths):
-    """Option values naming a release or a place outside the site (upload_path) or
-    outside the site and the shared core (theme roots, which WordPress also stores
-    relative to wp-content: "/themes" names no place of the server's). A relative
-    upload_path is relative to the shared core: WordPress writes uploads there."""
+    """Option values naming a place for uploads other than its wp-content/uploads
+    (upload_path), or a release or a place outside the site and the shared core (theme
+    roots, which WordPress also stores relative to wp-content: "/themes" names no place
+    of the server's)."""
     root, problems = settings.site_root(domain), []
     for option, value in sorted(paths.items()):
         for found in (value.values() if isinstance(value, dict) else [value]):
             if not isinstance(found, str) or not found:
                 continue
             place = os.path.normpath(found) if os.path.isabs(found) else None
-            if option == 'upload_path':  # WordPress' default, kept by sites from before 3.5
-                wrong = found.strip() != 'wp-content/uploads' and (
-                    place is None or not _in(place, root))
+            if option == 'upload_path':
+                wrong = layout.uploads_elsewhere(settings, domain, found)
             else:
                 wrong = place is not None and (_in(place, settings.releases_dir) or (
                     os.path.lexists(place) and not _ours(settings, root, place)))

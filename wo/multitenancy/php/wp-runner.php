@@ -99,6 +99,7 @@ switch ( $wo_mt_job['action'] ) {
 			'plugins'    => array_values( (array) get_option( 'active_plugins', array() ) ),
 			'themes'     => array_values( array_unique( array( get_option( 'stylesheet' ), get_option( 'template' ) ) ) ),
 			'dropins'    => array_keys( get_dropins() ),
+			'upload_path' => (string) get_option( 'upload_path' ),
 		) );
 		break;
 
