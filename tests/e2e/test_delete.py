@@ -4,7 +4,7 @@ import os
 import sqlite3
 import subprocess
 
-from stack import SHARED, WO_DB, get, mysql, server_state, wo
+from stack import SHARED, SITES, WO_DB, get, mysql, server_state, wo
 
 
 def test_delete_leaves_the_server_as_before_the_create(make_site):
@@ -65,3 +65,30 @@ def test_delete_ends_only_once_no_account_of_the_sites_user_is_left(make_site):
     wo('delete', 'acct-mt.test', '--force')
     assert mysql("SELECT COUNT(*) FROM mysql.user WHERE User = '{0}'".format(user)) == ['0']
     assert not os.path.exists('/var/www/acct-mt.test')
+
+
+def test_a_volume_mounted_in_a_site_is_never_given_to_it_nor_removed_with_it(make_site, tmp_path):
+    """An operator mounts media into a sovereign site's uploads: isolating the site
+    leaves it root's; delete is refused (exit 2, nothing removed) until it is unmounted."""
+    make_site('mount-mt.test', '--isolation', 'sovereign')
+    media = os.path.join(SITES, 'mount-mt.test', 'htdocs', 'wp-content', 'uploads', 'media')
+    os.mkdir(media)
+    volume = tmp_path / 'volume'
+    volume.mkdir()
+    (volume / 'photo.jpg').write_text('on another disk')
+    subprocess.run(['mount', '--bind', str(volume), media], check=True)
+    try:
+        moved = wo('isolate', 'mount-mt.test', '--isolation', 'shared')
+        assert 'Note: not handed over: ' + media + ': a file system is mounted there: left as it is' \
+            in moved.stdout
+        assert os.stat(volume / 'photo.jpg')[4:6] == (0, 0)
+        before = server_state()
+        refused = wo('delete', 'mount-mt.test', '--force', check=False)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert media + ' is mounted in the tree of mount-mt.test' in refused.stderr
+        assert server_state() == before
+        assert (volume / 'photo.jpg').read_text() == 'on another disk'
+    finally:
+        subprocess.run(['umount', '--lazy', media], check=True)
+    wo('delete', 'mount-mt.test', '--force')
+    assert (volume / 'photo.jpg').read_text() == 'on another disk'

@@ -2,6 +2,7 @@
 import dataclasses
 import os
 import sqlite3
+import subprocess
 
 import pytest
 
@@ -145,3 +146,20 @@ class Server:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
             f.write(text)
+
+
+@pytest.fixture
+def bind_mount():
+    """mount(source, target): `source` bind-mounted on the directory `target` (as an
+    operator mounts a volume into a site's tree), unmounted after the test."""
+    mounted = []
+
+    def mount(source, target):
+        done = subprocess.run(['mount', '--bind', str(source), str(target)], capture_output=True,
+                              text=True)
+        if done.returncode:
+            pytest.skip('cannot bind-mount here: ' + done.stderr.strip())
+        mounted.append(str(target))
+    yield mount
+    for target in reversed(mounted):
+        subprocess.run(['umount', '--lazy', target], check=True)

@@ -195,3 +195,18 @@ def test_uploads_kept_elsewhere_than_wp_content_uploads_are_refused_before_anyth
     assert 'wp option update upload_path ""' in result['hint']
     assert not docroot_swap.is_shared(initialized.settings, htdocs)
     assert not os.listdir(initialized.settings.backups_dir)
+
+
+def test_a_site_with_a_file_system_mounted_in_it_is_refused_before_anything(initialized,
+                                                                           bind_mount, tmp_path):
+    """Its files move by rename, which a mount point refuses half-way."""
+    htdocs = standalone(initialized, 'a.test')
+    (tmp_path / 'volume').mkdir()
+    bind_mount(tmp_path / 'volume', os.path.join(htdocs, 'wp-content', 'uploads'))
+    with pytest.raises(PartlyFailed) as ended:
+        mt.convert_sites(initialized.ctx, ['a.test'])
+    result = ended.value.result['sites'][0]
+    assert (result['status'], result['error']) == ('refused', '{0}/wp-content/uploads is mounted '
+                                                   'in the tree of a.test'.format(htdocs))
+    assert result['hint'].endswith('then run the same convert again')
+    assert not os.listdir(initialized.settings.backups_dir)

@@ -118,3 +118,20 @@ def test_sites_the_baseline_cannot_reach_are_named(initialized):
     assert list(failed.value.result['failed_sites']) == ['b.test']
     versions = {s['domain']: s['baseline_version'] for s in initialized.ctx.db.get_shared_sites()}
     assert versions == {'a.test': 2, 'b.test': 1}
+
+
+def test_delete_refuses_while_a_file_system_is_mounted_in_the_site(initialized, bind_mount,
+                                                                   tmp_path):
+    """A delete would remove what is on it: nothing is removed until it is unmounted."""
+    initialized.create('a.test')
+    volume = tmp_path / 'volume'
+    volume.mkdir()
+    (volume / 'photo.jpg').write_text('on another disk')
+    uploads = os.path.join(layout.htdocs(initialized.settings, 'a.test'), 'wp-content', 'uploads')
+    bind_mount(volume, uploads)
+    with pytest.raises(InvalidInput) as refused:
+        mt.delete_site(initialized.ctx, 'a.test')
+    assert refused.value.message == '{0} is mounted in the tree of a.test'.format(uploads)
+    assert 'then run the same delete again' in refused.value.hint
+    assert (volume / 'photo.jpg').read_text() == 'on another disk'
+    assert initialized.ctx.db.get_site('a.test')['state'] == 'live'

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from wo.multitenancy import site_files
+from wo.multitenancy import fs, site_files
 from wo.multitenancy.errors import MTError
 
 
@@ -164,3 +164,25 @@ def test_what_an_earlier_remove_left_nested_too_deep_goes_with_the_next(site):
     site_files.remove_tree(str(site))
     site_files.remove_tree(str(site))
     assert sorted(os.listdir(site.parent)) == ['outside']
+
+
+def test_hand_over_leaves_a_file_system_mounted_in_the_tree_as_it_is(tmp_path, bind_mount):
+    """An operator's mount in a site's uploads (media several sites read) is not given
+    to the site's user; the rest of the tree is."""
+    old, new = (12345, 12345), (23456, 23456)
+    content, media = tmp_path / 'wp-content', tmp_path / 'media library'
+    (content / 'uploads' / 'the media').mkdir(parents=True)
+    media.mkdir()
+    (media / 'shared.jpg').write_text('every site shows it')
+    (content / 'uploads' / 'own.jpg').write_text('its own')
+    os.chmod(tmp_path, 0o755)
+    os.chmod(content, 0o755)
+    for path in (content / 'uploads', content / 'uploads' / 'own.jpg'):
+        os.chown(path, *old)
+    bind_mount(media, content / 'uploads' / 'the media')
+    assert fs.mounted_in(str(content)) == [str(content / 'uploads' / 'the media')]
+    kept = site_files.hand_over(str(content), 'uploads', old, new, new + (0o750,))
+    assert kept == [(str(content / 'uploads' / 'the media'),
+                     'a file system is mounted there: left as it is')]
+    assert os.stat(content / 'uploads' / 'own.jpg')[4:6] == new
+    assert os.stat(media / 'shared.jpg')[4:6] == (0, 0) and os.stat(media)[4:6] == (0, 0)

@@ -6,7 +6,7 @@ import re
 import stat
 
 from wo.multitenancy import (docroot_swap, fs, health, layout, nginx, phpfpm,
-                             releases, site_files, wordpress, wp_config)
+                             releases, site_files, sites, wordpress, wp_config)
 from wo.multitenancy.errors import InvalidInput
 
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')  # a plugin or theme folder, a file
@@ -54,6 +54,7 @@ def conversion_plan(ctx, domain, row, force):
             'language files (they would be every site\'s translations, and its scripts): '
             'add those from wordpress.org\'s language packs to the shared set yourself')
     check_site_dirs(settings, domain)
+    sites.require_nothing_mounted(settings, domain, 'convert')
     https = bool(row['is_ssl'])
     before = health.probe(domain, https)
     if not before['ok']:

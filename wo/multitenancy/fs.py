@@ -5,6 +5,7 @@ import grp
 import hashlib
 import os
 import pwd
+import re
 import shutil
 import stat
 import struct
@@ -14,6 +15,8 @@ import zipfile
 
 from wo.multitenancy import runner
 from wo.multitenancy.errors import CommandFailed, MTError
+
+_MOUNTINFO_ESCAPE = re.compile(r'\\([0-7]{3})')  # mountinfo writes a space as \040
 
 ROOT = ('root', 'root')
 
@@ -305,6 +308,21 @@ def sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b''):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def mount_id(fd):
+    """The id of the mount the file open at `fd` lies on (bind mounts of one file system
+    have ids of their own, where st_dev is the same)."""
+    with open('/proc/self/fdinfo/{0}'.format(fd)) as f:
+        return int(next(line for line in f if line.startswith('mnt_id:')).split()[1])
+
+
+def mounted_in(path):
+    """The mount points at or below `path` (/proc/self/mountinfo)."""
+    with open('/proc/self/mountinfo') as f:
+        points = [_MOUNTINFO_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), line.split()[4])
+                  for line in f]
+    return sorted(p for p in points if p == path or p.startswith(path.rstrip('/') + '/'))
 
 
 def free_mb(path):

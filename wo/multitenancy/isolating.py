@@ -56,8 +56,9 @@ def refusal_before_convert(ctx, domain, model):
 def to_sovereign(ctx, site, database, changes):
     """Serve the site from its own pool as its own user, with secrets no shared site has
     read (`database`: its database before the move). The user and pool a stopped move
-    left are taken as they are. Returns what the old database accounts defined, which
-    no longer works (rekeying.rekey)."""
+    left are taken as they are. Returns what was not handed over with its trees
+    ('left_alone') and what the old database accounts defined, which no longer works
+    ('orphaned': rekeying.rekey)."""
     settings, domain, php = ctx.settings, site['domain'], site['php_version']
     user = pools.system_user(domain)
     if not pools.own_user(domain):
@@ -74,21 +75,25 @@ def to_sovereign(ctx, site, database, changes):
         pools.start_pool(settings, domain, php, replace=True)
     else:
         pools.add_pool(settings, domain, php, changes)
-    _hand_over_trees(ctx, domain, settings.web_user, user, changes)
+    left_alone = _hand_over_trees(ctx, domain, settings.web_user, user, changes)
     _route(ctx, site, 'sovereign', changes)
     _settle_config(config, settings.web_user, user, changes)
-    return rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged there
-                          ctx.db.get_site(domain)['move']['accounts'])
+    orphaned = rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged
+                              ctx.db.get_site(domain)['move']['accounts'])
+    return {'left_alone': left_alone, 'orphaned': orphaned}
 
 
 def to_shared(ctx, site, changes):
+    """Serve the site from WordOps' pools as the web user; returns what was not handed
+    over with its trees ('left_alone')."""
     settings, domain = ctx.settings, site['domain']
     user = pools.system_user(domain)
     config = wp_config.path(settings, domain)
     fs.grant_read(config, settings.web_user)
     changes.on_failure('drop the ACL of ' + config, lambda: fs.drop_grants(config))
+    left_alone = []
     if pools.own_user(domain):  # else a stopped move had handed them over and removed it
-        _hand_over_trees(ctx, domain, user, settings.web_user, changes)
+        left_alone = _hand_over_trees(ctx, domain, user, settings.web_user, changes)
     _route(ctx, site, 'shared', changes)
     _settle_config(config, user, settings.web_user, changes)
     nginx.purge_page_cache([domain], settings.page_caches)
@@ -96,6 +101,7 @@ def to_shared(ctx, site, changes):
     changes.on_failure('start the pool of {0} again'.format(domain), lambda: os.path.lexists(
         pool) or pools.start_pool(settings, domain, site['php_version']))
     pools.remove_pool(settings, domain, site['php_version'])
+    return {'left_alone': left_alone, 'orphaned': []}
 
 
 def finish(ctx, site, model):
@@ -118,12 +124,13 @@ def renew_login_key(ctx, domain):
 def _hand_over_trees(ctx, domain, old, new, changes):
     """The site's uploads and cache from PHP user `old` to `new` (their top directories
     as layout.own_dirs makes them); the undo hands them back. A file with several names
-    keeps its owner, a directory nested too deep is made root's, and each is named."""
+    keeps its owner, a directory nested too deep is made root's, one a file system is
+    mounted on is left as it is: each named, 'path: why', in the list returned."""
     settings = ctx.settings
     content = os.path.join(layout.htdocs(settings, domain), 'wp-content')
     old_ids, new_ids = fs.ids((old, old)), fs.ids((new, new))
     old_top, new_top = (layout.own_dirs(settings, old), layout.own_dirs(settings, new))
-    to_web_user = new == settings.web_user
+    to_web_user, left = new == settings.web_user, []
     for name in OWN_TREES:
         tree = os.path.join(content, name)
         if not os.path.isdir(tree):
@@ -131,9 +138,9 @@ def _hand_over_trees(ctx, domain, old, new, changes):
         changes.on_failure('give {0} back to {1}'.format(tree, old), lambda name=name:
                            site_files.hand_over(content, name, new_ids, old_ids, old_top,
                                                 not to_web_user))
-        for path, why in site_files.hand_over(content, name, old_ids, new_ids, new_top,
-                                              to_web_user):
-            ctx.report('{0}: {1}'.format(path, why))
+        left += ['{0}: {1}'.format(path, why) for path, why in site_files.hand_over(
+            content, name, old_ids, new_ids, new_top, to_web_user)]
+    return left
 
 
 def _route(ctx, site, model, changes):
@@ -197,28 +204,28 @@ def isolate_site(ctx, domain, model, force=False):
     move of the site that stopped part-way is finished first. `force`: see
     require_movable."""
     site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
-    stopped = site['move']
-    orphaned = []
+    stopped, found = site['move'], {'left_alone': [], 'orphaned': []}
     if stopped:
         ctx.report('Finishing the move of {0} to the {1} model a stopped isolate began'.format(
             domain, stopped['to']))
-        site, orphaned = _move(ctx, site, stopped['to'])
+        site, more = _move(ctx, site, stopped['to'])
+        found = {k: found[k] + more[k] for k in found}
     if site['isolation'] != model:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))
-        orphaned += _move(ctx, site, model, force)[1]
+        more = _move(ctx, site, model, force)[1]
+        found = {k: found[k] + more[k] for k in found}
     elif not stopped:
         return {'domain': domain, 'status': 'unchanged', 'isolation': model,
                 'note': 'already ' + model}
     return dict({'domain': domain, 'status': 'isolated', 'isolation': model,
                  'system_user': pools.system_user(domain) if model == 'sovereign' else None},
                 **({'note': 'a stopped move finished'} if stopped else {}),
-                **({'orphaned': orphaned} if orphaned else {}))
+                **{k: v for k, v in found.items() if v})
 
 
 def _move(ctx, site, model, force=False):
     """isolate_site's move of `site` (our row) to `model`, recorded while it runs; the
-    site's row after it, and what its old database accounts defined that no longer
-    works. A failure undoes it, but one past the drop of the old database account, or
+    site's row after it, and what the move left (to_sovereign, to_shared). A failure undoes it, but one past the drop of the old database account, or
     finishing a stopped move (whose undos would not know what the stopped run did):
     that one keeps it, recorded, for the next run. Raises MTError saying which."""
     domain = site['domain']
@@ -232,11 +239,10 @@ def _move(ctx, site, model, force=False):
         try:
             with scope as changes:
                 _record_move(ctx, site, model, database, changes)
-                orphaned = []
                 if model == 'sovereign':
-                    orphaned = to_sovereign(ctx, site, database, changes)
+                    found = to_sovereign(ctx, site, database, changes)
                 else:
-                    to_shared(ctx, site, changes)
+                    found = to_shared(ctx, site, changes)
                 moved = dict(ctx.db.get_site(domain), isolation=model, system_user=user,
                              move=None)
                 report = verification.gate(ctx, moved, sites.database_of(ctx, moved))
@@ -248,7 +254,7 @@ def _move(ctx, site, model, force=False):
         ctx.db.record_verification(domain, report)
         finish(ctx, site, model)
     ctx.db.end_move(domain, model, user)
-    return ctx.db.get_site(domain), orphaned
+    return ctx.db.get_site(domain), found
 
 
 def _left(changes):

@@ -16,6 +16,7 @@ import os
 import stat
 from contextlib import contextmanager
 
+from wo.multitenancy import fs
 from wo.multitenancy.errors import MTError
 
 # O_DIRECTORY: a FIFO swapped in for a directory is refused, never opened (and waited on).
@@ -224,14 +225,15 @@ class _Deeper:
             os.close(self.fd)
 
 
-def walk(fd, where, depth=MAX_WALK_DEPTH, too_deep=None):
+def walk(fd, where, depth=MAX_WALK_DEPTH, too_deep=None, enter=None):
     """Each directory of the tree open at `fd` (whose path is `where`), deepest first, as
     (its descriptor, its path, the names of its directories, the names of everything
     else in it). Entries are judged
     by lstat and directories opened with O_NOFOLLOW|O_DIRECTORY: a link is never
     followed and a FIFO never opened; a directory swapped for one meanwhile is not
-    entered. A directory deeper than `depth` is not walked: too_deep(its descriptor,
-    its path) is called, or, without it, MTError raised."""
+    entered, nor one for which enter(its descriptor, its path) is false. A directory
+    deeper than `depth` is not walked: too_deep(its descriptor, its path) is called, or,
+    without it, MTError raised."""
     if depth < 0:
         if too_deep is None:
             raise MTError('{0} is nested deeper than {1} directories'.format(
@@ -251,7 +253,9 @@ def walk(fd, where, depth=MAX_WALK_DEPTH, too_deep=None):
         except OSError:  # gone, or swapped for a link or a FIFO since: not entered
             continue
         try:
-            yield from walk(inner, os.path.join(where, name), depth - 1, too_deep)
+            path = os.path.join(where, name)
+            if enter is None or enter(inner, path):
+                yield from walk(inner, path, depth - 1, too_deep, enter)
         finally:
             os.close(inner)
     yield fd, where, dirs, others
@@ -347,15 +351,23 @@ def hand_over(anchor, name, old_ids, new_ids, top, linked_too=False):
     user: it could only link files it owned). Links and sockets are left alone. A
     directory nested deeper than MAX_WALK_DEPTH (which any user that could write the
     tree may have made, to fail the hand-over) is made root's, 0700: nobody but root
-    reaches what is in it. Returns [(path, why)] of what was not handed over."""
+    reaches what is in it. A directory another file system is mounted on (the
+    operator's) is left as it is. Returns [(path, why)] of what was not handed over."""
     kept, path = [], os.path.join(anchor, name)
 
     def shut(dir_fd, where):
         os.fchown(dir_fd, 0, 0)
         os.fchmod(dir_fd, 0o700)
         kept.append((where, 'nested too deep: made root\'s, 0700'))
+
+    def same_mount(dir_fd, where):
+        if fs.mount_id(dir_fd) == top_mount:
+            return True
+        kept.append((where, 'a file system is mounted there: left as it is'))
+        return False
     with opened_dir(anchor, name) as fd_top:
-        for dir_fd, where, _, others in walk(fd_top, path, too_deep=shut):
+        top_mount = fs.mount_id(fd_top)
+        for dir_fd, where, _, others in walk(fd_top, path, too_deep=shut, enter=same_mount):
             for entry in others:
                 if _hand_over_file(dir_fd, entry, old_ids, new_ids, linked_too) is False:
                     kept.append((os.path.join(where, entry),

@@ -6,8 +6,9 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from wo.multitenancy import (health, layout, mariadb, nginx, phpfpm, pools, releases, routing,
-                             site_files, ssl, validate, verification, wordpress, wp_config)
+from wo.multitenancy import (fs, health, layout, mariadb, nginx, phpfpm, pools, releases,
+                             routing, site_files, ssl, validate, verification, wordpress,
+                             wp_config)
 from wo.multitenancy.errors import InvalidInput, MTError
 from wo.multitenancy.shared_root import require_free_space, require_initialized
 
@@ -357,6 +358,17 @@ def removal_plan(ctx):
             'shared_root': ctx.settings.shared_root,
             'backups': sorted(n for n in (os.listdir(backups) if os.path.isdir(backups) else [])
                               if not n.startswith('.'))}
+
+
+def require_nothing_mounted(settings, domain, what):
+    """Refuse (InvalidInput) `what` (a command working on the site's whole tree) while
+    a file system is mounted in it: a delete would remove what is on it, a conversion
+    cannot move it."""
+    mounted = fs.mounted_in(settings.site_root(domain))
+    if mounted:
+        raise InvalidInput('{0} is mounted in the tree of {1}'.format(', '.join(mounted), domain),
+                           'unmount it (and take it out of /etc/fstab), then run the same {0} '
+                           'again'.format(what))
 
 
 def require_removable(plan, force):

@@ -109,6 +109,8 @@ def per_site_text(results):
             lines += ['           Note: no longer works, its definer gone with the old '
                       'database account: {0} -- recreate it with another DEFINER, or drop '
                       'it'.format(printable(thing)) for thing in r.get('orphaned', ())]
+            lines += ['           Note: not handed over: ' + printable(thing)
+                      for thing in r.get('left_alone', ())]
         elif r['status'] == 'converted':
             lines.append('converted  {domain}  ({0:.2f} MB of its own besides uploads; backup '
                          '{backup})'.format(r['own_disk_bytes'] / 1e6, **r))
