@@ -318,11 +318,13 @@ def mount_id(fd):
 
 
 def mounted_in(path):
-    """The mount points at or below `path` (/proc/self/mountinfo)."""
+    """The mount points at or below directory `path` (/proc/self/mountinfo, which names
+    them by their real paths), one of root's."""
+    top = os.path.realpath(path)
     with open('/proc/self/mountinfo') as f:
         points = [_MOUNTINFO_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), line.split()[4])
                   for line in f]
-    return sorted(p for p in points if p == path or p.startswith(path.rstrip('/') + '/'))
+    return sorted(p for p in points if p == top or p.startswith(top.rstrip('/') + '/'))
 
 
 def free_mb(path):

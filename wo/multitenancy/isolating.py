@@ -225,9 +225,10 @@ def isolate_site(ctx, domain, model, force=False):
 
 def _move(ctx, site, model, force=False):
     """isolate_site's move of `site` (our row) to `model`, recorded while it runs; the
-    site's row after it, and what the move left (to_sovereign, to_shared). A failure undoes it, but one past the drop of the old database account, or
-    finishing a stopped move (whose undos would not know what the stopped run did):
-    that one keeps it, recorded, for the next run. Raises MTError saying which."""
+    site's row after it, and what the move left (to_sovereign, to_shared). A failure
+    undoes it, but one past the drop of the old database account, or finishing a stopped
+    move (whose undos would not know what the stopped run did): that one keeps it,
+    recorded, for the next run. Raises MTError saying which."""
     domain = site['domain']
     require_movable(ctx, site, model, force)
     renew_login_key(ctx, domain)
