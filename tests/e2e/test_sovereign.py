@@ -117,7 +117,8 @@ echo 'nested ' . $i;'''
 
 
 def test_delete_leaves_no_user_pool_socket_account_or_directory(shared_core):
-    """Even when the site's PHP nested directories past the depth root walks."""
+    """Even when the site's PHP nested directories past the depth root walks, and a
+    process of the site still makes directories in its uploads."""
     domain = 'sov-del.test'
     purge_site(domain)
     before = server_state()
@@ -127,6 +128,12 @@ def test_delete_leaves_no_user_pool_socket_account_or_directory(shared_core):
     info = json.loads(wo('info', domain, '--json').stdout)
     assert (info['isolation'], info['system_user']) == ('sovereign', user)
     assert run_in_docroot(domain, NEST_PAST_THE_WALK).text == 'nested 600'
+    uploads = '/var/www/{0}/htdocs/wp-content/uploads'.format(domain)
+    subprocess.run(  # a process the site detached from its pool (init its parent)
+        ['setpriv', '--reuid', user, '--regid', user, '--clear-groups', 'sh', '-c',
+         '(while :; do mkdir d$$$(date +%N) 2>/dev/null; done) >/dev/null 2>&1 &'],
+        cwd=uploads, check=True)
+    assert subprocess.run(['pgrep', '-u', user], capture_output=True).returncode == 0
     wo('delete', domain, '--force')
     assert server_state() == before
     assert subprocess.run(['getent', 'group', user], capture_output=True).returncode == 2

@@ -1,6 +1,8 @@
 """site_files: root's work in a tree a site can change never follows the site's links."""
 import os
 import stat
+import subprocess
+import time
 
 import pytest
 
@@ -158,11 +160,45 @@ def test_removing_a_tree_nested_past_the_walks_depth_removes_it_all(site):
 
 
 def test_what_an_earlier_remove_left_nested_too_deep_goes_with_the_next(site):
+    """Never moved over a name the stopped one left (an empty directory would be
+    replaced, and its removal then fail)."""
     left = site.parent / '.site.deeper'
-    (left / '3' / '/'.join(['d'] * (site_files.MAX_WALK_DEPTH + 3))).mkdir(parents=True)
-    (left / '1').write_text('a name the next one cannot take')
+    (left / 'n' / '/'.join(['d'] * (site_files.MAX_WALK_DEPTH + 3))).mkdir(parents=True)
+    for name in ('1', '2'):
+        (left / name).mkdir()
+    (left / '3').write_text('a name the next one cannot take')
     site_files.remove_tree(str(site))
-    site_files.remove_tree(str(site))
+    assert sorted(os.listdir(site.parent)) == ['outside']
+
+
+def test_a_chain_that_keeps_growing_ends_the_removal_with_an_error(site, monkeypatch):
+    """A process making directories as fast as they are removed cannot keep root (and
+    the lock its command holds) busy forever: one pass allowed stands for it here."""
+    monkeypatch.setattr(site_files, 'MAX_PASSES', 1)
+    (site / '/'.join(['d'] * (3 * site_files.MAX_WALK_DEPTH + 9))).mkdir(parents=True)
+    with pytest.raises(MTError, match='grows as fast as it is removed'):
+        site_files.remove_tree(str(site))
+    monkeypatch.setattr(site_files, 'MAX_PASSES', 64)
+    site_files.remove_tree(str(site))  # the same call again finishes
+    assert sorted(os.listdir(site.parent)) == ['outside']
+
+
+def test_a_process_of_the_site_writing_in_its_tree_meanwhile_fails_no_removal(site):
+    """Each directory is root's alone before it is listed: what a running process of
+    the site (its working directory in the tree) makes there after that fails."""
+    uploads = site / 'old/wp-content/uploads'
+    for path in (uploads, uploads / 'a.jpg'):
+        os.chown(path, 12345, 12345)
+    writer = subprocess.Popen(
+        ['setpriv', '--reuid', '12345', '--regid', '12345', '--clear-groups', 'sh', '-c',
+         'while :; do mkdir d$$$(date +%N) 2>/dev/null; done'], cwd=uploads)
+    try:
+        while len(os.listdir(uploads)) < 50:
+            time.sleep(0.01)
+        site_files.remove_tree(str(site))
+    finally:
+        writer.kill()
+        writer.wait()
     assert sorted(os.listdir(site.parent)) == ['outside']
 
 

@@ -239,10 +239,14 @@ def test_a_link_that_leads_out_through_another_link_fails_no_legacy_paths(site):
 
 def test_an_upload_path_other_than_its_uploads_fails_no_legacy_paths(site):
     root = site.settings.site_root('a.test')
-    for upload_path in ('', 'wp-content/uploads', root + '/htdocs/wp-content/uploads/'):
+    for upload_path in ('', ' wp-content/uploads\n', root + '/htdocs/wp-content/uploads/'):
         site.runner.site('a.test').paths = {'upload_path': upload_path}
         assert everyday.verify_sites(site.ctx, ['a.test'])['failed'] == 0
-    for upload_path in ('files', '/var/www/other/uploads', root + '/htdocs/files'):
+    # PHP's trim() keeps \x0c and U+00A0; '..' (after a link, maybe) names another place
+    for upload_path in ('files', '/var/www/other/uploads', root + '/htdocs/files',
+                        '\x0cwp-content/uploads', 'wp-content/uploads\u00a0',
+                        root + '/htdocs/wp/../wp-content/uploads',
+                        root + '/htdocs/wp-content/uploads/link/..'):
         site.runner.site('a.test').paths = {'upload_path': upload_path}
         with pytest.raises(PartlyFailed) as raised:
             everyday.verify_sites(site.ctx, ['a.test'])

@@ -175,12 +175,28 @@ def replace_with_dir(path):
 def exchange(first, second):
     """Swap two directories in one renameat2(RENAME_EXCHANGE): a reader sees one or
     the other under each name, never nothing."""
+    try:
+        _renameat2(_AT_FDCWD, first, _AT_FDCWD, second, _RENAME_EXCHANGE)
+    except OSError as e:
+        raise MTError('cannot exchange {0} and {1}: {2}'.format(first, second, e.strerror))
+
+
+def rename_new(src_dir_fd, name, dst_dir_fd, new_name):
+    """Rename `name` in the directory open at `src_dir_fd` to `new_name` in the one
+    open at `dst_dir_fd`, never over what is there (FileExistsError):
+    renameat2(RENAME_NOREPLACE)."""
+    _renameat2(src_dir_fd, name, dst_dir_fd, new_name, _RENAME_NOREPLACE)
+
+
+_AT_FDCWD, _RENAME_NOREPLACE, _RENAME_EXCHANGE = -100, 1, 2
+
+
+def _renameat2(src_dir_fd, source, dst_dir_fd, destination, flags):
     libc = ctypes.CDLL(None, use_errno=True)
-    at_fdcwd, rename_exchange = -100, 2
-    if libc.renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
-                      rename_exchange) != 0:
-        errno = ctypes.get_errno()
-        raise MTError('cannot exchange {0} and {1}: {2}'.format(first, second, os.strerror(errno)))
+    if libc.renameat2(src_dir_fd, os.fsencode(source), dst_dir_fd, os.fsencode(destination),
+                      flags) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), source)
 
 
 def remove(path):

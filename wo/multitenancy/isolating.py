@@ -63,8 +63,8 @@ def to_sovereign(ctx, site, database, changes):
     user = pools.system_user(domain)
     if not pools.own_user(domain):
         pools.create_user(domain, settings.site_root(domain), changes)
-        changes.on_failure('remove ' + pools.temp_dir(settings, domain),
-                           lambda: site_files.remove_tree(pools.temp_dir(settings, domain)))
+        changes.on_failure('remove ' + pools.temp_dir(settings, domain), lambda: (
+            pools.end_processes(domain), site_files.remove_tree(pools.temp_dir(settings, domain))))
     pools.make_temp_dirs(settings, domain)
     config = wp_config.path(settings, domain)
     changes.on_failure('drop the ACL of ' + config, lambda: fs.drop_grants(config))

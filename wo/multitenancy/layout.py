@@ -23,6 +23,7 @@ SHARED_DIRS = ('plugins', 'themes', 'mu-plugins', 'languages')
 ENTRY_STUB = '.wo-mt-entry.php'
 ADMIN_ASSET_DIRS = ('css', 'js', 'images', 'includes')  # no entry points: one link each
 OWN_DIRS = ('uploads', 'cache')
+_PHP_TRIM = ' \t\n\r\0\x0b'  # what PHP's trim() strips, as wp_upload_dir() does
 
 
 def htdocs(settings, domain):
@@ -32,11 +33,11 @@ def htdocs(settings, domain):
 def uploads_elsewhere(settings, domain, upload_path):
     """Whether WordPress, given option `upload_path`, keeps the site's uploads anywhere
     but its wp-content/uploads, the one place of them this layout makes its own (and a
-    sovereign site's user may write): a relative path is relative to the core, the
-    shared one once converted (wp_upload_dir)."""
-    found = upload_path.strip()
-    return found not in ('', 'wp-content/uploads') and os.path.normpath(found) != \
-        os.path.join(htdocs(settings, domain), 'wp-content', 'uploads')
+    sovereign site's user may write), in a form that names it alone (no `..`, no link
+    on the way): a relative path is relative to the core, the shared one once converted
+    (wp_upload_dir)."""
+    own = os.path.join(htdocs(settings, domain), 'wp-content', 'uploads')
+    return upload_path.strip(_PHP_TRIM) not in ('', 'wp-content/uploads', own, own + '/')
 
 
 def build(settings, domain, changes):

@@ -11,7 +11,6 @@ or anything that is not a plain file or directory where one is expected, raises
 MTError naming it. The anchor of every path (a site root) must itself be a directory
 the site cannot change: root's, in a directory of root's.
 """
-import errno
 import os
 import stat
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 MAX_FILE = 64 << 20  # bytes read from a site's file into a root-owned one
 MAX_DEPTH = 16  # directories below a tree root takes (conf/nginx is two)
 MAX_WALK_DEPTH = 256  # directories below a tree root walks (uploads/2026/12 is three)
+MAX_PASSES = 64  # walks of what remove_tree found nested too deep (64 * 256 levels)
 
 
 @contextmanager
@@ -131,10 +131,13 @@ def _replace_with_copy(dir_fd, name, where):
 
 def remove_tree(path):
     """Remove the tree at `path` (in a directory of root's), deepest entries first,
-    through directory descriptors (walk). A directory nested deeper than walk goes (any
-    user that could write the tree may have made one, to fail a delete) is emptied into
-    a directory of root's alone next to the tree, which is removed the same way after,
-    as often as it takes (and by the next call if this one stops)."""
+    through directory descriptors (walk), each directory made root's alone before it is
+    listed: a process with its working directory in it (a site's, still running) makes
+    nothing new there. A directory nested deeper than walk goes (any user that could
+    write the tree may have made one, to fail a delete) is emptied into a directory of
+    root's alone next to the tree, which is removed the same way after, in at most
+    MAX_PASSES passes (a chain grown as fast as it is removed raises MTError), and by
+    the next call if this one stops."""
     parent, name = os.path.split(path)
     with opened_dir(parent) as parent_fd:
         deeper = _Deeper(parent_fd, '.' + name + '.deeper')
@@ -142,8 +145,14 @@ def remove_tree(path):
             _remove_at(parent_fd, name, path, deeper)
             if deeper.fd is not None or _exists(deeper.name, parent_fd):
                 deeper.open()
-                while os.listdir(deeper.fd):
+                for _ in range(MAX_PASSES):
+                    if not os.listdir(deeper.fd):
+                        break
                     _empty(deeper.fd, os.path.join(parent, deeper.name), deeper)
+                else:
+                    raise MTError('{0} grows as fast as it is removed: a process still '
+                                  'makes directories in it'.format(path),
+                                  'end it, then run the same command again')
                 os.rmdir(deeper.name, dir_fd=parent_fd)
         finally:
             deeper.close()
@@ -168,7 +177,8 @@ def _remove_at(parent_fd, name, path, deeper):
 def _empty(top, path, deeper):
     """Remove what is in the directory open at `top` (whose path is `path`), but what
     is nested too deep, which goes into `deeper`."""
-    for dir_fd, _, dirs, others in walk(top, path, too_deep=deeper.take_all):
+    _shut(top, path)
+    for dir_fd, _, dirs, others in walk(top, path, too_deep=deeper.take_all, enter=_shut):
         for entry in others:
             _unlink_at(dir_fd, entry)
         for entry in dirs:
@@ -178,10 +188,15 @@ def _empty(top, path, deeper):
                 _unlink_at(dir_fd, entry)
 
 
+def _shut(dir_fd, where):
+    os.fchown(dir_fd, 0, 0)
+    os.fchmod(dir_fd, 0o700)
+    return True
+
+
 class _Deeper:
     """Directory `name` (root's alone) in the directory open at `parent_fd` (root's),
     made when it is first needed: what remove_tree finds nested too deep goes in it."""
-    _NAME_TAKEN = (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR)
 
     def __init__(self, parent_fd, name):
         self.parent_fd, self.name, self.fd, self.taken = parent_fd, name, None, 0
@@ -204,13 +219,11 @@ class _Deeper:
         while True:
             self.taken += 1
             try:
-                return os.rename(entry, str(self.taken), src_dir_fd=dir_fd,
-                                 dst_dir_fd=self.fd)
+                return fs.rename_new(dir_fd, entry, self.fd, str(self.taken))
+            except FileExistsError:  # a name an earlier call that stopped left: the next
+                continue
             except FileNotFoundError:
                 return None
-            except OSError as e:  # a name an earlier call that stopped left: the next
-                if e.errno not in self._NAME_TAKEN:
-                    raise
 
     def open(self):
         if self.fd is None:
@@ -356,8 +369,7 @@ def hand_over(anchor, name, old_ids, new_ids, top, linked_too=False):
     kept, path = [], os.path.join(anchor, name)
 
     def shut(dir_fd, where):
-        os.fchown(dir_fd, 0, 0)
-        os.fchmod(dir_fd, 0o700)
+        _shut(dir_fd, where)
         kept.append((where, 'nested too deep: made root\'s, 0700'))
 
     def same_mount(dir_fd, where):

@@ -330,7 +330,10 @@ def drop_database(ctx, database, others=()):
 
 
 def remove_files(ctx, domain):
-    """The site's tree (links are removed, not followed) and its page-cache entries."""
+    """The site's tree (links are removed, not followed) and its page-cache entries; a
+    sovereign site's processes are ended first (its pool is gone, its jobs locked out:
+    none starts again), so none writes in the tree meanwhile."""
+    pools.end_processes(domain)
     ctx.report('Removing ' + ctx.settings.site_root(domain))
     site_files.remove_tree(ctx.settings.site_root(domain))
     nginx.purge_page_cache([domain], ctx.settings.page_caches)
