@@ -24,19 +24,18 @@ from wo.multitenancy.errors import InvalidInput, MTError
 OWN_TREES = ('uploads', 'cache')
 
 
-def require_movable(ctx, site, model, force=False):
+def require_movable(ctx, site, model):
     """Refuse a site that is not live, or whose move to `model` cannot be made: a
     sovereign user or pool of its name exists already (unless a stopped move of the
-    site made them), its database account cannot be replaced (what it defined counts
-    only in a fresh move, and not with `force`), or its vhost cannot be routed."""
+    site made them), its database account cannot be replaced, or its vhost cannot be
+    routed."""
     domain = site['domain']
     sites.require_live(site)
     if model == 'sovereign':
         if not site['move']:
             pools.require_poolable(ctx.settings, domain, site['cache_type'])
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
-        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site),
-                                   not (site['move'] or force))
+        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site))
     _vhost_text(ctx.settings, site, model)
 
 
@@ -57,8 +56,8 @@ def to_sovereign(ctx, site, database, changes):
     """Serve the site from its own pool as its own user, with secrets no shared site has
     read (`database`: its database before the move). The user and pool a stopped move
     left are taken as they are. Returns what was not handed over with its trees
-    ('left_alone') and what the old database accounts defined, which no longer works
-    ('orphaned': rekeying.rekey)."""
+    ('left_alone'), and what the old database accounts defined that was defined anew
+    ('redefined') or no longer works ('orphaned': rekeying.rekey)."""
     settings, domain, php = ctx.settings, site['domain'], site['php_version']
     user = pools.system_user(domain)
     if not pools.own_user(domain):
@@ -78,9 +77,9 @@ def to_sovereign(ctx, site, database, changes):
     left_alone = _hand_over_trees(ctx, domain, settings.web_user, user, changes)
     _route(ctx, site, 'sovereign', changes)
     _settle_config(config, settings.web_user, user, changes)
-    orphaned = rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged
-                              ctx.db.get_site(domain)['move']['accounts'])
-    return {'left_alone': left_alone, 'orphaned': orphaned}
+    found = rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged
+                           ctx.db.get_site(domain)['move']['accounts'])
+    return dict(found, left_alone=left_alone)
 
 
 def to_shared(ctx, site, changes):
@@ -101,7 +100,7 @@ def to_shared(ctx, site, changes):
     changes.on_failure('start the pool of {0} again'.format(domain), lambda: os.path.lexists(
         pool) or pools.start_pool(settings, domain, site['php_version']))
     pools.remove_pool(settings, domain, site['php_version'])
-    return {'left_alone': left_alone, 'orphaned': []}
+    return {'left_alone': left_alone, 'redefined': [], 'orphaned': []}
 
 
 def finish(ctx, site, model):
@@ -184,12 +183,12 @@ def _settle_config(config, old, new, changes):
     fs.drop_grants(config)
 
 
-def attempt(ctx, domain, model, force=False):
+def attempt(ctx, domain, model):
     """Move one site to `model`; its result, with status isolated, unchanged, refused
     (InvalidInput) or failed (any other MTError: its hint says what it left; or an
     OSError once the move was verified: the same command finishes it)."""
     try:
-        return isolate_site(ctx, domain, model, force)
+        return isolate_site(ctx, domain, model)
     except MTError as e:
         return {'domain': domain, 'error': e.message, 'hint': e.hint,
                 'status': 'refused' if isinstance(e, InvalidInput) else 'failed'}
@@ -198,13 +197,12 @@ def attempt(ctx, domain, model, force=False):
                 'hint': 'run the same command again: it finishes the move'}
 
 
-def isolate_site(ctx, domain, model, force=False):
+def isolate_site(ctx, domain, model):
     """Move one site to `model` and verify it there (the lock is held by the caller);
     a site failing verification is put back and raises MTError naming the checks. A
-    move of the site that stopped part-way is finished first. `force`: see
-    require_movable."""
+    move of the site that stopped part-way is finished first."""
     site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
-    stopped, found = site['move'], {'left_alone': [], 'orphaned': []}
+    stopped, found = site['move'], {'left_alone': [], 'redefined': [], 'orphaned': []}
     if stopped:
         ctx.report('Finishing the move of {0} to the {1} model a stopped isolate began'.format(
             domain, stopped['to']))
@@ -212,7 +210,7 @@ def isolate_site(ctx, domain, model, force=False):
         found = {k: found[k] + more[k] for k in found}
     if site['isolation'] != model:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))
-        more = _move(ctx, site, model, force)[1]
+        more = _move(ctx, site, model)[1]
         found = {k: found[k] + more[k] for k in found}
     elif not stopped:
         return {'domain': domain, 'status': 'unchanged', 'isolation': model,
@@ -223,14 +221,14 @@ def isolate_site(ctx, domain, model, force=False):
                 **{k: v for k, v in found.items() if v})
 
 
-def _move(ctx, site, model, force=False):
+def _move(ctx, site, model):
     """isolate_site's move of `site` (our row) to `model`, recorded while it runs; the
     site's row after it, and what the move left (to_sovereign, to_shared). A failure
     undoes it, but one past the drop of the old database account, or finishing a stopped
     move (whose undos would not know what the stopped run did): that one keeps it,
     recorded, for the next run. Raises MTError saying which."""
     domain = site['domain']
-    require_movable(ctx, site, model, force)
+    require_movable(ctx, site, model)
     renew_login_key(ctx, domain)
     database = sites.database_of(ctx, site)
     user = pools.system_user(domain) if model == 'sovereign' else None

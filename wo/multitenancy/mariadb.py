@@ -18,10 +18,6 @@ SITE_PRIVILEGES = frozenset((
     'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER',
     'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW',
     'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER'))
-# Where MariaDB keeps what runs with its definer's rights: (table, schema column, name column)
-_DEFINED = (('ROUTINES', 'ROUTINE_SCHEMA', 'ROUTINE_NAME'),
-            ('TRIGGERS', 'TRIGGER_SCHEMA', 'TRIGGER_NAME'),
-            ('VIEWS', 'TABLE_SCHEMA', 'TABLE_NAME'), ('EVENTS', 'EVENT_SCHEMA', 'EVENT_NAME'))
 
 def _womysql():
     from wo.core.mysql import WOMysql
@@ -141,11 +137,11 @@ def read_options(ctl, db_name, prefix, limit=1000, longest=4096):
     table = _options_table(ctl, db_name)
     if not table:
         return {}
-    rows = _rows(ctl, 'SELECT option_name, option_value FROM {0} WHERE option_name LIKE %s '
-                      'AND LENGTH(option_value) <= %s LIMIT %s'.format(table),
-                 (_like_prefix(prefix), longest, limit))
+    found = rows(ctl, 'SELECT option_name, option_value FROM {0} WHERE option_name LIKE %s '
+                       'AND LENGTH(option_value) <= %s LIMIT %s'.format(table),
+                  (_like_prefix(prefix), longest, limit))
     return {name: value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
-            for name, value in rows}
+            for name, value in found}
 
 
 def option_start(ctl, db_name, name, length):
@@ -157,10 +153,10 @@ def option_start(ctl, db_name, name, length):
         raise MTError('{0} has no one options table (base table with option_name)'.format(
             db_name))
     # The table is the site's: it may lock it, or make it huge; no wait, one row.
-    rows = _rows(ctl, 'SET STATEMENT max_statement_time = 5, lock_wait_timeout = 5 FOR '
-                      'SELECT LEFT(option_value, %s) FROM {0} WHERE option_name = %s '
-                      'LIMIT 1'.format(table), (length, name))
-    for (value,) in rows:
+    found = rows(ctl, 'SET STATEMENT max_statement_time = 5, lock_wait_timeout = 5 FOR '
+                       'SELECT LEFT(option_value, %s) FROM {0} WHERE option_name = %s '
+                       'LIMIT 1'.format(table), (length, name))
+    for (value,) in found:
         if value is None:
             return None
         return value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
@@ -197,15 +193,6 @@ def _options_table(ctl, db_name):
 
 def _like_prefix(prefix):
     return prefix.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%') + '%'
-
-
-def defined_by(ctl, db_name, user):
-    """The routines, triggers, views and events of `db_name` whose definer is `user` (at
-    any host): they stop working when that user goes."""
-    query = ' UNION ALL '.join(
-        "SELECT CONCAT('{0} ', {2}) FROM information_schema.{0} WHERE {1} = %s AND "
-        "SUBSTRING_INDEX(DEFINER, '@', 1) = %s".format(*names) for names in _DEFINED)
-    return _column(ctl, query, (db_name, user) * len(_DEFINED))
 
 
 def wordops_grant_host(ctl):
@@ -287,6 +274,29 @@ def load_as_site(ctl, db, path):
                 'or drop it on the site and back it up again')
 
 
+def run_as(ctl, account, statements):
+    """Run `statements` ([(sql, args)]) in order on one connection as the site's account
+    `account` (db_name, db_user, db_password, db_grant_host: over the socket for
+    localhost or %, else TCP to that host): they can do nothing that account could not.
+    MTError with MariaDB's words when it refuses one."""
+    import pymysql
+    host = account['db_grant_host']
+    where = {'unix_socket': _column(ctl, 'SELECT @@socket')[0]} if host in ('localhost', '%') \
+        else {'host': host}
+    try:
+        connection = pymysql.connect(user=account['db_user'], password=account['db_password'],
+                                     database=account['db_name'], autocommit=True,
+                                     connect_timeout=10, **where)
+        try:
+            with connection.cursor() as cursor:
+                for sql, args in statements:
+                    cursor.execute(sql, args)
+        finally:
+            connection.close()
+    except pymysql.MySQLError as e:
+        raise MTError('MariaDB refused it as {0}: {1}'.format(account['db_user'], e.args[-1]))
+
+
 def replace_database(ctl, db_name, path):
     """Database `db_name` made again (its character set and collation kept) from the SQL
     dump `path`: nothing of it stays that the dump does not have. Grants name the
@@ -294,7 +304,7 @@ def replace_database(ctl, db_name, path):
     be locked and its sessions ended first (a site could put a view of its own where
     root's INSERT goes)."""
     _require_identifier(db_name)
-    found = _rows(ctl, 'SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM '
+    found = rows(ctl, 'SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM '
                        'information_schema.SCHEMATA WHERE SCHEMA_NAME = %s', (db_name,))
     charset, collation = found[0] if found else ('utf8mb4', 'utf8mb4_unicode_ci')
     for name in (charset, collation):
@@ -331,10 +341,11 @@ def _drop_new(ctl, before, domain):
 
 
 def _column(ctl, query, args=None):
-    return [row[0] for row in _rows(ctl, query, args)]
+    return [row[0] for row in rows(ctl, query, args)]
 
 
-def _rows(ctl, query, args=None):
+def rows(ctl, query, args=None):
+    """The rows `query` (with `args`) gives, read as root."""
     try:
         with _connection(ctl).cursor() as cursor:
             cursor.execute(query, args)
@@ -345,7 +356,7 @@ def _rows(ctl, query, args=None):
 
 
 def _execute(ctl, statement, args=None):
-    _rows(ctl, statement, args)
+    rows(ctl, statement, args)
 
 
 _OPEN = {}  # thread -> its connection, closed with a goodbye once the thread has ended

@@ -16,7 +16,7 @@ import secrets
 import string
 import time
 
-from wo.multitenancy import fs, layout, mariadb, nginx, phpfpm, pools, wp_config
+from wo.multitenancy import definers, fs, layout, mariadb, nginx, phpfpm, pools, wp_config
 from wo.multitenancy.errors import InvalidInput
 
 CONNECT_GRACE = 2  # seconds for a request that read the old file to connect with it
@@ -24,12 +24,9 @@ SESSION_WAIT = 30  # seconds the old account's sessions have to end before they 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
-def require_rekeyable(ctx, database, definers=True):
-    """Refuse a site whose database is not known, whose user has accounts at other hosts
-    (each would keep the old password), or (`definers`) whose database holds routines,
-    triggers, views or events its user defined (they stop working once that user is
-    gone). Finishing a stopped move, the accounts are replaced whatever they defined:
-    any site that knew the old password could define one to keep it."""
+def require_rekeyable(ctx, database):
+    """Refuse a site whose database is not known, or whose user has accounts at other
+    hosts (each would keep the old password)."""
     if not database:
         raise InvalidInput('the database of this site is not known, so its password cannot '
                            'be changed', 'wo multitenancy verify names what is missing')
@@ -40,14 +37,6 @@ def require_rekeyable(ctx, database, definers=True):
             user, ', '.join(repr(h) for h in hosts) or 'no host', host),
             'wo multitenancy verify names them; drop the others, then run the same command '
             'again')
-    defined = mariadb.defined_by(ctx.ctl, database['db_name'], user) if definers else []
-    if defined:
-        raise InvalidInput('{0} defined {1} in {2}: they stop working when its account is '
-                           'replaced'.format(user, ', '.join(defined), database['db_name']),
-                           'recreate them with another DEFINER, or drop them, then run the '
-                           'same command again; --force replaces the account all the same '
-                           '(when they come back: another site that knows the password '
-                           'makes them)')
 
 
 def read_config(ctx, site):
@@ -64,11 +53,12 @@ def read_config(ctx, site):
 def rekey(ctx, site, database, defined, changes, replaced):
     """Give the site (now served by its own pool) a new database account and salts;
     `defined`: read_config's answer; `replaced`: every account the site had during its
-    move (`database`'s among them), each dropped once the new one is in use, after which
-    `changes` keeps what was done. Each undo before is registered before its step (each
-    is safe to run when its step did not happen). Returns what the replaced accounts
-    defined in the site's database (made while they could connect), which no longer
-    works."""
+    move (`database`'s among them), each dropped once the new one is in use and what it
+    defined in the site's database is defined anew by the new one (definers.py), after
+    which `changes` keeps what was done. Each undo before is registered before its step
+    (each is safe to run when its step did not happen). Returns {'redefined': what was
+    defined anew, 'orphaned': what the replaced accounts still define (made while they
+    could connect, or refused anew: why), which no longer works}."""
     ctl, domain = ctx.ctl, site['domain']
     old, host = database['db_user'], database['db_grant_host']
     new = dict(database, db_user=old[:12] + secrets.token_hex(4))
@@ -85,15 +75,23 @@ def rekey(ctx, site, database, defined, changes, replaced):
     ctx.db.set_database_user(domain, new, password)
     time.sleep(CONNECT_GRACE)
     changes.keep()
-    killed = 0
-    for user in replaced:
+    killed, redefined, refused = 0, [], {}
+    for user in dict.fromkeys(replaced):
+        done, left = definers.define_anew(ctl, dict(new, db_password=password), user)
+        redefined += done
+        refused.update(left)
         mariadb.drop_account(ctl, user, host)
         killed += mariadb.end_sessions(ctl, user, SESSION_WAIT)  # a stopped run's drop's too
     if killed:
         ctx.report('{0} session(s) of the old database account of {1} were still open after '
                    '{2} s: ended'.format(killed, domain, SESSION_WAIT))
-    return ['{0} (defined by {1})'.format(thing, user) for user in dict.fromkeys(replaced)
-            for thing in mariadb.defined_by(ctl, database['db_name'], user)]
+    orphaned = []
+    for user in dict.fromkeys(replaced):
+        for kind, name in definers.defined_by(ctl, database['db_name'], user):
+            thing = definers.named(kind, name)
+            why = ': ' + refused[thing] if thing in refused else ''
+            orphaned.append('{0} (defined by {1}{2})'.format(thing, user, why))
+    return {'redefined': redefined, 'orphaned': orphaned}
 
 
 def _write_config(ctx, site, constants, table_prefix, changes):

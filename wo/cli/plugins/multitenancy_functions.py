@@ -368,12 +368,12 @@ def one_after_another(ctx, domains, verb, attempt):
     return outcome
 
 
-def isolate_sites(ctx, domains, every=False, model='sovereign', force=False):
+def isolate_sites(ctx, domains, every=False, model='sovereign'):
     """Move live sites (or, `every`, all of ours not in `model`) to isolation model
     `model`, one after another, each verified there; one that fails is put back (or,
     failing once its old secrets are revoked, left recorded for the same command to
-    finish) and the others go on. Each result's status: isolated, unchanged, refused or failed (see
-    one_after_another). `force`: see isolating.require_movable."""
+    finish) and the others go on. Each result's status: isolated, unchanged, refused or
+    failed (see one_after_another)."""
     validate.domains_or_all(domains, every, 'isolate', 'wo multitenancy isolate example.com')
     validate.isolation(model)
     with lock.exclusive(ctx.settings.lock_file):
@@ -383,7 +383,7 @@ def isolate_sites(ctx, domains, every=False, model='sovereign', force=False):
                        if (s['isolation'] != model or s['move']) and s['state'] == 'live']
         return one_after_another(
             ctx, domains, 'Isolating' if model == 'sovereign' else 'Sharing',
-            lambda domain: isolating.attempt(ctx, domain, model, force))
+            lambda domain: isolating.attempt(ctx, domain, model))
 
 
 def revert_site(ctx, domain):
