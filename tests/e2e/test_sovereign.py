@@ -431,31 +431,51 @@ def as_account(user, password, db, query):
     return done.stdout.split()
 
 
-def test_what_the_old_account_defines_is_defined_anew_by_the_new_one(killable):
-    """Going sovereign replaces the site's database account: its routines, triggers,
-    views and events are defined anew by the new one and go on working; one it cannot
-    define (a view of a table it may not read) is named, left to its old definer."""
+def test_what_the_old_account_defines_is_defined_anew_but_procedures_and_events(killable):
+    """Going sovereign replaces the site's database account. Its procedures and events
+    refuse the move (either could set the new account's password: a shared site that
+    knew the old one may have written them); --force moves it, naming them. Its
+    triggers, views and functions are defined anew by the new account and go on working;
+    one it cannot define (a view of a table it may not read) or root cannot read as text
+    is named, and the old account is gone all the same."""
     first, password = first_secrets(killable, 'shared')
     db = json.loads(wo('info', killable, '--json').stdout)['db_name']
     mysql('CREATE TABLE `{0}`.mt_log (v VARCHAR(191))'.format(db))
     for statement in list(DEFINED.values()) + [
             'VIEW `{db}`.mt_accounts AS SELECT User FROM mysql.user']:
         mysql('CREATE DEFINER=`{0}`@`localhost` '.format(first) + statement.format(db=db))
-    moved = json.loads(wo('isolate', killable, '--json').stdout)['sites'][0]
-    assert sorted(moved['redefined']) == sorted(DEFINED)
-    orphaned, = moved['orphaned']
-    assert orphaned.startswith('view mt_accounts (defined by {0}: MariaDB refused it as '
-                               .format(first)) and 'mysql' in orphaned, orphaned
+    subprocess.run(['mariadb', '--default-character-set=binary'], check=True, input=(
+        'CREATE DEFINER=`{0}`@`localhost` TRIGGER `{1}`.mt_bytes BEFORE DELETE ON `{1}`.mt_log '
+        "FOR EACH ROW SET @b = '".format(first, db).encode() + b"\xff\xfe'"))  # not UTF-8 text
+    refused = wo('isolate', killable, '--json', check=False)
+    assert refused.returncode == 2, refused.stdout
+    error = json.loads(refused.stdout)['sites'][0]['error']
+    assert 'procedure mt_count, event mt_daily' in error, error
+    assert json.loads(wo('info', killable, '--json').stdout)['moving_to'] is None
+    moved = json.loads(wo('isolate', killable, '--force', '--json').stdout)['sites'][0]
+    assert sorted(moved['redefined']) == ['function mt_twice', 'trigger mt_seen',
+                                          'view mt_names']
+    orphaned = dict(o.split(' (defined by {0}: '.format(first)) for o in moved['orphaned'])
+    assert sorted(orphaned) == ['event mt_daily', 'procedure mt_count', 'trigger mt_bytes',
+                                'view mt_accounts']
+    assert orphaned['trigger mt_bytes'].startswith('UnicodeDecodeError'), orphaned
+    assert orphaned['view mt_accounts'].startswith('OperationalError: ') and \
+        'command denied to user' in orphaned['view mt_accounts'], orphaned
+    assert orphaned['event mt_daily'].startswith('procedures and events are not defined anew')
     second = json.loads(wo('info', killable, '--json').stdout)['db_user']
-    assert definers_in(db) == sorted(['mt_accounts={0}@localhost'.format(first)] + [
-        '{0}={1}@localhost'.format(name.split()[1], second) for name in DEFINED])
-    mysql('DROP VIEW `{0}`.mt_accounts'.format(db))
+    assert definers_in(db) == sorted(
+        ['{0}={1}@localhost'.format(name, first) for name in ('mt_accounts', 'mt_bytes',
+                                                              'mt_count', 'mt_daily')] +
+        ['{0}={1}@localhost'.format(name, second) for name in ('mt_names', 'mt_seen', 'mt_twice')])
+    for dropped in ('VIEW `{0}`.mt_accounts', 'PROCEDURE `{0}`.mt_count', 'EVENT `{0}`.mt_daily',
+                    'TRIGGER `{0}`.mt_bytes'):
+        mysql('DROP ' + dropped.format(db))
     assert_moved_whole(killable, 'sovereign', first, password)
     new_password = secrets_of(killable)['DB_PASSWORD'].split("'")[3]
     as_account(second, new_password, db, "INSERT INTO wp_options (option_name, option_value, "
                "autoload) VALUES ('mt_probe', '1', 'no')")
-    assert as_account(second, new_password, db, "CALL mt_count('mt_probe'); "
-                      "SELECT mt_twice(21); SELECT COUNT(*) FROM mt_names "
+    assert as_account(second, new_password, db, "SELECT COUNT(*) FROM mt_log WHERE v = "
+                      "'mt_probe'; SELECT mt_twice(21); SELECT COUNT(*) FROM mt_names "
                       "WHERE option_name = 'mt_probe'") == ['1', '42', '1']
 
 

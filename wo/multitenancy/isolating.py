@@ -24,10 +24,11 @@ from wo.multitenancy.errors import InvalidInput, MTError
 OWN_TREES = ('uploads', 'cache')
 
 
-def require_movable(ctx, site, model):
+def require_movable(ctx, site, model, force=False):
     """Refuse a site that is not live, or whose move to `model` cannot be made: a
     sovereign user or pool of its name exists already (unless a stopped move of the
-    site made them), its database account cannot be replaced, or its vhost cannot be
+    site made them), its database account cannot be replaced (the procedures and events
+    it defined count only in a fresh move, and not with `force`), or its vhost cannot be
     routed."""
     domain = site['domain']
     sites.require_live(site)
@@ -35,7 +36,8 @@ def require_movable(ctx, site, model):
         if not site['move']:
             pools.require_poolable(ctx.settings, domain, site['cache_type'])
         routing.stale_includes(ctx.settings, site['php_version'], site['cache_type'])
-        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site))
+        rekeying.require_rekeyable(ctx, sites.database_of(ctx, site),
+                                   not (site['move'] or force))
     _vhost_text(ctx.settings, site, model)
 
 
@@ -183,12 +185,12 @@ def _settle_config(config, old, new, changes):
     fs.drop_grants(config)
 
 
-def attempt(ctx, domain, model):
+def attempt(ctx, domain, model, force=False):
     """Move one site to `model`; its result, with status isolated, unchanged, refused
     (InvalidInput) or failed (any other MTError: its hint says what it left; or an
     OSError once the move was verified: the same command finishes it)."""
     try:
-        return isolate_site(ctx, domain, model)
+        return isolate_site(ctx, domain, model, force)
     except MTError as e:
         return {'domain': domain, 'error': e.message, 'hint': e.hint,
                 'status': 'refused' if isinstance(e, InvalidInput) else 'failed'}
@@ -197,10 +199,11 @@ def attempt(ctx, domain, model):
                 'hint': 'run the same command again: it finishes the move'}
 
 
-def isolate_site(ctx, domain, model):
+def isolate_site(ctx, domain, model, force=False):
     """Move one site to `model` and verify it there (the lock is held by the caller);
     a site failing verification is put back and raises MTError naming the checks. A
-    move of the site that stopped part-way is finished first."""
+    move of the site that stopped part-way is finished first. `force`: see
+    require_movable."""
     site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
     stopped, found = site['move'], {'left_alone': [], 'redefined': [], 'orphaned': []}
     if stopped:
@@ -210,7 +213,7 @@ def isolate_site(ctx, domain, model):
         found = {k: found[k] + more[k] for k in found}
     if site['isolation'] != model:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))
-        more = _move(ctx, site, model)[1]
+        more = _move(ctx, site, model, force)[1]
         found = {k: found[k] + more[k] for k in found}
     elif not stopped:
         return {'domain': domain, 'status': 'unchanged', 'isolation': model,
@@ -221,14 +224,14 @@ def isolate_site(ctx, domain, model):
                 **{k: v for k, v in found.items() if v})
 
 
-def _move(ctx, site, model):
+def _move(ctx, site, model, force=False):
     """isolate_site's move of `site` (our row) to `model`, recorded while it runs; the
     site's row after it, and what the move left (to_sovereign, to_shared). A failure
     undoes it, but one past the drop of the old database account, or finishing a stopped
     move (whose undos would not know what the stopped run did): that one keeps it,
     recorded, for the next run. Raises MTError saying which."""
     domain = site['domain']
-    require_movable(ctx, site, model)
+    require_movable(ctx, site, model, force)
     renew_login_key(ctx, domain)
     database = sites.database_of(ctx, site)
     user = pools.system_user(domain) if model == 'sovereign' else None

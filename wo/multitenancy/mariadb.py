@@ -13,6 +13,7 @@ from wo.multitenancy import runner
 from wo.multitenancy.errors import CommandFailed, MTError
 
 _IDENTIFIER = re.compile(r'^[A-Za-z0-9_]{1,64}$')
+SESSION_READ_SECONDS = 60  # what one statement of session_as may take to answer
 # What WordOps' setupdatabase grants a site's user on its database, and nothing else.
 SITE_PRIVILEGES = frozenset((
     'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER',
@@ -95,9 +96,10 @@ def drop_account(ctl, user, host):
 
 
 def set_account_locked(ctl, user, host, locked):
-    """Lock user@host (no new connection: its sessions go on until ended) or unlock it."""
+    """Lock user@host (no new connection: its sessions go on until ended) or unlock it,
+    if it exists."""
     _require_identifier(user)
-    _execute(ctl, 'ALTER USER %s@%s ACCOUNT {0}'.format('LOCK' if locked else 'UNLOCK'),
+    _execute(ctl, 'ALTER USER IF EXISTS %s@%s ACCOUNT {0}'.format('LOCK' if locked else 'UNLOCK'),
              (user, host))
 
 
@@ -274,27 +276,30 @@ def load_as_site(ctl, db, path):
                 'or drop it on the site and back it up again')
 
 
-def run_as(ctl, account, statements):
-    """Run `statements` ([(sql, args)]) in order on one connection as the site's account
-    `account` (db_name, db_user, db_password, db_grant_host: over the socket for
-    localhost or %, else TCP to that host): they can do nothing that account could not.
-    MTError with MariaDB's words when it refuses one."""
+@contextlib.contextmanager
+def session_as(ctl, account):
+    """A function that runs one statement (sql, args) as the site's account `account`
+    (db_name, db_user, db_password), on one connection made where root's is made (its
+    host and port, or socket): what runs there can do nothing that account could not.
+    It raises what PyMySQL raises; MTError when MariaDB does not let the account in."""
     import pymysql
-    host = account['db_grant_host']
-    where = {'unix_socket': _column(ctl, 'SELECT @@socket')[0]} if host in ('localhost', '%') \
-        else {'host': host}
+    root = _connection(ctl)
     try:
-        connection = pymysql.connect(user=account['db_user'], password=account['db_password'],
-                                     database=account['db_name'], autocommit=True,
-                                     connect_timeout=10, **where)
-        try:
-            with connection.cursor() as cursor:
-                for sql, args in statements:
-                    cursor.execute(sql, args)
-        finally:
-            connection.close()
+        connection = pymysql.connect(
+            user=account['db_user'], password=account['db_password'],
+            database=account['db_name'], host=root.host, port=root.port,
+            unix_socket=root.unix_socket, autocommit=True, connect_timeout=10,
+            read_timeout=SESSION_READ_SECONDS)
     except pymysql.MySQLError as e:
-        raise MTError('MariaDB refused it as {0}: {1}'.format(account['db_user'], e.args[-1]))
+        raise MTError('MariaDB did not let {0} in: {1}'.format(account['db_user'], e.args[-1]))
+
+    def run(sql, args=None):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, args)
+    try:
+        yield run
+    finally:
+        _close(connection)
 
 
 def replace_database(ctl, db_name, path):

@@ -24,9 +24,12 @@ SESSION_WAIT = 30  # seconds the old account's sessions have to end before they 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
-def require_rekeyable(ctx, database):
-    """Refuse a site whose database is not known, or whose user has accounts at other
-    hosts (each would keep the old password)."""
+def require_rekeyable(ctx, database, procedures=True):
+    """Refuse a site whose database is not known, whose user has accounts at other hosts
+    (each would keep the old password), or (`procedures`) whose database holds procedures
+    or events its user defined: they are not defined anew (definers.py), and stop working
+    once that user is gone. Finishing a stopped move, the accounts are replaced whatever
+    they defined: any site that knew the old password could define one to keep it."""
     if not database:
         raise InvalidInput('the database of this site is not known, so its password cannot '
                            'be changed', 'wo multitenancy verify names what is missing')
@@ -37,6 +40,14 @@ def require_rekeyable(ctx, database):
             user, ', '.join(repr(h) for h in hosts) or 'no host', host),
             'wo multitenancy verify names them; drop the others, then run the same command '
             'again')
+    unsafe = definers.unsafe(definers.defined_by(ctx.ctl, database['db_name'], user)) \
+        if procedures else []
+    if unsafe:
+        raise InvalidInput('{0} defined {1} in {2}: they stop working when its account is '
+                           'replaced'.format(user, ', '.join(unsafe), database['db_name']),
+                           'define them again as the site once it moved, or drop them, then '
+                           'run the same command again; --force moves it all the same (the '
+                           'way past ones another site that knows the password makes again)')
 
 
 def read_config(ctx, site):
@@ -53,9 +64,10 @@ def read_config(ctx, site):
 def rekey(ctx, site, database, defined, changes, replaced):
     """Give the site (now served by its own pool) a new database account and salts;
     `defined`: read_config's answer; `replaced`: every account the site had during its
-    move (`database`'s among them), each dropped once the new one is in use and what it
-    defined in the site's database is defined anew by the new one (definers.py), after
-    which `changes` keeps what was done. Each undo before is registered before its step
+    move (`database`'s among them), each locked once the new one is in use, its sessions
+    ended, the triggers, views and functions it defined in the site's database defined
+    anew by the new one (definers.py), and dropped, whatever failed; from then `changes`
+    keeps what was done. Each undo before is registered before its step
     (each is safe to run when its step did not happen). Returns {'redefined': what was
     defined anew, 'orphaned': what the replaced accounts still define (made while they
     could connect, or refused anew: why), which no longer works}."""
@@ -75,18 +87,23 @@ def rekey(ctx, site, database, defined, changes, replaced):
     ctx.db.set_database_user(domain, new, password)
     time.sleep(CONNECT_GRACE)
     changes.keep()
-    killed, redefined, refused = 0, [], {}
-    for user in dict.fromkeys(replaced):
-        done, left = definers.define_anew(ctl, dict(new, db_password=password), user)
-        redefined += done
-        refused.update(left)
-        mariadb.drop_account(ctl, user, host)
-        killed += mariadb.end_sessions(ctl, user, SESSION_WAIT)  # a stopped run's drop's too
+    users, redefined, refused = list(dict.fromkeys(replaced)), [], {}
+    try:
+        for user in users:  # no new session of theirs; those left end (a stopped run's too)
+            mariadb.set_account_locked(ctl, user, host, True)
+        killed = sum(mariadb.end_sessions(ctl, user, SESSION_WAIT) for user in users)
+        for user in users:
+            done, left = definers.define_anew(ctl, dict(new, db_password=password), user)
+            redefined += done
+            refused.update(left)
+    finally:  # whatever failed: the accounts every shared site could use go
+        for user in users:
+            mariadb.drop_account(ctl, user, host)
     if killed:
         ctx.report('{0} session(s) of the old database account of {1} were still open after '
                    '{2} s: ended'.format(killed, domain, SESSION_WAIT))
     orphaned = []
-    for user in dict.fromkeys(replaced):
+    for user in users:
         for kind, name in definers.defined_by(ctl, database['db_name'], user):
             thing = definers.named(kind, name)
             why = ': ' + refused[thing] if thing in refused else ''

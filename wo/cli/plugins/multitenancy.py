@@ -335,20 +335,27 @@ class IsolateController(MTCommand):
                        'when it fails (one whose old database account was dropped already '
                        'is left for the same command to finish), and the others go on. '
                        'Going sovereign, a site gets a new database account, which defines '
-                       'anew the routines, triggers, views and events the old one defined. '
+                       'anew the triggers, views and functions the old one defined. '
                        'Exit 1 if any failed, 2 if all that failed were refused.')
         arguments = [
             (['domain'], dict(nargs='*', help='the sites to move')),
             (['--all'], dict(action='store_true', dest='every',
                              help='every live site on the shared core not in that model')),
             _isolation_option('sovereign (default) or shared', 'sovereign'),
+            (['--force'], dict(action='store_true',
+                               help='going sovereign, replace the database account even '
+                                    'though it defined procedures or events: they stop '
+                                    'working, and each is named (the way past ones a shared '
+                                    'site that knows the password makes again each time '
+                                    'they are dropped)')),
             (['--json'], dict(action='store_true', help='print the results as JSON')),
         ]
 
     @expose(hide=True)
     def default(self):
         pargs = self.app.pargs
-        self._run(lambda ctx: mt.isolate_sites(ctx, pargs.domain, pargs.every, pargs.isolation),
+        self._run(lambda ctx: mt.isolate_sites(ctx, pargs.domain, pargs.every, pargs.isolation,
+                                               pargs.force),
                   lambda outcome: self._emit(outcome, texts.per_site_text(outcome['sites'])))
 
 

@@ -368,12 +368,12 @@ def one_after_another(ctx, domains, verb, attempt):
     return outcome
 
 
-def isolate_sites(ctx, domains, every=False, model='sovereign'):
+def isolate_sites(ctx, domains, every=False, model='sovereign', force=False):
     """Move live sites (or, `every`, all of ours not in `model`) to isolation model
     `model`, one after another, each verified there; one that fails is put back (or,
     failing once its old secrets are revoked, left recorded for the same command to
     finish) and the others go on. Each result's status: isolated, unchanged, refused or
-    failed (see one_after_another)."""
+    failed (see one_after_another). `force`: see isolating.require_movable."""
     validate.domains_or_all(domains, every, 'isolate', 'wo multitenancy isolate example.com')
     validate.isolation(model)
     with lock.exclusive(ctx.settings.lock_file):
@@ -383,7 +383,7 @@ def isolate_sites(ctx, domains, every=False, model='sovereign'):
                        if (s['isolation'] != model or s['move']) and s['state'] == 'live']
         return one_after_another(
             ctx, domains, 'Isolating' if model == 'sovereign' else 'Sharing',
-            lambda domain: isolating.attempt(ctx, domain, model))
+            lambda domain: isolating.attempt(ctx, domain, model, force))
 
 
 def revert_site(ctx, domain):
