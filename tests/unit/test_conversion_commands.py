@@ -162,13 +162,18 @@ def test_plugin_names_become_slugs_of_the_shared_set(sandbox):
         ('plugins', 'akismet'), ('plugins', 'hello'), ('themes', 'twentytwentyfour')]
 
 
+def not_converted(server, domain):
+    """The result of a convert of `domain` alone that did not convert it."""
+    with pytest.raises(PartlyFailed) as ended:
+        mt.convert_sites(server.ctx, [domain])
+    return ended.value.result['sites'][0]
+
+
 def test_a_site_failing_verification_once_converted_is_put_back(initialized):
     htdocs = standalone(initialized, 'a.test')
     release = os.path.join(initialized.settings.releases_dir, 'wp-old', 'wp-content', 'themes')
     initialized.runner.site('a.test').paths = {'template_root': release}
-    with pytest.raises(PartlyFailed) as ended:
-        mt.convert_sites(initialized.ctx, ['a.test'])
-    result = ended.value.result['sites'][0]
+    result = not_converted(initialized, 'a.test')
     assert result['status'] == 'failed'
     assert result['error'] == ('a.test failed verification: no_legacy_paths: option '
                                'template_root holds ' + release)
@@ -185,9 +190,7 @@ def test_uploads_kept_elsewhere_than_wp_content_uploads_are_refused_before_anyth
     htdocs = standalone(initialized, 'a.test')
     upload_path = upload_path.format(root=initialized.settings.site_root('a.test'))
     initialized.runner.site('a.test').paths = {'upload_path': upload_path}
-    with pytest.raises(PartlyFailed) as ended:
-        mt.convert_sites(initialized.ctx, ['a.test'])
-    result = ended.value.result['sites'][0]
+    result = not_converted(initialized, 'a.test')
     assert result['status'] == 'refused'
     assert result['error'] == ('a.test keeps its uploads in {0} (its option upload_path): on '
                                'the shared core they live in its wp-content/uploads'.format(
@@ -203,9 +206,7 @@ def test_a_site_with_a_file_system_mounted_in_it_is_refused_before_anything(init
     htdocs = standalone(initialized, 'a.test')
     (tmp_path / 'volume').mkdir()
     bind_mount(tmp_path / 'volume', os.path.join(htdocs, 'wp-content', 'uploads'))
-    with pytest.raises(PartlyFailed) as ended:
-        mt.convert_sites(initialized.ctx, ['a.test'])
-    result = ended.value.result['sites'][0]
+    result = not_converted(initialized, 'a.test')
     assert (result['status'], result['error']) == ('refused', '{0}/wp-content/uploads is mounted '
                                                    'in the tree of a.test'.format(htdocs))
     assert result['hint'].endswith('then run the same convert again')
