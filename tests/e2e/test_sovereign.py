@@ -400,99 +400,56 @@ def test_an_isolate_failing_verification_before_any_secret_changed_is_undone(kil
     wo('verify', killable)
 
 
-# What a site's own account may define in its database, and use: {name: statement}
-DEFINED = {
-    'trigger mt_seen': 'TRIGGER `{db}`.mt_seen AFTER INSERT ON `{db}`.wp_options FOR EACH ROW '
-                       'INSERT INTO `{db}`.mt_log VALUES (NEW.option_name)',
-    'procedure mt_count': 'PROCEDURE `{db}`.mt_count(x VARCHAR(191)) SELECT COUNT(*) FROM '
-                          '`{db}`.mt_log WHERE v = x',
-    'function mt_twice': 'FUNCTION `{db}`.mt_twice(x INT) RETURNS INT DETERMINISTIC '
-                         'RETURN 2 * x',
-    'view mt_names': 'SQL SECURITY DEFINER VIEW `{db}`.mt_names AS SELECT option_name '
-                     'FROM `{db}`.wp_options',
-    'event mt_daily': 'EVENT `{db}`.mt_daily ON SCHEDULE EVERY 1 DAY DO '
-                      'DELETE FROM `{db}`.mt_log WHERE 0',
-}
-
-
-def definers_in(db):
-    return mysql("SELECT CONCAT(ROUTINE_NAME, '=', DEFINER) FROM information_schema.ROUTINES "
-                 "WHERE ROUTINE_SCHEMA = '{0}' UNION ALL SELECT CONCAT(TRIGGER_NAME, '=', "
-                 "DEFINER) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '{0}' "
-                 "UNION ALL SELECT CONCAT(TABLE_NAME, '=', DEFINER) FROM information_schema."
-                 "VIEWS WHERE TABLE_SCHEMA = '{0}' UNION ALL SELECT CONCAT(EVENT_NAME, '=', "
-                 "DEFINER) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = '{0}'".format(db))
-
-
-def as_account(user, password, db, query):
-    """What `query` gives run as `user` (over the socket, as the site connects)."""
-    done = subprocess.run(['mariadb', '-u', user, '-p' + password, '-N', '-B', db, '-e', query],
-                          capture_output=True, text=True, check=True)
-    return done.stdout.split()
-
-
-def test_what_the_old_account_defines_is_defined_anew_but_procedures_and_events(killable):
-    """Going sovereign replaces the site's database account. Its procedures and events
-    refuse the move (either could set the new account's password: a shared site that
-    knew the old one may have written them); --force moves it, naming them. Its
-    triggers, views and functions are defined anew by the new account and go on working;
-    one it cannot define (a view of a table it may not read) or root cannot read as text
-    is named, and the old account is gone all the same."""
+def test_a_write_staged_with_the_old_password_is_never_committed_after_the_move(killable):
+    """A prepared XA transaction outlives its session and its account, and any account
+    may commit it: a shared site that knew the password could stage rows (an admin of
+    its own) and commit them once the site is sovereign. The move rolls it back."""
     first, password = first_secrets(killable, 'shared')
     db = json.loads(wo('info', killable, '--json').stdout)['db_name']
-    mysql('CREATE TABLE `{0}`.mt_log (v VARCHAR(191))'.format(db))
-    for statement in list(DEFINED.values()) + [
-            'VIEW `{db}`.mt_accounts AS SELECT User FROM mysql.user']:
-        mysql('CREATE DEFINER=`{0}`@`localhost` '.format(first) + statement.format(db=db))
-    subprocess.run(['mariadb', '--default-character-set=binary'], check=True, input=(
-        'CREATE DEFINER=`{0}`@`localhost` TRIGGER `{1}`.mt_bytes BEFORE DELETE ON `{1}`.mt_log '
-        "FOR EACH ROW SET @b = '".format(first, db).encode() + b"\xff\xfe'"))  # not UTF-8 text
+    staged = ("XA START 'later'; INSERT INTO wp_options (option_name, option_value, autoload) "
+              "VALUES ('mt_staged', 'by a shared site', 'no'); XA END 'later'; "
+              "XA PREPARE 'later'")
+    subprocess.run(['mariadb', '-u', first, '-p' + password, db, '-e', staged], check=True)
+    try:
+        assert mysql("XA RECOVER") == sorted(['1', '5', '0', 'later'])
+        wo('isolate', killable)
+        assert mysql("XA RECOVER") == []
+    finally:  # a prepared branch left would hold its locks on the site's tables
+        committed = subprocess.run(['mariadb', '-e', "XA COMMIT 'later'"], capture_output=True)
+    assert committed.returncode != 0  # no such transaction any more
+    assert mysql("SELECT COUNT(*) FROM `{0}`.wp_options WHERE option_name = 'mt_staged'"
+                 .format(db)) == ['0']
+    assert_moved_whole(killable, 'sovereign', first, password)
+
+
+def test_what_the_old_account_defines_refuses_a_move_but_never_pins_a_stopped_one(killable):
+    """A trigger whose definer is the site's user refuses isolate (its account is
+    replaced), changing nothing; --force moves it all the same and names the trigger.
+    A stopped move is finished whatever the old account defined meanwhile (any shared
+    site knew its password): the account is dropped, the trigger named."""
+    first, password = first_secrets(killable, 'shared')
+    db = json.loads(wo('info', killable, '--json').stdout)['db_name']
+    trigger = ('CREATE DEFINER=`{0}`@`localhost` TRIGGER `{1}`.{2} BEFORE INSERT ON '
+               '`{1}`.wp_options FOR EACH ROW SET @seen = 1')
+    mysql(trigger.format(first, db, 'pin_before'))
     refused = wo('isolate', killable, '--json', check=False)
     assert refused.returncode == 2, refused.stdout
-    error = json.loads(refused.stdout)['sites'][0]['error']
-    assert 'procedure mt_count, event mt_daily' in error, error
+    assert 'TRIGGERS pin_before' in json.loads(refused.stdout)['sites'][0]['error']
     assert json.loads(wo('info', killable, '--json').stdout)['moving_to'] is None
-    moved = json.loads(wo('isolate', killable, '--force', '--json').stdout)['sites'][0]
-    assert sorted(moved['redefined']) == ['function mt_twice', 'trigger mt_seen',
-                                          'view mt_names']
-    orphaned = dict(o.split(' (defined by {0}: '.format(first)) for o in moved['orphaned'])
-    assert sorted(orphaned) == ['event mt_daily', 'procedure mt_count', 'trigger mt_bytes',
-                                'view mt_accounts']
-    assert orphaned['trigger mt_bytes'].startswith('UnicodeDecodeError'), orphaned
-    assert orphaned['view mt_accounts'].startswith('OperationalError: ') and \
-        'command denied to user' in orphaned['view mt_accounts'], orphaned
-    assert orphaned['event mt_daily'].startswith('procedures and events are not defined anew')
+    forced = json.loads(wo('isolate', killable, '--force', '--json').stdout)['sites'][0]
+    assert forced['orphaned'] == ['TRIGGERS pin_before (defined by {0})'.format(first)]
+    mysql('DROP TRIGGER `{0}`.pin_before'.format(db))
+    assert_moved_whole(killable, 'sovereign', first, password)
+    wo('isolate', killable, '--isolation', 'shared')
     second = json.loads(wo('info', killable, '--json').stdout)['db_user']
-    assert definers_in(db) == sorted(
-        ['{0}={1}@localhost'.format(name, first) for name in ('mt_accounts', 'mt_bytes',
-                                                              'mt_count', 'mt_daily')] +
-        ['{0}={1}@localhost'.format(name, second) for name in ('mt_names', 'mt_seen', 'mt_twice')])
-    for dropped in ('VIEW `{0}`.mt_accounts', 'PROCEDURE `{0}`.mt_count', 'EVENT `{0}`.mt_daily',
-                    'TRIGGER `{0}`.mt_bytes'):
-        mysql('DROP ' + dropped.format(db))
-    assert_moved_whole(killable, 'sovereign', first, password)
-    new_password = secrets_of(killable)['DB_PASSWORD'].split("'")[3]
-    as_account(second, new_password, db, "INSERT INTO wp_options (option_name, option_value, "
-               "autoload) VALUES ('mt_probe', '1', 'no')")
-    assert as_account(second, new_password, db, "SELECT COUNT(*) FROM mt_log WHERE v = "
-                      "'mt_probe'; SELECT mt_twice(21); SELECT COUNT(*) FROM mt_names "
-                      "WHERE option_name = 'mt_probe'") == ['1', '42', '1']
-
-
-def test_a_stopped_move_defines_anew_what_its_old_account_defined_meanwhile(killable):
-    """Any shared site knew the old password while the move was stopped: what that
-    account defined then is defined anew by the new one, nothing pins the old one."""
-    first, password = first_secrets(killable, 'shared')
-    db = json.loads(wo('info', killable, '--json').stdout)['db_name']
+    password = secrets_of(killable)['DB_PASSWORD'].split("'")[3]
     kill_isolate(killable, *KILL_POINTS['nginx was pointed at its pool'])
-    mysql('CREATE DEFINER=`{0}`@`localhost` TRIGGER `{1}`.pin BEFORE INSERT ON '
-          '`{1}`.wp_options FOR EACH ROW SET @seen = 1'.format(first, db))
+    mysql(trigger.format(second, db, 'pin_after'))  # the old account still lives: it may
     done = json.loads(wo('isolate', killable, '--json').stdout)['sites'][0]
-    assert (done['status'], done['redefined']) == ('isolated', ['trigger pin'])
-    assert 'orphaned' not in done
-    assert definers_in(db) == ['pin={0}@localhost'.format(
-        json.loads(wo('info', killable, '--json').stdout)['db_user'])]
-    assert_moved_whole(killable, 'sovereign', first, password)
+    assert done['status'] == 'isolated'
+    assert done['orphaned'] == ['TRIGGERS pin_after (defined by {0})'.format(second)]
+    mysql('DROP TRIGGER `{0}`.pin_after'.format(db))
+    assert_moved_whole(killable, 'sovereign', second, password)
 
 
 def test_an_update_writes_anew_a_pool_an_older_version_wrote(tenants, release_tarball):

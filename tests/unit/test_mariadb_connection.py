@@ -89,3 +89,14 @@ def test_each_thread_has_its_own_connection_closed_once_the_thread_ended(made):
     assert len(made) == 2 and made[0].closed and not made[1].closed
     mariadb._close_every_connection()
     assert made[1].closed
+
+
+def test_each_prepared_xa_transaction_is_rolled_back_by_its_bytes(monkeypatch):
+    """XA RECOVER gives a branch's ids as one run of bytes (text when it decodes): they are
+    split by their lengths and named in hex, whatever they hold."""
+    monkeypatch.setattr(mariadb, '_rows', lambda ctl, query, args=None: [
+        (1, 5, 0, 'later'), (7, 3, 2, b"g\xc3\xa9\xff'")] if query == 'XA RECOVER' else [])
+    ran = []
+    monkeypatch.setattr(mariadb, '_execute', lambda ctl, statement, args=None: ran.append(statement))
+    assert mariadb.roll_back_prepared(None) == 2
+    assert ran == ["XA ROLLBACK X'6c61746572',X'',1", "XA ROLLBACK X'67c3a9',X'ff27',7"]

@@ -8,13 +8,11 @@ def test_an_isolated_site_names_what_it_left_and_prints_no_escape_it_holds():
         'system_user': 'wo-a', 'note': 'a stopped move finished',
         'orphaned': ['trigger pin\x1b[2J (defined by a_user)'],
         'left_alone': ['/var/www/a.test/htdocs/wp-content/uploads/m: a file system is mounted '
-                       'there: left as it is'],
-        'redefined': ['view v\x1b[2J']}])
+                       'there: left as it is']}])
     lines = text.splitlines()
     assert lines[0] == 'isolated   a.test  (sovereign: its PHP runs as wo-a)'
     assert lines[1].strip() == 'Note: a stopped move finished'
     assert 'trigger pin?[2J (defined by a_user) -- recreate it with another DEFINER' in lines[2]
     assert lines[3].strip() == ('Note: not handed over: /var/www/a.test/htdocs/wp-content/uploads'
                                 '/m: a file system is mounted there: left as it is')
-    assert lines[4].strip() == 'Note: defined anew for its new database account: view v?[2J'
     assert lines[-1] == '1 site(s): 1 isolated'

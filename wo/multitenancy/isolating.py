@@ -27,9 +27,8 @@ OWN_TREES = ('uploads', 'cache')
 def require_movable(ctx, site, model, force=False):
     """Refuse a site that is not live, or whose move to `model` cannot be made: a
     sovereign user or pool of its name exists already (unless a stopped move of the
-    site made them), its database account cannot be replaced (the procedures and events
-    it defined count only in a fresh move, and not with `force`), or its vhost cannot be
-    routed."""
+    site made them), its database account cannot be replaced (what it defined counts
+    only in a fresh move, and not with `force`), or its vhost cannot be routed."""
     domain = site['domain']
     sites.require_live(site)
     if model == 'sovereign':
@@ -58,8 +57,8 @@ def to_sovereign(ctx, site, database, changes):
     """Serve the site from its own pool as its own user, with secrets no shared site has
     read (`database`: its database before the move). The user and pool a stopped move
     left are taken as they are. Returns what was not handed over with its trees
-    ('left_alone'), and what the old database accounts defined that was defined anew
-    ('redefined') or no longer works ('orphaned': rekeying.rekey)."""
+    ('left_alone') and what the old database accounts defined, which no longer works
+    ('orphaned': rekeying.rekey)."""
     settings, domain, php = ctx.settings, site['domain'], site['php_version']
     user = pools.system_user(domain)
     if not pools.own_user(domain):
@@ -79,9 +78,9 @@ def to_sovereign(ctx, site, database, changes):
     left_alone = _hand_over_trees(ctx, domain, settings.web_user, user, changes)
     _route(ctx, site, 'sovereign', changes)
     _settle_config(config, settings.web_user, user, changes)
-    found = rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged
-                           ctx.db.get_site(domain)['move']['accounts'])
-    return dict(found, left_alone=left_alone)
+    orphaned = rekeying.rekey(ctx, site, database, defined, changes,  # its page caches purged
+                              ctx.db.get_site(domain)['move']['accounts'])
+    return {'left_alone': left_alone, 'orphaned': orphaned}
 
 
 def to_shared(ctx, site, changes):
@@ -102,7 +101,7 @@ def to_shared(ctx, site, changes):
     changes.on_failure('start the pool of {0} again'.format(domain), lambda: os.path.lexists(
         pool) or pools.start_pool(settings, domain, site['php_version']))
     pools.remove_pool(settings, domain, site['php_version'])
-    return {'left_alone': left_alone, 'redefined': [], 'orphaned': []}
+    return {'left_alone': left_alone, 'orphaned': []}
 
 
 def finish(ctx, site, model):
@@ -205,7 +204,7 @@ def isolate_site(ctx, domain, model, force=False):
     move of the site that stopped part-way is finished first. `force`: see
     require_movable."""
     site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
-    stopped, found = site['move'], {'left_alone': [], 'redefined': [], 'orphaned': []}
+    stopped, found = site['move'], {'left_alone': [], 'orphaned': []}
     if stopped:
         ctx.report('Finishing the move of {0} to the {1} model a stopped isolate began'.format(
             domain, stopped['to']))

@@ -13,12 +13,15 @@ from wo.multitenancy import runner
 from wo.multitenancy.errors import CommandFailed, MTError
 
 _IDENTIFIER = re.compile(r'^[A-Za-z0-9_]{1,64}$')
-SESSION_READ_SECONDS = 60  # what one statement of session_as may take to answer
 # What WordOps' setupdatabase grants a site's user on its database, and nothing else.
 SITE_PRIVILEGES = frozenset((
     'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'REFERENCES', 'INDEX', 'ALTER',
     'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'EXECUTE', 'CREATE VIEW', 'SHOW VIEW',
     'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER'))
+# Where MariaDB keeps what runs with its definer's rights: (table, schema column, name column)
+_DEFINED = (('ROUTINES', 'ROUTINE_SCHEMA', 'ROUTINE_NAME'),
+            ('TRIGGERS', 'TRIGGER_SCHEMA', 'TRIGGER_NAME'),
+            ('VIEWS', 'TABLE_SCHEMA', 'TABLE_NAME'), ('EVENTS', 'EVENT_SCHEMA', 'EVENT_NAME'))
 
 def _womysql():
     from wo.core.mysql import WOMysql
@@ -121,6 +124,20 @@ def end_sessions(ctl, user, wait):
     return len(left)
 
 
+def roll_back_prepared(ctl):
+    """Roll back every prepared XA transaction on the server (WordPress makes none); how
+    many. A prepared branch outlives its session and its account, and any account may
+    commit it later: one staged with a password every shared site knew would write, as
+    that account, after the account is gone."""
+    prepared = _rows(ctl, 'XA RECOVER')
+    for format_id, gtrid_length, bqual_length, data in prepared:
+        data = data.encode() if isinstance(data, str) else bytes(data)  # its bytes, as made
+        gtrid, bqual = data[:gtrid_length], data[gtrid_length:gtrid_length + bqual_length]
+        _execute(ctl, "XA ROLLBACK X'{0}',X'{1}',{2}".format(gtrid.hex(), bqual.hex(),
+                                                             int(format_id)))
+    return len(prepared)
+
+
 def other_grantees(ctl, db_name, user):
     """The accounts but `user`'s granted anything on `db_name` itself (a database grant
     whose pattern takes it in, or a table, column or routine grant in it)."""
@@ -139,11 +156,11 @@ def read_options(ctl, db_name, prefix, limit=1000, longest=4096):
     table = _options_table(ctl, db_name)
     if not table:
         return {}
-    found = rows(ctl, 'SELECT option_name, option_value FROM {0} WHERE option_name LIKE %s '
-                       'AND LENGTH(option_value) <= %s LIMIT %s'.format(table),
-                  (_like_prefix(prefix), longest, limit))
+    rows = _rows(ctl, 'SELECT option_name, option_value FROM {0} WHERE option_name LIKE %s '
+                      'AND LENGTH(option_value) <= %s LIMIT %s'.format(table),
+                 (_like_prefix(prefix), longest, limit))
     return {name: value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
-            for name, value in found}
+            for name, value in rows}
 
 
 def option_start(ctl, db_name, name, length):
@@ -155,10 +172,10 @@ def option_start(ctl, db_name, name, length):
         raise MTError('{0} has no one options table (base table with option_name)'.format(
             db_name))
     # The table is the site's: it may lock it, or make it huge; no wait, one row.
-    found = rows(ctl, 'SET STATEMENT max_statement_time = 5, lock_wait_timeout = 5 FOR '
-                       'SELECT LEFT(option_value, %s) FROM {0} WHERE option_name = %s '
-                       'LIMIT 1'.format(table), (length, name))
-    for (value,) in found:
+    rows = _rows(ctl, 'SET STATEMENT max_statement_time = 5, lock_wait_timeout = 5 FOR '
+                      'SELECT LEFT(option_value, %s) FROM {0} WHERE option_name = %s '
+                      'LIMIT 1'.format(table), (length, name))
+    for (value,) in rows:
         if value is None:
             return None
         return value if isinstance(value, str) else bytes(value).decode('utf-8', 'replace')
@@ -195,6 +212,15 @@ def _options_table(ctl, db_name):
 
 def _like_prefix(prefix):
     return prefix.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%') + '%'
+
+
+def defined_by(ctl, db_name, user):
+    """The routines, triggers, views and events of `db_name` whose definer is `user` (at
+    any host): they stop working when that user goes."""
+    query = ' UNION ALL '.join(
+        "SELECT CONCAT('{0} ', {2}) FROM information_schema.{0} WHERE {1} = %s AND "
+        "SUBSTRING_INDEX(DEFINER, '@', 1) = %s".format(*names) for names in _DEFINED)
+    return _column(ctl, query, (db_name, user) * len(_DEFINED))
 
 
 def wordops_grant_host(ctl):
@@ -276,32 +302,6 @@ def load_as_site(ctl, db, path):
                 'or drop it on the site and back it up again')
 
 
-@contextlib.contextmanager
-def session_as(ctl, account):
-    """A function that runs one statement (sql, args) as the site's account `account`
-    (db_name, db_user, db_password), on one connection made where root's is made (its
-    host and port, or socket): what runs there can do nothing that account could not.
-    It raises what PyMySQL raises; MTError when MariaDB does not let the account in."""
-    import pymysql
-    root = _connection(ctl)
-    try:
-        connection = pymysql.connect(
-            user=account['db_user'], password=account['db_password'],
-            database=account['db_name'], host=root.host, port=root.port,
-            unix_socket=root.unix_socket, autocommit=True, connect_timeout=10,
-            read_timeout=SESSION_READ_SECONDS)
-    except pymysql.MySQLError as e:
-        raise MTError('MariaDB did not let {0} in: {1}'.format(account['db_user'], e.args[-1]))
-
-    def run(sql, args=None):
-        with connection.cursor() as cursor:
-            cursor.execute(sql, args)
-    try:
-        yield run
-    finally:
-        _close(connection)
-
-
 def replace_database(ctl, db_name, path):
     """Database `db_name` made again (its character set and collation kept) from the SQL
     dump `path`: nothing of it stays that the dump does not have. Grants name the
@@ -309,7 +309,7 @@ def replace_database(ctl, db_name, path):
     be locked and its sessions ended first (a site could put a view of its own where
     root's INSERT goes)."""
     _require_identifier(db_name)
-    found = rows(ctl, 'SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM '
+    found = _rows(ctl, 'SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM '
                        'information_schema.SCHEMATA WHERE SCHEMA_NAME = %s', (db_name,))
     charset, collation = found[0] if found else ('utf8mb4', 'utf8mb4_unicode_ci')
     for name in (charset, collation):
@@ -346,11 +346,10 @@ def _drop_new(ctl, before, domain):
 
 
 def _column(ctl, query, args=None):
-    return [row[0] for row in rows(ctl, query, args)]
+    return [row[0] for row in _rows(ctl, query, args)]
 
 
-def rows(ctl, query, args=None):
-    """The rows `query` (with `args`) gives, read as root."""
+def _rows(ctl, query, args=None):
     try:
         with _connection(ctl).cursor() as cursor:
             cursor.execute(query, args)
@@ -361,7 +360,7 @@ def rows(ctl, query, args=None):
 
 
 def _execute(ctl, statement, args=None):
-    rows(ctl, statement, args)
+    _rows(ctl, statement, args)
 
 
 _OPEN = {}  # thread -> its connection, closed with a goodbye once the thread has ended

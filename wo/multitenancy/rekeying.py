@@ -4,9 +4,11 @@ While a site is shared, every shared site's PHP can read its wp-config.php: its
 database password and its salts are theirs to know. Moving to sovereign, it gets new
 ones with no failed request: a second database account beside the first, with
 WordOps' grants; its configuration written for that account with fresh salts (whoever
-is logged in logs in again); OPcache told; then the first account dropped, once the
-requests that read the old file have connected, and its sessions ended. Each step
-before that drop registers its undo; from the drop on, nothing is undone: a failure
+is logged in logs in again); OPcache told; then, once the requests that read the old
+file have connected, the first account locked, its sessions ended, every prepared XA
+transaction rolled back (a branch prepared with the old password outlives its session
+and its account, and any account may commit it later), and the account dropped. Each
+step before that registers its undo; from the drop on, nothing is undone: a failure
 after it leaves the move recorded for the next isolate, never the old account made
 again (a shared site that knew its password could otherwise fail the move on purpose
 to keep it). A request or session still running after SESSION_WAIT is ended, and forms
@@ -16,7 +18,7 @@ import secrets
 import string
 import time
 
-from wo.multitenancy import definers, fs, layout, mariadb, nginx, phpfpm, pools, wp_config
+from wo.multitenancy import fs, layout, mariadb, nginx, phpfpm, pools, wp_config
 from wo.multitenancy.errors import InvalidInput
 
 CONNECT_GRACE = 2  # seconds for a request that read the old file to connect with it
@@ -24,12 +26,12 @@ SESSION_WAIT = 30  # seconds the old account's sessions have to end before they 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
 
-def require_rekeyable(ctx, database, procedures=True):
+def require_rekeyable(ctx, database, definers=True):
     """Refuse a site whose database is not known, whose user has accounts at other hosts
-    (each would keep the old password), or (`procedures`) whose database holds procedures
-    or events its user defined: they are not defined anew (definers.py), and stop working
-    once that user is gone. Finishing a stopped move, the accounts are replaced whatever
-    they defined: any site that knew the old password could define one to keep it."""
+    (each would keep the old password), or (`definers`) whose database holds routines,
+    triggers, views or events its user defined (they stop working once that user is
+    gone). Finishing a stopped move, the accounts are replaced whatever they defined:
+    any site that knew the old password could define one to keep it."""
     if not database:
         raise InvalidInput('the database of this site is not known, so its password cannot '
                            'be changed', 'wo multitenancy verify names what is missing')
@@ -40,14 +42,14 @@ def require_rekeyable(ctx, database, procedures=True):
             user, ', '.join(repr(h) for h in hosts) or 'no host', host),
             'wo multitenancy verify names them; drop the others, then run the same command '
             'again')
-    unsafe = definers.unsafe(definers.defined_by(ctx.ctl, database['db_name'], user)) \
-        if procedures else []
-    if unsafe:
+    defined = mariadb.defined_by(ctx.ctl, database['db_name'], user) if definers else []
+    if defined:
         raise InvalidInput('{0} defined {1} in {2}: they stop working when its account is '
-                           'replaced'.format(user, ', '.join(unsafe), database['db_name']),
-                           'define them again as the site once it moved, or drop them, then '
-                           'run the same command again; --force moves it all the same (the '
-                           'way past ones another site that knows the password makes again)')
+                           'replaced'.format(user, ', '.join(defined), database['db_name']),
+                           'recreate them with another DEFINER, or drop them, then run the '
+                           'same command again; --force replaces the account all the same '
+                           '(when they come back: another site that knows the password '
+                           'makes them)')
 
 
 def read_config(ctx, site):
@@ -65,12 +67,11 @@ def rekey(ctx, site, database, defined, changes, replaced):
     """Give the site (now served by its own pool) a new database account and salts;
     `defined`: read_config's answer; `replaced`: every account the site had during its
     move (`database`'s among them), each locked once the new one is in use, its sessions
-    ended, the triggers, views and functions it defined in the site's database defined
-    anew by the new one (definers.py), and dropped, whatever failed; from then `changes`
-    keeps what was done. Each undo before is registered before its step
-    (each is safe to run when its step did not happen). Returns {'redefined': what was
-    defined anew, 'orphaned': what the replaced accounts still define (made while they
-    could connect, or refused anew: why), which no longer works}."""
+    ended, every prepared XA transaction rolled back, and dropped, whatever failed; from
+    then `changes` keeps what was done. Each undo before is registered before its step (each
+    is safe to run when its step did not happen). Returns what the replaced accounts
+    defined in the site's database (made while they could connect), which no longer
+    works."""
     ctl, domain = ctx.ctl, site['domain']
     old, host = database['db_user'], database['db_grant_host']
     new = dict(database, db_user=old[:12] + secrets.token_hex(4))
@@ -87,28 +88,34 @@ def rekey(ctx, site, database, defined, changes, replaced):
     ctx.db.set_database_user(domain, new, password)
     time.sleep(CONNECT_GRACE)
     changes.keep()
-    users, redefined, refused = list(dict.fromkeys(replaced)), [], {}
+    users = list(dict.fromkeys(replaced))
     try:
         for user in users:  # no new session of theirs; those left end (a stopped run's too)
             mariadb.set_account_locked(ctl, user, host, True)
         killed = sum(mariadb.end_sessions(ctl, user, SESSION_WAIT) for user in users)
-        for user in users:
-            done, left = definers.define_anew(ctl, dict(new, db_password=password), user)
-            redefined += done
-            refused.update(left)
+        prepared = mariadb.roll_back_prepared(ctl)  # what they staged to commit later
     finally:  # whatever failed: the accounts every shared site could use go
-        for user in users:
-            mariadb.drop_account(ctl, user, host)
+        _drop_accounts(ctl, users, host)
     if killed:
         ctx.report('{0} session(s) of the old database account of {1} were still open after '
                    '{2} s: ended'.format(killed, domain, SESSION_WAIT))
-    orphaned = []
+    if prepared:
+        ctx.report('{0} prepared XA transaction(s) rolled back'.format(prepared))
+    return ['{0} (defined by {1})'.format(thing, user) for user in users
+            for thing in mariadb.defined_by(ctl, database['db_name'], user)]
+
+
+def _drop_accounts(ctl, users, host):
+    """Drop each of `users` at `host`, the others too when one fails (that error then
+    raised)."""
+    failed = None
     for user in users:
-        for kind, name in definers.defined_by(ctl, database['db_name'], user):
-            thing = definers.named(kind, name)
-            why = ': ' + refused[thing] if thing in refused else ''
-            orphaned.append('{0} (defined by {1}{2})'.format(thing, user, why))
-    return {'redefined': redefined, 'orphaned': orphaned}
+        try:
+            mariadb.drop_account(ctl, user, host)
+        except Exception as e:  # MariaDB's: the next drop may work
+            failed = e
+    if failed is not None:
+        raise failed
 
 
 def _write_config(ctx, site, constants, table_prefix, changes):

@@ -111,8 +111,6 @@ def per_site_text(results):
                       'it'.format(printable(thing)) for thing in r.get('orphaned', ())]
             lines += ['           Note: not handed over: ' + printable(thing)
                       for thing in r.get('left_alone', ())]
-            lines += ['           Note: defined anew for its new database account: ' +
-                      printable(thing) for thing in r.get('redefined', ())]
         elif r['status'] == 'converted':
             lines.append('converted  {domain}  ({0:.2f} MB of its own besides uploads; backup '
                          '{backup})'.format(r['own_disk_bytes'] / 1e6, **r))

@@ -333,10 +333,8 @@ class IsolateController(MTCommand):
                        'or, with --isolation shared, back to WordOps\' www-data pools, with '
                        'no failed request; each is verified there (see verify) and put back '
                        'when it fails (one whose old database account was dropped already '
-                       'is left for the same command to finish), and the others go on. '
-                       'Going sovereign, a site gets a new database account, which defines '
-                       'anew the triggers, views and functions the old one defined. '
-                       'Exit 1 if any failed, 2 if all that failed were refused.')
+                       'is left for the same command to finish), and the others go on. Exit 1 if any failed, 2 if all '
+                       'that failed were refused.')
         arguments = [
             (['domain'], dict(nargs='*', help='the sites to move')),
             (['--all'], dict(action='store_true', dest='every',
@@ -344,10 +342,10 @@ class IsolateController(MTCommand):
             _isolation_option('sovereign (default) or shared', 'sovereign'),
             (['--force'], dict(action='store_true',
                                help='going sovereign, replace the database account even '
-                                    'though it defined procedures or events: they stop '
-                                    'working, and each is named (the way past ones a shared '
-                                    'site that knows the password makes again each time '
-                                    'they are dropped)')),
+                                    'though it defined routines, triggers, views or events: '
+                                    'they stop working, and each is named (the way past ones '
+                                    'a shared site that knows the password makes again each '
+                                    'time they are dropped)')),
             (['--json'], dict(action='store_true', help='print the results as JSON')),
         ]
 

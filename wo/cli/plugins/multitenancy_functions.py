@@ -372,8 +372,8 @@ def isolate_sites(ctx, domains, every=False, model='sovereign', force=False):
     """Move live sites (or, `every`, all of ours not in `model`) to isolation model
     `model`, one after another, each verified there; one that fails is put back (or,
     failing once its old secrets are revoked, left recorded for the same command to
-    finish) and the others go on. Each result's status: isolated, unchanged, refused or
-    failed (see one_after_another). `force`: see isolating.require_movable."""
+    finish) and the others go on. Each result's status: isolated, unchanged, refused or failed (see
+    one_after_another). `force`: see isolating.require_movable."""
     validate.domains_or_all(domains, every, 'isolate', 'wo multitenancy isolate example.com')
     validate.isolation(model)
     with lock.exclusive(ctx.settings.lock_file):
