@@ -281,8 +281,8 @@ def delete_site(ctx, domain):
     validate.domain(domain)
     with lock.exclusive(settings.lock_file):
         site = sites.shared_site(ctx, domain, 'see wo multitenancy list; other sites: wo site delete')
-        # A WP-Cron run of the system cron is let finish (a minute or two at most).
         sites.require_nothing_mounted(settings, domain, 'delete')
+        # A WP-Cron run of the system cron is let finish (a minute or two at most).
         with lock.site_job(settings, domain, wait=lock.JOB_WAIT):
             ctx.db.set_state(domain, 'deleting')
             login_links.collect_events(ctx, [ctx.db.get_site(domain)])  # before its database
