@@ -204,23 +204,23 @@ def isolate_site(ctx, domain, model, force=False):
     move of the site that stopped part-way is finished first. `force`: see
     require_movable."""
     site = sites.shared_site(ctx, validate.domain(domain), 'see wo multitenancy list')
-    stopped, found = site['move'], {'left_alone': [], 'orphaned': []}
+    stopped, moves = site['move'], []
     if stopped:
         ctx.report('Finishing the move of {0} to the {1} model a stopped isolate began'.format(
             domain, stopped['to']))
-        site, more = _move(ctx, site, stopped['to'])
-        found = {k: found[k] + more[k] for k in found}
+        site, left = _move(ctx, site, stopped['to'])
+        moves.append(left)
     if site['isolation'] != model:
         ctx.report('Moving {0} to the {1} model'.format(domain, model))
-        more = _move(ctx, site, model, force)[1]
-        found = {k: found[k] + more[k] for k in found}
+        moves.append(_move(ctx, site, model, force)[1])
     elif not stopped:
         return {'domain': domain, 'status': 'unchanged', 'isolation': model,
                 'note': 'already ' + model}
+    left = {k: [thing for found in moves for thing in found[k]] for k in ('left_alone', 'orphaned')}
     return dict({'domain': domain, 'status': 'isolated', 'isolation': model,
                  'system_user': pools.system_user(domain) if model == 'sovereign' else None},
                 **({'note': 'a stopped move finished'} if stopped else {}),
-                **{k: v for k, v in found.items() if v})
+                **{k: v for k, v in left.items() if v})
 
 
 def _move(ctx, site, model, force=False):
